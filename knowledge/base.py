@@ -1,0 +1,218 @@
+"""The knowledge base as a whole: each editing action is one transaction, and the index follows SQL.
+
+SQL is the source of truth. After a change commits, the index is updated for the keys it touched;
+if that fails, the index is stale, and the next search (or `ensure_fresh`) notices the difference
+between SQL and the index and repairs it before answering.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from kizuki.db import Database
+from knowledge import io as kio
+from knowledge import service
+from knowledge.models import KnowledgeEntry
+from knowledge.schemas import (
+    EntryCreate,
+    EntryPublic,
+    EntryUpdate,
+    SearchHit,
+    SearchRequest,
+    SearchResponse,
+)
+
+if TYPE_CHECKING:
+    from knowledge.index import HybridIndex, IndexDoc
+
+log = logging.getLogger(__name__)
+INDEXED_STATUSES = ("published", "draft")
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    upserted: int
+    deleted: int
+    total: int
+
+
+def to_index_doc(entry: KnowledgeEntry) -> IndexDoc:
+    from knowledge.index import IndexDoc
+
+    return IndexDoc(
+        id=entry.key,
+        title=entry.title,
+        body=entry.body,
+        metadata={
+            "key": entry.key,
+            "revision": entry.revision,
+            "kind": entry.kind,
+            "lang": entry.lang,
+            "status": entry.status,
+            "title": entry.title,
+            "tags": "|".join(entry.tags or []),
+        },
+    )
+
+
+class KnowledgeBase:
+    """Editing, import/export and search over one database and one index."""
+
+    def __init__(self, db: Database, index_factory: Callable[[], HybridIndex]) -> None:
+        self.db = db
+        self._index_factory = index_factory
+        self._index: HybridIndex | None = None
+        self._lock = threading.RLock()
+        self._synced_marker: tuple[Any, ...] | None = None
+
+    @property
+    def index(self) -> HybridIndex:
+        with self._lock:
+            if self._index is None:
+                self._index = self._index_factory()
+            return self._index
+
+    # -- editing -------------------------------------------------------------------------------
+    def create(self, data: EntryCreate, *, actor: str) -> EntryPublic:
+        with self.db.session() as s:
+            public = service.to_public(service.create_entry(s, data, actor=actor))
+        self._follow([public.key])
+        return public
+
+    def update(self, key: str, data: EntryUpdate, *, actor: str) -> EntryPublic:
+        with self.db.session() as s:
+            entry, changed = service.update_entry(s, key, data, actor=actor)
+            public = service.to_public(entry)
+        if changed:
+            self._follow([key])
+        return public
+
+    def archive(self, key: str, *, actor: str, revision: int | None = None) -> EntryPublic:
+        with self.db.session() as s:
+            public = service.to_public(service.archive_entry(s, key, actor=actor, revision=revision))
+        self._follow([key])
+        return public
+
+    def import_file(self, path: Path, *, actor: str, fmt: str | None = None) -> kio.ImportReport:
+        entries = kio.read_file(path, fmt)
+        return self.import_entries(entries, actor=actor)
+
+    def import_entries(self, entries: Sequence[EntryCreate], *, actor: str) -> kio.ImportReport:
+        with self.db.session() as s:
+            report = kio.import_entries(s, entries, actor=actor)
+        if report.created or report.updated:
+            self._follow(report.keys)
+        return report
+
+    def export_file(self, path: Path, *, fmt: str | None = None, status: str | None = None) -> int:
+        with self.db.session() as s:
+            stmt = select(KnowledgeEntry).order_by(KnowledgeEntry.key)
+            if status:
+                stmt = stmt.where(KnowledgeEntry.status == status)
+            return kio.export(s.scalars(stmt), path, fmt)
+
+    def count(self) -> int:
+        with self.db.session() as s:
+            return service.count_entries(s)
+
+    # -- index ---------------------------------------------------------------------------------
+    def _marker(self) -> tuple[Any, ...]:
+        with self.db.session() as s:
+            row = s.execute(
+                select(
+                    func.count(KnowledgeEntry.id),
+                    func.coalesce(func.sum(KnowledgeEntry.revision), 0),
+                    func.max(KnowledgeEntry.updated_at),
+                )
+            ).one()
+        return tuple(row)
+
+    def _follow(self, keys: Sequence[str]) -> None:
+        """Bring the index up to date for `keys` after their change committed; never raises."""
+        try:
+            with self.db.session() as s:
+                rows = list(s.scalars(select(KnowledgeEntry).where(KnowledgeEntry.key.in_(keys))))
+            live = [r for r in rows if r.status in INDEXED_STATUSES]
+            gone = sorted(set(keys) - {r.key for r in live})
+            with self._lock:
+                if live:
+                    self.index.upsert([to_index_doc(r) for r in live])
+                if gone:
+                    self.index.delete(gone)
+        except Exception:
+            # The change is committed in SQL; the index is now stale and `ensure_fresh` repairs it.
+            log.exception("index update failed for %d key(s); the next search rebuilds them", len(keys))
+            with self._lock:
+                self._synced_marker = None
+
+    def ensure_fresh(
+        self, *, force: bool = False, progress: Callable[[int, int], None] | None = None
+    ) -> SyncReport:
+        """Compare SQL with the index and repair every missing, stale or orphaned document."""
+        with self._lock:
+            marker = self._marker()
+            if not force and marker == self._synced_marker:
+                return SyncReport(0, 0, -1)
+            with self.db.session() as s:
+                rows = list(
+                    s.scalars(select(KnowledgeEntry).where(KnowledgeEntry.status.in_(INDEXED_STATUSES)))
+                )
+            docs = {r.key: to_index_doc(r) for r in rows}
+            from knowledge.index import fingerprint
+
+            have = self.index.fingerprints()
+            stale = [d for key, d in docs.items() if force or have.get(key) != fingerprint(d)]
+            orphans = sorted(set(have) - set(docs))
+            if stale:
+                self.index.upsert(stale, progress=progress)
+            if orphans:
+                self.index.delete(orphans)
+            self._synced_marker = marker
+            if stale or orphans:
+                log.info("index repaired: %d upserted, %d deleted", len(stale), len(orphans))
+            return SyncReport(len(stale), len(orphans), len(docs))
+
+    def reindex(self, progress: Callable[[int, int], None] | None = None) -> SyncReport:
+        """Rebuild the index from SQL (embeddings of unchanged text come from the cache)."""
+        with self._lock:
+            self.index.reset()
+            self._synced_marker = None
+            return self.ensure_fresh(force=True, progress=progress)
+
+    def search(self, req: SearchRequest) -> SearchResponse:
+        self.ensure_fresh()
+        where: dict[str, Any] = {}
+        if not req.include_drafts:
+            where["status"] = "published"
+        if req.kind:
+            where["kind"] = req.kind
+        if req.lang:
+            where["lang"] = req.lang
+        if req.tag:
+            where["tag"] = req.tag.strip().lower()
+        hits = self.index.search(req.query, k=req.k, where=where or None, mode=req.mode)
+        return SearchResponse(
+            query=req.query,
+            hits=[
+                SearchHit(
+                    key=str(h.metadata.get("key", h.id)),
+                    revision=int(h.metadata.get("revision", 0)),
+                    kind=str(h.metadata.get("kind", "")),
+                    lang=str(h.metadata.get("lang", "")),
+                    title=str(h.metadata.get("title", "")),
+                    status=str(h.metadata.get("status", "")),
+                    score=float(h.score),
+                    passage=h.passage,
+                    dense_score=h.dense_score,
+                    lexical_score=h.lexical_score,
+                )
+                for h in hits
+            ],
+        )

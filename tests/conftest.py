@@ -1,0 +1,135 @@
+"""Shared fixtures: real databases built by the migrations (SQLite always, PostgreSQL when configured).
+
+PostgreSQL tests run when KIZUKI_TEST_PG_URL names a server; `.ci/run` sets it and also sets
+KIZUKI_TEST_REQUIRE_PG=1, which turns a missing or unreachable server into a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from kizuki.db import Database
+from kizuki.runtime import Runtime
+from kizuki.settings import Settings, get_settings
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("DISABLE_AIOHTTP_TRANSPORT", "True")
+
+PG_URL = os.environ.get("KIZUKI_TEST_PG_URL")
+REQUIRE_PG = os.environ.get("KIZUKI_TEST_REQUIRE_PG") == "1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if REQUIRE_PG and not PG_URL:
+        raise pytest.UsageError("KIZUKI_TEST_REQUIRE_PG=1 but KIZUKI_TEST_PG_URL is not set")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    no_pg = pytest.mark.skipif(not PG_URL, reason="KIZUKI_TEST_PG_URL not set (CI sets it)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(no_pg)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No test reads the developer's environment or writes to ./.kizuki."""
+    for name in list(os.environ):
+        if name.startswith("KIZUKI_") and not name.startswith("KIZUKI_TEST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("KIZUKI_HOME", str(tmp_path / "kizuki-home"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "kizuki.db"
+    db = Database(f"sqlite:///{path}")
+    db.migrate()
+    db.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[Database]:
+    assert PG_URL, "KIZUKI_TEST_PG_URL is not set"
+    db = Database(PG_URL)
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    except Exception as exc:  # a configured server that does not answer is a failure, not a skip
+        pytest.fail(f"PostgreSQL at KIZUKI_TEST_PG_URL is not usable: {exc}")
+    db.migrate()
+    yield db
+    db.dispose()
+
+
+def _truncate(db: Database) -> None:
+    with db.engine.begin() as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables "
+                    "WHERE schemaname='public' AND tablename<>'alembic_version'"
+                )
+            )
+        ]
+        if tables:
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+def _sqlite_copy(template: Path, tmp_path: Path) -> Database:
+    path = tmp_path / "kizuki.db"
+    shutil.copy(template, path)
+    return Database(f"sqlite:///{path}")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
+    """A migrated, empty database: each test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        database = _sqlite_copy(sqlite_template, tmp_path)
+        yield database
+        database.dispose()
+    else:
+        database = request.getfixturevalue("pg_database")
+        _truncate(database)
+        yield database
+        _truncate(database)
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
+    database = _sqlite_copy(sqlite_template, tmp_path)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db: Database) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=db.url)
+
+
+@pytest.fixture
+def runtime(settings: Settings, db: Database) -> Runtime:
+    return Runtime(settings, db=db)
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[object]:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    with TestClient(create_app(runtime)) as c:
+        yield c
