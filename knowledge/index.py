@@ -1,0 +1,509 @@
+"""HybridIndex: a chromadb collection (dense, multi-vector) plus a BM25 side rebuilt from it, fused by RRF."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlparse
+
+from knowledge.embeddings import Embedder, chroma_embedding_function, embed_texts, get_embedder
+from knowledge.lexical import BM25, Tokenizer
+
+if TYPE_CHECKING:
+    from kizuki.settings import Settings
+
+Mode = Literal["hybrid", "dense", "lexical"]
+MetaValue = str | int | float | bool
+
+# Bump when what is stored per document changes: every fingerprint changes, so callers re-index.
+INDEX_FORMAT = "kizuki-index-1"
+_TOKEN_SEP = "\x1f"  # noqa: S105 - a separator, not a secret
+_RESERVED = "_"  # metadata keys we add start with "_" or "tag:"
+_TAG_PREFIX = "tag:"
+
+
+@dataclass(frozen=True)
+class IndexDoc:
+    """One entry to index: `title` is the question (FAQ) or heading, `body` the answer or policy text."""
+
+    id: str
+    title: str
+    body: str
+    metadata: dict[str, MetaValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved document: fused `score`, the `passage` that matched, and each side's own score."""
+
+    id: str
+    score: float
+    passage: str
+    metadata: dict[str, Any]
+    dense_score: float | None
+    lexical_score: float | None
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """What is embedded and how rankings are fused. Chosen a priori and on our own tuning set (docs/bench)."""
+
+    chunk_chars: int = 160  # body passages are cut at sentence ends into pieces of about this size
+    dense_chunks: int = 3  # embed the title plus the first N body passages (multi-vector, max-sim)
+    rrf_k: int = 60  # reciprocal rank fusion constant (Cormack et al. 2009 default)
+    candidates: int = 100  # documents taken from each side before fusion
+    title_repeat: int = 2  # title tokens count this many times in BM25 (a question names its topic)
+
+
+_SENTENCE_END = re.compile(r"(?<=[。．！？!?\n])|(?<=\.\s)")
+
+
+def split_passages(text: str, max_chars: int) -> list[str]:
+    """Cut text at sentence ends into passages of at most about `max_chars` characters."""
+    pieces = [p.strip() for p in _SENTENCE_END.split(text)]
+    out: list[str] = []
+    current = ""
+    for piece in pieces:
+        if not piece:
+            continue
+        while len(piece) > max_chars:  # a single over-long sentence is cut hard
+            if current:
+                out.append(current)
+                current = ""
+            out.append(piece[:max_chars])
+            piece = piece[max_chars:]
+        if current and len(current) + len(piece) + 1 > max_chars:
+            out.append(current)
+            current = piece
+        else:
+            current = f"{current} {piece}" if current and current[-1].isascii() else current + piece
+    if current:
+        out.append(current)
+    return out
+
+
+def fingerprint(doc: IndexDoc, config: IndexConfig, model: str) -> str:
+    """Content fingerprint of a document as indexed (text, metadata, model and layout)."""
+    payload = json.dumps(
+        [
+            INDEX_FORMAT,
+            model,
+            config.chunk_chars,
+            config.dense_chunks,
+            config.title_repeat,
+            doc.title,
+            doc.body,
+            sorted(doc.metadata.items()),
+        ],
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def client_from_settings(settings: Settings) -> Any:
+    """HttpClient when `chroma_url` is set, else a PersistentClient under `chroma_path`."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        ssl = url.scheme == "https"
+        port = url.port or (443 if ssl else 8000)
+        return chromadb.HttpClient(
+            host=url.hostname or "localhost", port=port, ssl=ssl, settings=chroma_settings
+        )
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+@dataclass
+class _DocState:
+    fingerprint: str
+    metadata: dict[str, Any]
+    title: str
+    text: str
+
+
+class HybridIndex:
+    """Dense (chroma, multi-vector) and lexical (BM25) retrieval over one chroma collection, fused.
+
+    Each document becomes chroma records `<id>::t` (the title) and `<id>::c<n>` (leading body
+    passages); the title record also carries the whole text and the document's lexical tokens, so any
+    process that opens the collection rebuilds the same BM25 index from chroma alone. A generation
+    stamp in the collection metadata tells other processes when to rebuild.
+    """
+
+    def __init__(
+        self,
+        client: Any = None,
+        collection: str | None = None,
+        embedder: Embedder | None = None,
+        *,
+        settings: Settings | None = None,
+        config: IndexConfig | None = None,
+        tokenizer: Tokenizer | None = None,
+    ) -> None:
+        if settings is None and (client is None or collection is None or embedder is None):
+            from kizuki.settings import get_settings
+
+            settings = get_settings()
+        self.config = config or IndexConfig()
+        self.client = client if client is not None else client_from_settings(settings)  # type: ignore[arg-type]
+        self.name = collection or settings.chroma_collection  # type: ignore[union-attr]
+        self.embedder = embedder if embedder is not None else get_embedder(settings)
+        self._cache_dir = settings.cache_dir if settings is not None else None
+        self.tokenizer = tokenizer or Tokenizer()
+        self._lock = threading.RLock()
+        self._bm25 = BM25()
+        self._docs: dict[str, _DocState] = {}
+        self._gen: str | None = None
+        self._collection = self._open()
+
+    # ---------- collection and state ----------
+    def _open(self) -> Any:
+        ef = chroma_embedding_function(self.embedder, self._cache_dir)
+        return self.client.get_or_create_collection(
+            self.name,
+            embedding_function=ef,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"kizuki_format": INDEX_FORMAT, "kizuki_gen": "empty"},
+        )
+
+    def _remote_gen(self) -> str:
+        ef = chroma_embedding_function(self.embedder, self._cache_dir)
+        self._collection = self.client.get_collection(self.name, embedding_function=ef)
+        meta = self._collection.metadata or {}
+        return str(meta.get("kizuki_gen", ""))
+
+    def _bump_gen(self) -> None:
+        gen = uuid.uuid4().hex
+        meta = dict(self._collection.metadata or {})
+        meta.update({"kizuki_format": INDEX_FORMAT, "kizuki_gen": gen})
+        self._collection.modify(metadata=meta)
+        self._gen = gen
+
+    def _refresh(self) -> None:
+        """Rebuild the in-memory lexical side from chroma when another writer changed the collection."""
+        gen = self._remote_gen()
+        if gen == self._gen:
+            return
+        docs: dict[str, _DocState] = {}
+        bm25 = BM25(self._bm25.params)
+        batch = 2000
+        offset = 0
+        while True:
+            got = self._collection.get(
+                where={"_head": True}, include=["metadatas", "documents"], limit=batch, offset=offset
+            )
+            ids = got["ids"]
+            for meta, text in zip(got["metadatas"] or [], got["documents"] or [], strict=True):
+                doc_id = str(meta["_doc"])
+                tokens = str(meta.get("_lex", ""))
+                bm25.set(doc_id, tokens.split(_TOKEN_SEP) if tokens else [])
+                docs[doc_id] = _DocState(
+                    fingerprint=str(meta["_fp"]),
+                    metadata=_public_metadata(meta),
+                    title=str(meta.get("_title", "")),
+                    text=text or "",
+                )
+            if len(ids) < batch:
+                break
+            offset += batch
+        self._docs, self._bm25, self._gen = docs, bm25, gen
+
+    def fingerprints(self) -> dict[str, str]:
+        """Document id → content fingerprint, as stored in the collection."""
+        with self._lock:
+            self._refresh()
+            return {doc_id: state.fingerprint for doc_id, state in self._docs.items()}
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._refresh()
+            return len(self._docs)
+
+    def _fingerprint_of(self, doc_id: str) -> str | None:
+        state = self._docs.get(doc_id)
+        return state.fingerprint if state is not None else None
+
+    # ---------- writes ----------
+    def _lex_tokens(self, doc: IndexDoc) -> list[str]:
+        title = self.tokenizer.tokenize(doc.title)
+        return title * self.config.title_repeat + self.tokenizer.tokenize(doc.body)
+
+    def upsert(self, docs: Sequence[IndexDoc], progress: Callable[[int, int], None] | None = None) -> None:
+        """Add or replace documents; documents whose fingerprint is unchanged are skipped."""
+        seen: dict[str, IndexDoc] = {}
+        for doc in docs:
+            _check_metadata(doc)
+            seen[doc.id] = doc  # the last one wins
+        total = len(seen)
+        with self._lock:
+            self._refresh()
+            model = self.embedder.model_name
+            todo = [
+                (d, fp)
+                for d in seen.values()
+                if (fp := fingerprint(d, self.config, model)) != self._fingerprint_of(d.id)
+            ]
+            done = total - len(todo)
+            if progress is not None:
+                progress(done, total)
+            if not todo:
+                return
+            step = 128
+            for start in range(0, len(todo), step):
+                part = todo[start : start + step]
+                self._write(part)
+                done += len(part)
+                if progress is not None:
+                    progress(done, total)
+            self._bump_gen()
+
+    def _write(self, part: Sequence[tuple[IndexDoc, str]]) -> None:
+        ids: list[str] = []
+        texts: list[str] = []
+        documents: list[str] = []
+        metadatas: list[dict[str, MetaValue]] = []
+        for doc, fp in part:
+            base = _chroma_metadata(doc.metadata)
+            passages = split_passages(doc.body, self.config.chunk_chars)[: self.config.dense_chunks]
+            full = f"{doc.title}\n\n{doc.body}".strip()
+            tokens = self._lex_tokens(doc)
+            head = dict(base)
+            head.update(
+                _doc=doc.id,
+                _fp=fp,
+                _head=True,
+                _part="t",
+                _title=doc.title,
+                _lex=_TOKEN_SEP.join(tokens),
+            )
+            ids.append(f"{doc.id}::t")
+            # the title vector; a document without title is represented by its opening text instead
+            texts.append(doc.title.strip() or full[: self.config.chunk_chars])
+            documents.append(full)
+            metadatas.append(head)
+            for n, passage in enumerate(passages):
+                meta = dict(base)
+                meta.update(_doc=doc.id, _fp=fp, _head=False, _part=f"c{n}")
+                ids.append(f"{doc.id}::c{n}")
+                texts.append(passage)
+                documents.append(passage)
+                metadatas.append(meta)
+            self._bm25.set(doc.id, tokens)
+            self._docs[doc.id] = _DocState(fp, dict(doc.metadata), doc.title, full)
+        vectors = embed_texts(self.embedder, texts)
+        doc_ids = [doc.id for doc, _ in part]
+        self._collection.delete(where={"_doc": {"$in": doc_ids}})
+        limit = _max_batch(self.client)
+        for start in range(0, len(ids), limit):
+            end = start + limit
+            self._collection.add(
+                ids=ids[start:end],
+                embeddings=vectors[start:end],
+                documents=documents[start:end],
+                metadatas=metadatas[start:end],  # type: ignore[arg-type]
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove documents (unknown ids are ignored)."""
+        if not ids:
+            return
+        with self._lock:
+            self._refresh()
+            self._collection.delete(where={"_doc": {"$in": list(ids)}})
+            for doc_id in ids:
+                self._bm25.remove(doc_id)
+                self._docs.pop(doc_id, None)
+            self._bump_gen()
+
+    def reset(self) -> None:
+        """Drop every document (the collection is recreated empty)."""
+        with self._lock:
+            with contextlib.suppress(Exception):  # already gone is fine
+                self.client.delete_collection(self.name)
+            self._collection = self._open()
+            self._bm25 = BM25(self._bm25.params)
+            self._docs = {}
+            self._bump_gen()
+
+    # ---------- reads ----------
+    def search(
+        self, query: str, k: int = 10, *, where: Mapping[str, Any] | None = None, mode: Mode = "hybrid"
+    ) -> list[Hit]:
+        """The `k` best documents for `query`; `where` holds equality filters (`{"tag": "returns"}`)."""
+        if mode not in ("hybrid", "dense", "lexical"):
+            raise ValueError(f"unknown mode {mode!r}")
+        if k <= 0 or not query.strip():
+            return []
+        with self._lock:
+            self._refresh()
+            if not self._docs:
+                return []
+            n = max(k, self.config.candidates) if mode == "hybrid" else k
+            dense: dict[str, tuple[float, str]] = {}
+            lexical: list[tuple[str, float]] = []
+            if mode in ("hybrid", "dense"):
+                dense = self._dense(query, n, where)
+            q_tokens: list[str] = []
+            if mode in ("hybrid", "lexical"):
+                q_tokens = self.tokenizer.tokenize(query)
+                allowed = self._allowed(where)
+                lexical = self._bm25.top(q_tokens, n, allowed)
+            dense_rank = sorted(dense, key=lambda d: -dense[d][0])
+            lex_scores = dict(lexical)
+            if mode == "dense":
+                order = [(d, dense[d][0]) for d in dense_rank]
+            elif mode == "lexical":
+                order = lexical
+            else:
+                fused: dict[str, float] = {}
+                for rank, doc_id in enumerate(dense_rank):
+                    fused[doc_id] = fused.get(doc_id, 0.0) + 1.0 / (self.config.rrf_k + rank + 1)
+                for rank, (doc_id, _) in enumerate(lexical):
+                    fused[doc_id] = fused.get(doc_id, 0.0) + 1.0 / (self.config.rrf_k + rank + 1)
+                order = sorted(fused.items(), key=lambda kv: -kv[1])
+            hits: list[Hit] = []
+            for doc_id, score in order[:k]:
+                state = self._docs.get(doc_id)
+                if state is None:
+                    continue
+                dense_part = dense.get(doc_id)
+                passage = (
+                    dense_part[1]
+                    if dense_part is not None and (doc_id not in lex_scores or mode == "dense")
+                    else self._lexical_passage(state, q_tokens)
+                )
+                hits.append(
+                    Hit(
+                        id=doc_id,
+                        score=float(score),
+                        passage=passage,
+                        metadata=dict(state.metadata),
+                        dense_score=dense_part[0] if dense_part is not None else None,
+                        lexical_score=lex_scores.get(doc_id),
+                    )
+                )
+            return hits
+
+    def _dense(
+        self, query: str, n_docs: int, where: Mapping[str, Any] | None
+    ) -> dict[str, tuple[float, str]]:
+        """Document id → (best cosine similarity over its vectors, the passage of that vector)."""
+        total = self._collection.count()
+        if total == 0:
+            return {}
+        q = embed_texts(self.embedder, [query])
+        n_records = min(total, n_docs * (self.config.dense_chunks + 1))
+        res = self._collection.query(
+            query_embeddings=q,
+            n_results=n_records,
+            where=_chroma_where(where),
+            include=["metadatas", "distances", "documents"],
+        )
+        best: dict[str, tuple[float, str]] = {}
+        for meta, dist, doc in zip(
+            res["metadatas"][0], res["distances"][0], res["documents"][0], strict=True
+        ):
+            doc_id = str(meta["_doc"])
+            sim = 1.0 - float(dist)
+            if doc_id not in best or sim > best[doc_id][0]:
+                passage = str(meta.get("_title") or doc) if meta.get("_head") else (doc or "")
+                best[doc_id] = (sim, passage)
+        top = sorted(best.items(), key=lambda kv: -kv[1][0])[:n_docs]
+        return dict(top)
+
+    def _allowed(self, where: Mapping[str, Any] | None) -> set[str] | None:
+        if not where:
+            return None
+        return {doc_id for doc_id, st in self._docs.items() if _matches(st.metadata, where)}
+
+    def _lexical_passage(self, state: _DocState, q_tokens: Sequence[str]) -> str:
+        """The title or body passage sharing the most query terms (the title on ties)."""
+        wanted = set(q_tokens)
+        body = state.text[len(state.title) :].strip() if state.text.startswith(state.title) else state.text
+        candidates = (
+            [state.title, *split_passages(body, self.config.chunk_chars)]
+            if state.title
+            else (split_passages(body, self.config.chunk_chars))
+        )
+        best, best_score = (candidates[0] if candidates else ""), 0
+        if not wanted:
+            return best
+        for passage in candidates:
+            score = len(wanted.intersection(self.tokenizer.tokenize(passage)))
+            if score > best_score:
+                best, best_score = passage, score
+        return best
+
+
+# ---------- metadata helpers ----------
+def _check_metadata(doc: IndexDoc) -> None:
+    for key, value in doc.metadata.items():
+        if key.startswith((_RESERVED, _TAG_PREFIX)):
+            raise ValueError(f"metadata key {key!r} is reserved (keys starting with '_' or 'tag:')")
+        if not isinstance(value, str | int | float | bool):
+            raise TypeError(f"metadata {key!r} must be str, int, float or bool, not {type(value).__name__}")
+
+
+def _tags(value: Any) -> list[str]:
+    return [t for t in str(value).split("|") if t] if value is not None else []
+
+
+def _chroma_metadata(meta: Mapping[str, MetaValue]) -> dict[str, MetaValue]:
+    out: dict[str, MetaValue] = dict(meta)
+    for tag in _tags(meta.get("tags")):
+        out[f"{_TAG_PREFIX}{tag}"] = True
+    return out
+
+
+def _public_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in meta.items() if not k.startswith((_RESERVED, _TAG_PREFIX))}
+
+
+def _matches(meta: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
+    for key, want in where.items():
+        options = list(want) if isinstance(want, list | tuple | set) else [want]
+        if key in ("tag", "tags"):
+            have = set(_tags(meta.get("tags")))
+            if not any(str(o) in have for o in options):
+                return False
+        elif meta.get(key) not in options:
+            return False
+    return True
+
+
+def _chroma_where(where: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not where:
+        return None
+    clauses: list[dict[str, Any]] = []
+    for key, want in where.items():
+        options = list(want) if isinstance(want, list | tuple | set) else [want]
+        if key in ("tag", "tags"):
+            tag_clauses = [{f"{_TAG_PREFIX}{o}": {"$eq": True}} for o in options]
+            clauses.append(tag_clauses[0] if len(tag_clauses) == 1 else {"$or": tag_clauses})
+        elif len(options) == 1:
+            clauses.append({key: {"$eq": options[0]}})
+        else:
+            clauses.append({key: {"$in": options}})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _max_batch(client: Any) -> int:
+    try:
+        return max(1, int(client.get_max_batch_size()))
+    except Exception:
+        return 1000
+
+
+__all__ = ["Hit", "HybridIndex", "IndexConfig", "IndexDoc", "Mode", "client_from_settings", "split_passages"]

@@ -1,0 +1,228 @@
+"""Lexical scoring: Japanese (Sudachi normalised forms) and English tokenisation with an Okapi BM25 index."""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+# Zero-width and formatting characters that NFKC keeps but that split words invisibly.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# Hyphen- and dash-like characters folded to one ASCII hyphen (NFKC leaves them alone).
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"), "-")
+_ASCII_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_HAS_ASCII_ALNUM = re.compile(r"^[a-z0-9'’.\-]+$")
+
+# Parts of speech that carry no topic: particles, auxiliaries, symbols, blanks.
+_DROP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号"})
+# Light verbs and formal nouns that appear in nearly every question ("…したいのですが", "ことは").
+_DROP_NORMALISED = frozenset(
+    {
+        "為る",
+        "居る",
+        "有る",
+        "成る",
+        "下さる",
+        "事",
+        "物",
+        "方",
+        "其の",
+        "此の",
+        "所",
+        "様",
+        "良い",
+        "ため",
+        "為",
+    }
+)
+_EN_STOPWORDS_TEXT = (
+    "a an and are as at be been but by can could did do does for from had has have how i if in into is "
+    "it its me my of on or our please should so than that the their them then there these they this to "
+    "us was we were what when where which who why will with would you your"
+)
+_EN_STOPWORDS = frozenset(_EN_STOPWORDS_TEXT.split())
+
+
+def normalise(text: str) -> str:
+    """NFKC, case-folded, with invisible characters removed and dash variants unified."""
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_DASHES)
+    return text.casefold()
+
+
+def _stem_en(word: str) -> str:
+    """A deliberately light English stemmer (plural and a few common suffixes)."""
+    if len(word) <= 3 or word.isdigit():
+        return word
+    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                return word
+            return word[: len(word) - len(suffix)] + repl
+    return word
+
+
+class Tokenizer:
+    """Sudachi (sudachidict-core) for Japanese, a regex word splitter and light stemmer for English.
+
+    Japanese words become their Sudachi normalised form (`かならず` → `必ず`, `ｽﾏﾎ` → `スマホ`); long
+    compounds are indexed both whole (mode C) and as their short units (mode A), so `国民年金` matches
+    `年金`. The dictionary is loaded on first use.
+    """
+
+    def __init__(self) -> None:
+        self._tok: Any = None
+        self._mode_a: Any = None
+        self._lock = threading.Lock()
+
+    def _tokenizer(self) -> Any:
+        if self._tok is None:
+            from sudachipy import Dictionary, SplitMode
+
+            self._tok = Dictionary(dict="core").tokenizer(mode=SplitMode.C)
+            self._mode_a = SplitMode.A
+        return self._tok
+
+    def tokenize(self, text: str) -> list[str]:
+        text = normalise(text)
+        if not text.strip():
+            return []
+        out: list[str] = []
+        with self._lock:
+            tok = self._tokenizer()
+            # Sudachi has an input size limit; feed it line by line (and long lines in slices)
+            for piece in _pieces(text):
+                for m in tok.tokenize(piece):
+                    surface = m.surface()
+                    if _HAS_ASCII_ALNUM.match(surface):
+                        out.extend(_english(surface))
+                        continue
+                    pos = m.part_of_speech()
+                    if pos[0] in _DROP_POS or (pos[1] == "非自立可能" and pos[0] in {"動詞", "形容詞"}):
+                        continue
+                    norm = m.normalized_form()
+                    if norm in _DROP_NORMALISED or not norm.strip():
+                        continue
+                    out.append(norm)
+                    parts = m.split(self._mode_a)
+                    if len(parts) > 1:
+                        out.extend(
+                            p.normalized_form()
+                            for p in parts
+                            if p.part_of_speech()[0] not in _DROP_POS and p.normalized_form().strip()
+                        )
+        return out
+
+
+def _english(surface: str) -> list[str]:
+    return [_stem_en(w) for w in _ASCII_WORD.findall(surface) if w not in _EN_STOPWORDS]
+
+
+def _pieces(text: str, limit: int = 4000) -> Iterable[str]:
+    for line in text.splitlines():
+        for start in range(0, len(line), limit):
+            piece = line[start : start + limit]
+            if piece.strip():
+                yield piece
+
+
+@dataclass(frozen=True)
+class BM25Params:
+    """Okapi BM25 constants; the textbook defaults (Robertson & Zaragoza 2009), not fitted to any data."""
+
+    k1: float = 1.2
+    b: float = 0.75
+
+
+class BM25:
+    """An in-memory Okapi BM25 index over pre-tokenised documents, keyed by string id."""
+
+    def __init__(self, params: BM25Params | None = None) -> None:
+        self.params = params or BM25Params()
+        self._docs: dict[str, list[str]] = {}
+        self._dirty = True
+        self._ids: list[str] = []
+        self._postings: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]] = {}
+        self._idf: dict[str, float] = {}
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._docs
+
+    @property
+    def ids(self) -> list[str]:
+        self._build()
+        return self._ids
+
+    def set(self, doc_id: str, tokens: Sequence[str]) -> None:
+        self._docs[doc_id] = list(tokens)
+        self._dirty = True
+
+    def remove(self, doc_id: str) -> None:
+        if self._docs.pop(doc_id, None) is not None:
+            self._dirty = True
+
+    def clear(self) -> None:
+        self._docs.clear()
+        self._dirty = True
+
+    def _build(self) -> None:
+        if not self._dirty:
+            return
+        self._ids = list(self._docs)
+        n = len(self._ids)
+        lengths = np.array([len(self._docs[i]) for i in self._ids], dtype=np.float32)
+        avg = float(lengths.mean()) if n and lengths.sum() > 0 else 1.0
+        k1, b = self.params.k1, self.params.b
+        norm = k1 * (1 - b + b * lengths / avg) if n else lengths
+        rows: dict[str, list[tuple[int, int]]] = {}
+        for idx, doc_id in enumerate(self._ids):
+            for term, tf in Counter(self._docs[doc_id]).items():
+                rows.setdefault(term, []).append((idx, tf))
+        self._postings = {}
+        self._idf = {}
+        for term, plist in rows.items():
+            docs = np.fromiter((d for d, _ in plist), dtype=np.int64, count=len(plist))
+            tf = np.fromiter((t for _, t in plist), dtype=np.float32, count=len(plist))
+            # precomputed term weight: tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avg))
+            self._postings[term] = (docs, (tf * (k1 + 1) / (tf + norm[docs])).astype(np.float32))
+            df = len(plist)
+            self._idf[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        self._dirty = False
+
+    def scores(self, query_tokens: Sequence[str]) -> npt.NDArray[np.float32]:
+        """BM25 score of every document (in `ids` order) for the query tokens."""
+        self._build()
+        out = np.zeros(len(self._ids), dtype=np.float32)
+        for term, qtf in Counter(query_tokens).items():
+            posting = self._postings.get(term)
+            if posting is None:
+                continue
+            docs, weights = posting
+            out[docs] += self._idf[term] * qtf * weights
+        return out
+
+    def top(
+        self, query_tokens: Sequence[str], k: int, allowed: set[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """The best `k` documents with a positive score, optionally only among `allowed` ids."""
+        scores = self.scores(query_tokens)
+        if allowed is not None:
+            mask = np.fromiter((i in allowed for i in self._ids), dtype=bool, count=len(self._ids))
+            scores = np.where(mask, scores, 0.0).astype(np.float32)
+        positive = int(np.count_nonzero(scores > 0))
+        k = min(k, positive)
+        if k <= 0:
+            return []
+        idx = np.argpartition(-scores, k - 1)[:k]
+        idx = idx[np.argsort(-scores[idx], kind="stable")]
+        return [(self._ids[i], float(scores[i])) for i in idx]
