@@ -118,7 +118,9 @@ class RetrievedEntry(BaseModel):
     title: str
     body: str
     passage: str
-    score: float
+    score: float = Field(description="Fused rank score (reciprocal-rank fusion: compare within one query only)")
+    dense_score: float | None = Field(default=None, description="Cosine similarity of the best passage, 0-1")
+    lexical_score: float | None = Field(default=None, description="BM25 score, unbounded")
 
 
 class Retriever(Protocol):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from agent.schemas import RetrievedEntry
 from kizuki.db import Database
 from knowledge import io as kio
 from knowledge import service
@@ -152,23 +153,21 @@ class KnowledgeBase:
             with self._lock:
                 self._synced_marker = None
 
-    def ensure_fresh(
-        self, *, force: bool = False, progress: Callable[[int, int], None] | None = None
-    ) -> SyncReport:
+    def ensure_fresh(self, *, force: bool = False, progress: Callable[[int, int], None] | None = None) -> SyncReport:
         """Compare SQL with the index and repair every missing, stale or orphaned document."""
         with self._lock:
             marker = self._marker()
             if not force and marker == self._synced_marker:
                 return SyncReport(0, 0, -1)
             with self.db.session() as s:
-                rows = list(
-                    s.scalars(select(KnowledgeEntry).where(KnowledgeEntry.status.in_(INDEXED_STATUSES)))
-                )
+                rows = list(s.scalars(select(KnowledgeEntry).where(KnowledgeEntry.status.in_(INDEXED_STATUSES))))
             docs = {r.key: to_index_doc(r) for r in rows}
             from knowledge.index import fingerprint
 
-            have = self.index.fingerprints()
-            stale = [d for key, d in docs.items() if force or have.get(key) != fingerprint(d)]
+            index = self.index
+            have = index.fingerprints()
+            model = index.embedder.model_name
+            stale = [d for key, d in docs.items() if force or have.get(key) != fingerprint(d, index.config, model)]
             orphans = sorted(set(have) - set(docs))
             if stale:
                 self.index.upsert(stale, progress=progress)
@@ -216,3 +215,46 @@ class KnowledgeBase:
                 for h in hits
             ],
         )
+
+    def retrieve(self, query: str, *, lang: str | None = None, k: int = 5) -> list[RetrievedEntry]:
+        """Published entries for a query, each with its full text at the revision the index holds.
+
+        This is the drafting agent's retriever. If an entry changed between indexing and now, the
+        revision the index returned is still the one cited, and its text comes from that revision.
+        """
+        from knowledge.models import KnowledgeRevision
+
+        query = query.strip()[:2000]
+        if not query:
+            return []
+        lang_filter = lang if lang in ("ja", "en") else None
+        hits = self.search(SearchRequest(query=query, k=k, lang=lang_filter)).hits  # type: ignore[arg-type]
+        if not hits:
+            return []
+        with self.db.session() as s:
+            rows = s.execute(
+                select(KnowledgeEntry.key, KnowledgeRevision)
+                .join(KnowledgeRevision, KnowledgeRevision.entry_id == KnowledgeEntry.id)
+                .where(KnowledgeEntry.key.in_([h.key for h in hits]))
+            ).all()
+            by_rev = {(key, rev.revision): rev for key, rev in rows}
+            out: list[RetrievedEntry] = []
+            for h in hits:
+                rev = by_rev.get((h.key, h.revision))
+                if rev is None:
+                    continue
+                out.append(
+                    RetrievedEntry(
+                        key=h.key,
+                        revision=h.revision,
+                        kind=rev.kind,
+                        lang=rev.lang,
+                        title=rev.title,
+                        body=rev.body,
+                        passage=h.passage,
+                        score=h.score,
+                        dense_score=h.dense_score,
+                        lexical_score=h.lexical_score,
+                    )
+                )
+        return out
