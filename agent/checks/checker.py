@@ -1,0 +1,344 @@
+"""The checker: compiles rules once and checks replies against them."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from typing import Literal
+
+from .length import check_channel
+from .matcher import Hit, TermMatcher, TermSpec, TextViews
+from .models import CheckResult, Finding
+from .normalize import pii_view, policy_view
+from .pii import PiiItem, find_pii, normalise_contact
+from .policy import find_policy
+from .rules import Rules, Term, default_rules
+
+__all__ = ["MAX_TEXT_CHARS", "Checker", "TextTooLong", "check"]
+
+MAX_TEXT_CHARS = 20_000
+"""Longest text (reply or post) accepted, in characters. Longer input raises :class:`TextTooLong`."""
+
+
+class TextTooLong(ValueError):
+    """The reply or post is longer than :data:`MAX_TEXT_CHARS`."""
+
+
+_DEFAULT_SEVERITY: dict[str, Literal["warn", "block"]] = {
+    "ng_word": "block",
+    "pii": "block",
+    "pii.name": "warn",
+    "pii.order_number": "warn",
+    "pii.postal_code": "warn",
+    "pii_echo": "block",
+    "dm_redirect": "warn",
+    "compensation": "warn",
+    "overpromise": "warn",
+    "uncertain": "warn",
+    "competitor": "warn",
+    "controversial": "warn",
+    "length": "block",
+}
+
+_PII_TEXT = {
+    "phone": ("電話番号", "a phone number"),
+    "email": ("メールアドレス", "an e-mail address"),
+    "postal_code": ("郵便番号", "a postal code"),
+    "address": ("住所", "a street address"),
+    "card": ("カード番号", "a payment card number"),
+    "my_number": ("マイナンバー", "a My Number (individual number)"),
+    "order_number": ("注文番号", "an order number"),
+    "name": ("氏名(敬称付き)", "a person's name"),
+}
+
+_MASKED = re.compile(r"(?<![0-9A-Za-z])[0-9*x×●○■#](?:[-\s]?[0-9*x×●○■#]){3,}(?![0-9A-Za-z])")
+_MASK_CHARS = set("*x×●○■#")
+_REQUEST_PII = re.compile(
+    r"(電話番号|ご住所|住所|氏名|お名前|メールアドレス|ご注文番号|注文番号|カード番号|会員番号|お問い合わせ番号|"
+    r"アカウント|生年月日)(と|や|、|・|及び|および|を|は|も|に)?[^。！!？?\n]{0,20}?"
+    r"(教えて|お知らせ|お送り|ご連絡|ご記入|記載|書いて|返信|リプライ|お伺い|伺え|お聞かせ|ご提示|いただけ|ください)"
+    r"|(?<![a-z])(reply|send|share|tell|give|provide|post|dm)\s+(us\s+)?(with\s+)?(your\s+)"
+    r"(full\s+)?(phone|number|address|e-?mail|order\s+(number|id)|name|card|account|details)",
+    re.IGNORECASE,
+)
+
+
+def _dm_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
+    parts = []
+    for p in phrases:
+        folded = policy_view(p).text
+        esc = re.escape(folded)
+        if folded.isascii():
+            esc = rf"(?<![a-z]){esc}(?![a-z])"
+        parts.append(esc)
+    return re.compile("|".join(parts) if parts else r"(?!x)x")
+
+
+class Checker:
+    """Compiled checks for one set of rules. Build once, call :meth:`check` from any thread."""
+
+    def __init__(self, rules: Rules | None = None) -> None:
+        self.rules = rules if rules is not None else default_rules()
+        r = self.rules
+        defaults = default_rules()
+        default_ng = set(defaults.ng_words) if r.use_default_ng_words else set()
+        self._ng = TermMatcher(
+            (self._spec(t, "ng_word", "default_list" if t in default_ng else "rules_file") for t in r.ng_words),
+            r.ng_exceptions,
+        )
+        self._competitors = TermMatcher(
+            self._spec(t, "competitor", "competitor_list", prefix=True) for t in r.competitors
+        )
+        self._controversial = TermMatcher(self._spec(t, "controversial", "controversial_list") for t in r.controversial)
+        self._order_patterns = tuple(re.compile(p, re.IGNORECASE) for p in r.order_number_patterns)
+        self._allow = frozenset(normalise_contact(a) for a in r.allow if a.strip())
+        self._dm = _dm_pattern(r.dm_phrases)
+        self._limits = dict(r.channel_limits)
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _spec(t: str | Term, category: str, rule: str, *, prefix: bool = False) -> TermSpec:
+        if isinstance(t, Term):
+            return TermSpec(t.term, category, rule, t.severity, t.exceptions, prefix)
+        return TermSpec(t, category, rule, None, (), prefix)
+
+    # --- public -----------------------------------------------------------------------------------
+
+    def check(self, text: str, *, post_text: str | None = None, channel: str | None = None) -> CheckResult:
+        if len(text) > MAX_TEXT_CHARS or (post_text is not None and len(post_text) > MAX_TEXT_CHARS):
+            raise TextTooLong(f"text longer than {MAX_TEXT_CHARS} characters is refused")
+        if channel is not None and channel not in self._limits:
+            known = ", ".join(sorted(self._limits))
+            raise ValueError(f"unknown channel {channel!r}; known channels: {known}")
+        if not text.strip():
+            return CheckResult(verdict="pass", findings=[])
+        views = TextViews(text)
+        findings: list[Finding | None] = []
+        findings += self._terms(text, views)
+        reply_pii = find_pii(text, views=views, order_patterns=self._order_patterns, allow=self._allow)
+        findings += [self._pii_finding(text, it) for it in reply_pii]
+        pview = policy_view(text)
+        if post_text and post_text.strip():
+            post_pii = find_pii(post_text, order_patterns=self._order_patterns, allow=self._allow)
+            findings += self._echo(text, reply_pii, post_pii)
+            findings += self._dm_redirect(text, pview.text, bool(post_pii))
+        else:
+            findings += self._dm_redirect(text, pview.text, False)
+        for rule, a, b in find_policy(pview):
+            findings.append(self._finding(rule.category, rule.rule, None, text, a, b, rule.message, rule.suggestion))
+        if channel is not None:
+            over = check_channel(text, channel, self._limits)
+            if over is not None:
+                n, limit, at = over
+                unit = "weighted characters" if channel == "x" else "characters"
+                findings.append(
+                    self._finding(
+                        "length",
+                        channel,
+                        None,
+                        text,
+                        at,
+                        len(text),
+                        f"{n} {unit}; the {channel} limit is {limit} (文字数超過).",
+                        "Shorten the reply or split it; for X, CJK characters count 2 and URLs 23."
+                        " / 返信を短くしてください",
+                    )
+                )
+        return CheckResult.from_findings([f for f in findings if f is not None])
+
+    # --- parts ------------------------------------------------------------------------------------
+
+    def _finding(
+        self,
+        category: str,
+        rule: str,
+        severity: str | None,
+        text: str,
+        a: int,
+        b: int,
+        message: str,
+        suggestion: str | None,
+    ) -> Finding | None:
+        default = _DEFAULT_SEVERITY.get(f"{category}.{rule}", _DEFAULT_SEVERITY.get(category, "warn"))
+        sev = self.rules.severity_for(category, rule, severity or default)  # type: ignore[arg-type]
+        if sev == "off":
+            return None
+        return Finding(
+            category=category,
+            rule=rule,
+            severity="block" if sev == "block" else "warn",
+            start=a,
+            end=b,
+            match=text[a:b],
+            message=message,
+            suggestion=suggestion,
+        )
+
+    def _terms(self, text: str, views: TextViews) -> list[Finding | None]:
+        out: list[Finding | None] = []
+        groups: list[tuple[TermMatcher, str]] = [
+            (self._ng, "ng_word"),
+            (self._competitors, "competitor"),
+            (self._controversial, "controversial"),
+        ]
+        for matcher, category in groups:
+            hits = _dedupe(matcher.find(views))
+            for h in hits:
+                term = h.spec.term.strip("*")
+                if category == "ng_word":
+                    msg = f"NG word 「{term}」 (insult, slur or the organisation's NG list)."
+                    sug = "Remove or rephrase it politely / 丁寧な表現に言い換えるか削除してください"
+                elif category == "competitor":
+                    msg = f"Mentions competitor 「{term}」."
+                    sug = "Do not name or compare with competitors; describe our own product / 他社名は出さない"
+                else:
+                    msg = f"Controversial topic 「{term}」 (politics, current controversies)."
+                    sug = "Stay neutral: leave the topic out of a brand reply / 政治・時事の話題には触れない"
+                out.append(self._finding(category, h.spec.rule, h.spec.severity, text, h.start, h.end, msg, sug))
+        return out
+
+    def _pii_finding(self, text: str, it: PiiItem) -> Finding | None:
+        ja, en = _PII_TEXT[it.kind]
+        return self._finding(
+            "pii",
+            it.kind,
+            None,
+            text,
+            it.start,
+            it.end,
+            f"個人情報({ja})が公開返信に含まれています: the reply contains {en}.",
+            "Remove it from the public reply; ask for or send details by DM / 個人情報は削除し、DMでやり取りする",
+        )
+
+    def _echo(self, text: str, reply: list[PiiItem], post: list[PiiItem]) -> list[Finding | None]:
+        out: list[Finding | None] = []
+        msg_sug = (
+            "Do not repeat the customer's personal data, even masked; continue by DM"
+            " / お客様の個人情報は伏せ字でも繰り返さない"
+        )
+        seen: list[tuple[int, int]] = []
+
+        def add(kind: str, a: int, b: int, how: str) -> None:
+            if any(a < y and x < b for x, y in seen):
+                return
+            seen.append((a, b))
+            ja, en = _PII_TEXT[kind]
+            out.append(
+                self._finding(
+                    "pii_echo",
+                    kind,
+                    None,
+                    text,
+                    a,
+                    b,
+                    f"投稿者の{ja}を返信で繰り返しています ({how}): the reply repeats {en} from the post.",
+                    msg_sug,
+                )
+            )
+
+        post_values = {(p.kind, p.value) for p in post}
+        for it in reply:
+            if (it.kind, it.value) in post_values or any(it.value == p.value for p in post):
+                add(it.kind, it.start, it.end, "exact")
+        v = pii_view(text)
+        s = v.text
+        low = s.lower()
+        for p in post:
+            digits = re.sub(r"\D", "", p.value)
+            if p.kind in ("phone", "card", "my_number", "order_number", "postal_code") and len(digits) >= 7:
+                for m in _MASKED.finditer(low):
+                    w = re.sub(r"[-\s]", "", m.group())
+                    if _partial_digits(w, digits):
+                        add(p.kind, *v.span(m.start(), m.end()), "partly or masked")
+            elif p.kind == "email" and "@" in p.value:
+                local, _, domain = p.value.partition("@")
+                for needle in {local, "@" + domain} if len(local) >= 3 else {"@" + domain}:
+                    for m in re.finditer(re.escape(needle), low):
+                        a, b = m.start(), m.end()
+                        while a > 0 and re.match(r"[a-z0-9*._+-]", low[a - 1]):
+                            a -= 1
+                        while b < len(low) and re.match(r"[a-z0-9*._-]", low[b]):
+                            b += 1
+                        add("email", *v.span(a, b), "partly or masked")
+            elif p.kind == "address":
+                block = re.search(r"\d{1,4}(?:[-丁目番地号]+\d{1,4})+", p.value)
+                head = re.sub(r"\d.*$", "", p.value)
+                for needle in [x for x in (block.group() if block else "", head) if len(x) >= 4]:
+                    for m in re.finditer(re.escape(needle), s):
+                        add("address", *v.span(m.start(), m.end()), "partly")
+            elif p.kind == "name":
+                for m in re.finditer(re.escape(p.value), s):
+                    add("name", *v.span(m.start(), m.end()), "name")
+        return out
+
+    def _dm_redirect(self, text: str, folded: str, post_has_pii: bool) -> list[Finding | None]:
+        req = _REQUEST_PII.search(folded)
+        if not (post_has_pii or req):
+            return []
+        if self._dm.search(folded):
+            return []
+        a, b = (req.start(), req.end()) if req else (0, len(text))
+        a, b = max(0, a), min(len(text), b)
+        why = "asks for personal data in public" if req else "the post contains personal data or order details"
+        return [
+            self._finding(
+                "dm_redirect",
+                "request_in_public" if req else "no_dm",
+                None,
+                text,
+                a,
+                b,
+                f"個人情報・注文の詳細が関わるのにDMへ誘導していません ({why}).",
+                "「お手数ですが、詳細はDMにてお知らせいただけますでしょうか」のようにDMへ誘導する"
+                " / Ask the customer to continue by DM.",
+            )
+        ]
+
+
+def _partial_digits(w: str, digits: str) -> bool:
+    """Is ``w`` (digits and mask characters) part of ``digits`` shown partly or masked?"""
+    shown = sum(c.isdigit() for c in w)
+    masked = any(c in _MASK_CHARS for c in w)
+    if shown < 4:
+        return False
+    if masked:
+        if len(w) == len(digits):
+            return all(not c.isdigit() or c == d for c, d in zip(w, digits, strict=True))
+        head = re.match(r"\d*", w)
+        tail = re.search(r"\d*$", w)
+        h = head.group() if head else ""
+        t = tail.group() if tail else ""
+        return (len(h) + len(t) >= 4) and digits.startswith(h) and digits.endswith(t)
+    if w == digits:
+        return False  # exact copies are reported through the reply's own items
+    return (len(w) >= 4 and (digits.endswith(w) or digits.startswith(w))) or (len(w) >= 6 and w in digits)
+
+
+def _dedupe(hits: list[Hit]) -> list[Hit]:
+    """Keep the longest of overlapping hits."""
+    hits = sorted(hits, key=lambda h: (h.start, -(h.end - h.start)))
+    out: list[Hit] = []
+    for h in hits:
+        if out and h.start < out[-1].end:
+            continue
+        out.append(h)
+    return out
+
+
+def check(
+    text: str, *, post_text: str | None = None, channel: str | None = None, rules: Rules | None = None
+) -> CheckResult:
+    """Check one reply. Caches the compiled :class:`Checker` on the ``Rules`` object."""
+    r = rules if rules is not None else default_rules()
+    checker: Checker | None = r._checker
+    if checker is None:
+        with _cache_lock:
+            checker = r._checker
+            if checker is None:
+                checker = Checker(r)
+                r._checker = checker
+    return checker.check(text, post_text=post_text, channel=channel)
+
+
+_cache_lock = threading.Lock()

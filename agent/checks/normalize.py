@@ -1,0 +1,295 @@
+"""Normalised *views* of a text, each with a map back to offsets in the original.
+
+A view is a string plus ``origin[i]``: the index in the original text of the character that produced
+view character ``i``. A match ``view[a:b]`` therefore covers ``original[origin[a] : origin[b - 1] + 1]``.
+
+Views built here:
+
+- :func:`ng_view` (Japanese/"skeleton"): NFKC, case folding, spacing and half-width dakuten recomposed,
+  katakana folded to hiragana, every space, zero-width character, punctuation mark, symbol and emoji
+  removed, long-vowel marks and small vowels removed (so ``バ・ー・カ`` reads ``ばか``).
+- :func:`latin_view`: NFKC, case folding, look-alike letters (Cyrillic, Greek) mapped to Latin,
+  leetspeak folded inside words (``sh1t`` -> ``shit``), mask characters kept as ``*``, other symbols as
+  a single space, runs of spaced single letters joined (``f u c k`` -> ``fuck``), letters repeated
+  three times or more collapsed (``fuuuck`` -> ``fuck``).
+- :func:`pii_view`: NFKC, every dash-like character between digits read as ``-``, kanji numerals read
+  as digits, the connecting ``の`` between numbers read as ``-``, ``[at]``/``(dot)`` read as ``@``/``.``.
+- :func:`policy_view`: NFKC, case folding and katakana -> hiragana, one character for one character.
+
+Do not use ``neologdn`` or ``jaconv.normalize`` here: they rewrite ``〜`` and ``－`` in numbers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jaconv
+
+__all__ = [
+    "View",
+    "fold_term_latin",
+    "fold_term_ng",
+    "is_cjk_term",
+    "latin_view",
+    "ng_surface_view",
+    "ng_view",
+    "pii_view",
+    "policy_view",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    text: str
+    origin: tuple[int, ...]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original ``[start, end)`` for the view slice ``[start, end)`` (``end > start``)."""
+        return self.origin[start], self.origin[end - 1] + 1
+
+
+_DAKUTEN = {"\u3099", "\u309b", "\uff9e"}
+_HANDAKUTEN = {"\u309a", "\u309c", "\uff9f"}
+_LONG = {"ー", "〜", "～", "~", "ｰ", "－", "-", "‐", "−", "—", "―", "–"}
+_SMALL_VOWELS = set("ぁぃぅぇぉァィゥェォｧｨｩｪｫ")
+
+
+@lru_cache(maxsize=4096)
+def _nfkc_char(ch: str) -> str:
+    return unicodedata.normalize("NFKC", ch).casefold()
+
+
+def _compose(prev: str, mark: str) -> str | None:
+    composed = unicodedata.normalize("NFC", prev + mark)
+    return composed if len(composed) == 1 else None
+
+
+def _is_word_char(ch: str) -> bool:
+    cat = unicodedata.category(ch)
+    return cat[0] in ("L", "N")
+
+
+def ng_surface_view(text: str) -> View:
+    """Like :func:`ng_view` but without the katakana -> hiragana fold (for the tokenizer)."""
+    out: list[str] = []
+    origin: list[int] = []
+    for i, raw in enumerate(text):
+        if raw in _DAKUTEN or raw in _HANDAKUTEN:
+            if out:
+                mark = "\u3099" if raw in _DAKUTEN else "\u309a"
+                c = _compose(out[-1], mark)
+                if c is not None:
+                    out[-1] = c
+            continue
+        for ch in _nfkc_char(raw):
+            if ch in _LONG or ch in _SMALL_VOWELS:
+                continue
+            if ch in ("\u3099", "\u309a"):
+                if out:
+                    c = _compose(out[-1], ch)
+                    if c is not None:
+                        out[-1] = c
+                continue
+            if not _is_word_char(ch):
+                continue
+            out.append(ch)
+            origin.append(i)
+    return View("".join(out), tuple(origin))
+
+
+def ng_view(text: str) -> View:
+    v = ng_surface_view(text)
+    return View(jaconv.kata2hira(v.text), v.origin)
+
+
+def fold_term_ng(term: str) -> str:
+    return ng_view(term).text
+
+
+# --- Latin view -----------------------------------------------------------------------------------
+
+_HOMOGLYPHS = str.maketrans(
+    {
+        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+        "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d",
+        "ɡ": "g", "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
+        "τ": "t", "υ": "u", "χ": "x", "ѵ": "v", "ս": "u", "ı": "i", "ł": "l", "ø": "o", "ß": "ss",
+    }
+)  # fmt: skip
+# Leetspeak, folded only inside a token that also has letters. ``l`` and ``1`` both read ``i`` so that
+# the ambiguous ``1`` needs no second pattern; NG terms are folded the same way.
+_LEET = {"0": "o", "1": "i", "!": "i", "|": "i", "l": "i", "3": "e", "4": "a", "@": "a", "5": "s",
+         "$": "s", "7": "t", "+": "t", "8": "b", "9": "g", "€": "e", "£": "l"}  # fmt: skip
+_MASK = set("*#%_＊●○×")
+_STRIP_MARKS = re.compile(r"[\u0300-\u036f]")
+
+
+def _latin_char(raw: str) -> str:
+    s = _nfkc_char(raw).translate(_HOMOGLYPHS)
+    if s and not s.isascii():
+        # é -> e, but keep non-Latin scripts as they are.
+        stripped = _STRIP_MARKS.sub("", unicodedata.normalize("NFD", s))
+        if stripped.isascii():
+            s = stripped
+    return s
+
+
+def latin_view(text: str) -> View:
+    # 1. characters -> classes
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, raw in enumerate(text):
+        for ch in _latin_char(raw):
+            chars.append(ch)
+            origin.append(i)
+    n = len(chars)
+    # 2. tokens: maximal runs of alnum / leet / mask characters
+    kinds = []
+    for ch in chars:
+        if ch.isascii() and ch.isalpha():
+            kinds.append("a")
+        elif ch.isdigit() or ch in _LEET or ch in _MASK:
+            kinds.append("x")
+        else:
+            kinds.append(" ")
+    out: list[str] = []
+    out_origin: list[int] = []
+    i = 0
+    while i < n:
+        if kinds[i] == " ":
+            if out and out[-1] != " ":
+                out.append(" ")
+                out_origin.append(origin[i])
+            i += 1
+            continue
+        j = i
+        while j < n and kinds[j] != " ":
+            j += 1
+        tok = chars[i:j]
+        has_alpha = any(k == "a" for k in kinds[i:j])
+        for k, ch in enumerate(tok):
+            if has_alpha and ch in _LEET:
+                c = _LEET[ch]
+            elif ch in _MASK:
+                c = "*" if has_alpha else " "
+            else:
+                c = ch
+            out.append(c)
+            out_origin.append(origin[i + k])
+        i = j
+    # 3. join runs of single letters separated by single spaces: "f u c k" -> "fuck"
+    joined: list[str] = []
+    joined_origin: list[int] = []
+    m = len(out)
+    for k, ch in enumerate(out):
+        if (
+            ch == " "
+            and 0 < k < m - 1
+            and out[k - 1] != " "
+            and out[k + 1] != " "
+            and (k - 2 < 0 or out[k - 2] == " ")
+            and (k + 2 >= m or out[k + 2] == " ")
+            and out[k - 1].isalpha()
+            and out[k + 1].isalpha()
+        ):
+            continue
+        joined.append(ch)
+        joined_origin.append(out_origin[k])
+    # 4. collapse a letter repeated 3+ times to one ("fuuuck" -> "fuck"; "ass" stays)
+    res: list[str] = []
+    res_origin: list[int] = []
+    k = 0
+    while k < len(joined):
+        ch = joined[k]
+        j = k
+        while j < len(joined) and joined[j] == ch:
+            j += 1
+        if ch.isalpha() and j - k >= 3:
+            res.append(ch)
+            res_origin.append(joined_origin[k])
+        else:
+            res.extend(joined[k:j])
+            res_origin.extend(joined_origin[k:j])
+        k = j
+    return View("".join(res), tuple(res_origin))
+
+
+def fold_term_latin(term: str) -> str:
+    return latin_view(term).text.strip()
+
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f々〆]")
+
+
+def is_cjk_term(term: str) -> bool:
+    return bool(_CJK.search(unicodedata.normalize("NFKC", term)))
+
+
+# --- PII view -------------------------------------------------------------------------------------
+
+_KANJI_DIGITS = {"〇": "0", "零": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6",
+                 "七": "7", "八": "8", "九": "9", "○": "0"}  # fmt: skip
+_DASHES = set("-‐‑‒–—―−ー－ｰ─━～〜~")
+_AT_DOT = re.compile(
+    r"\s*(?:[\[(（［【<＜{]\s*(at|dot|アット|ドット)\s*[\])）］】>＞}]|＠)\s*",
+    re.IGNORECASE,
+)
+
+
+def pii_view(text: str) -> View:
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, raw in enumerate(text):
+        if raw in _KANJI_DIGITS:
+            chars.append(_KANJI_DIGITS[raw])
+            origin.append(i)
+            continue
+        for ch in unicodedata.normalize("NFKC", raw):
+            chars.append(ch)
+            origin.append(i)
+    # kanji digits only count in runs of two or more (so 一度 stays a word)
+    for k, ch in enumerate(chars):
+        if ch.isdigit() and text[origin[k]] in _KANJI_DIGITS:
+            prev_d = k > 0 and chars[k - 1].isdigit()
+            next_d = k + 1 < len(chars) and chars[k + 1].isdigit()
+            if not (prev_d or next_d):
+                chars[k] = text[origin[k]]
+    # dashes and の between digits -> "-"
+    for k, ch in enumerate(chars):
+        if (
+            (ch in _DASHES or ch == "の")
+            and 0 < k < len(chars) - 1
+            and chars[k - 1].isdigit()
+            and chars[k + 1].isdigit()
+        ):
+            chars[k] = "-"
+    s = "".join(chars)
+    # [at] / (dot) obfuscation
+    out: list[str] = []
+    out_origin: list[int] = []
+    pos = 0
+    for m in _AT_DOT.finditer(s):
+        word = (m.group(1) or "@").lower()
+        rep = "." if word in ("dot", "ドット") else "@"
+        out.extend(s[pos : m.start()])
+        out_origin.extend(origin[pos : m.start()])
+        out.append(rep)
+        out_origin.append(origin[m.start()])
+        pos = m.end()
+    out.extend(s[pos:])
+    out_origin.extend(origin[pos:])
+    return View("".join(out), tuple(out_origin))
+
+
+def policy_view(text: str) -> View:
+    """NFKC + casefold + katakana->hiragana, keeping one character per original character."""
+    out: list[str] = []
+    origin: list[int] = []
+    for i, raw in enumerate(text):
+        for ch in _nfkc_char(raw):
+            out.append(ch)
+            origin.append(i)
+    return View(jaconv.kata2hira("".join(out)), tuple(origin))

@@ -1,0 +1,175 @@
+"""Personal data in a text: phones, e-mail, postal codes, addresses, cards, My Number, order numbers,
+names with honorifics. Every detector works on :func:`pii_view` and reports original offsets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import phonenumbers
+from stdnum import luhn
+from stdnum.jp import in_ as my_number
+
+from .matcher import TextViews, tokenizer
+from .normalize import View, pii_view
+
+__all__ = ["PiiItem", "find_pii", "normalise_contact"]
+
+
+@dataclass(frozen=True, slots=True)
+class PiiItem:
+    kind: str  # phone, email, postal_code, address, card, my_number, order_number, name
+    start: int
+    end: int
+    value: str  # normalised: digits for numbers, lower-case for e-mail, the text otherwise
+
+
+def normalise_contact(s: str) -> str:
+    v = pii_view(s).text.strip().lower()
+    digits = re.sub(r"\D", "", v)
+    if "@" in v:
+        return v.replace(" ", "")
+    return digits if len(digits) >= 6 else v
+
+
+_ND = r"(?<![0-9])"  # no digit before
+_NDA = r"(?![0-9])"  # no digit after
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}\s?@\s?[A-Za-z0-9-]+(?:\s?\.\s?[A-Za-z0-9-]+)*\s?\.\s?[A-Za-z]{2,24}(?![A-Za-z])"
+)
+_POSTAL = re.compile(_ND + r"(\d{3})\s?-\s?(\d{4})" + _NDA)
+_POSTAL_CONTEXT = re.compile(r"(〒|郵便番号|郵便|postal\s*code|zip\s*code|zip)\s*[:：]?\s*$", re.IGNORECASE)
+_PREFS = (
+    "北海道|青森県|岩手県|宮城県|秋田県|山形県|福島県|茨城県|栃木県|群馬県|埼玉県|千葉県|東京都|神奈川県|"
+    "新潟県|富山県|石川県|福井県|山梨県|長野県|岐阜県|静岡県|愛知県|三重県|滋賀県|京都府|大阪府|兵庫県|"
+    "奈良県|和歌山県|鳥取県|島根県|岡山県|広島県|山口県|徳島県|香川県|愛媛県|高知県|福岡県|佐賀県|長崎県|"
+    "熊本県|大分県|宮崎県|鹿児島県|沖縄県"
+)
+_BLOCK = r"\d{1,4}(?:丁目|番地?|号|-)\s?\d{1,4}(?:(?:番地?|号|-)\s?\d{1,4})?(?:号)?"
+_ADDRESS = re.compile(
+    rf"(?:(?:{_PREFS})[^\s、。,!?！？]{{0,12}}?|[^\s、。,!?！？\d]{{1,8}}?(?:市|区|町|村|郡))"
+    rf"[^\s、。,!?！？\d]{{0,12}}?{_BLOCK}"
+)
+_EN_ADDRESS = re.compile(
+    r"(?<![A-Za-z0-9])\d{1,5}\s+(?:[A-Z][a-z]+\s+){1,3}"
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl)\b\.?"
+)
+_DIGIT_RUN = re.compile(_ND + r"\d(?:[ -]?\d){11,18}" + _NDA)
+_CARD_CONTEXT = re.compile(
+    r"(カード|クレジット|card|visa|master|amex|jcb|カード番号|credit|debit|デビット)", re.IGNORECASE
+)
+_JAN_CONTEXT = re.compile(r"(JAN|EAN|ISBN|バーコード|barcode|商品コード|品番|型番)", re.IGNORECASE)
+_MY_NUMBER_CONTEXT = re.compile(r"(マイナンバー|個人番号|my\s*number|マイナ)", re.IGNORECASE)
+_HONORIFIC = re.compile(r"(様|さま|さん|殿|氏|くん|君|ちゃん)")
+_EN_NAME = re.compile(r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?")
+
+
+def _span(v: View, a: int, b: int) -> tuple[int, int]:
+    return v.span(a, b)
+
+
+def _phones(v: View) -> Iterable[tuple[int, int, str]]:
+    for m in phonenumbers.PhoneNumberMatcher(v.text, "JP", leniency=phonenumbers.Leniency.VALID):
+        digits = re.sub(r"\D", "", m.raw_string)
+        national = str(m.number.national_number)
+        yield m.start, m.end, "0" + national if m.number.country_code == 81 else digits
+    # bare Japanese mobile/IP/IoT numbers glued to other digits' separators that the matcher skips
+    for b in re.finditer(_ND + r"0[5-9]0-?\d{4}-?\d{4}" + _NDA, v.text):
+        yield b.start(), b.end(), re.sub(r"\D", "", b.group())
+
+
+def find_pii(
+    text: str,
+    *,
+    views: TextViews | None = None,
+    order_patterns: Iterable[re.Pattern[str]] = (),
+    allow: frozenset[str] = frozenset(),
+) -> list[PiiItem]:
+    v = pii_view(text)
+    s = v.text
+    items: list[PiiItem] = []
+    taken: list[tuple[int, int]] = []  # view spans already explained
+
+    def free(a: int, b: int) -> bool:
+        return all(b <= x or a >= y for x, y in taken)
+
+    def add(kind: str, a: int, b: int, value: str) -> None:
+        if value in allow:
+            taken.append((a, b))
+            return
+        taken.append((a, b))
+        st, en = _span(v, a, b)
+        items.append(PiiItem(kind, st, en, value))
+
+    # e-mail first (its digits are not phones)
+    for m in _EMAIL.finditer(s):
+        add("email", m.start(), m.end(), re.sub(r"\s", "", m.group()).lower())
+    # cards and My Number: long digit runs
+    for m in _DIGIT_RUN.finditer(s):
+        if not free(m.start(), m.end()):
+            continue
+        digits = re.sub(r"\D", "", m.group())
+        before = s[max(0, m.start() - 20) : m.start()]
+        after = s[m.end() : m.end() + 10]
+        if len(digits) == 12 and _MY_NUMBER_CONTEXT.search(before + after) and my_number.is_valid(digits):
+            add("my_number", m.start(), m.end(), digits)
+            continue
+        if 13 <= len(digits) <= 19 and luhn.is_valid(digits):
+            if _JAN_CONTEXT.search(before):
+                continue
+            grouped = bool(re.fullmatch(r"\d{4}([ -]\d{4}){2,3}(\d{1,3})?", m.group()))
+            known_iin = bool(re.match(r"(4|5[1-5]|2[2-7]|3[47]|35|36|30|38|6011|65)", digits))
+            jan_like = len(digits) in (8, 13) and digits[:2] in ("45", "49")
+            carded = _CARD_CONTEXT.search(before + after) or (known_iin and (grouped or len(digits) == 16))
+            if carded and (not jan_like or _CARD_CONTEXT.search(before)):
+                add("card", m.start(), m.end(), digits)
+    # phones
+    for a, b, digits in _phones(v):
+        if free(a, b):
+            add("phone", a, b, digits)
+    # postal codes need context (〒, 郵便番号) or a prefecture right after
+    for m in _POSTAL.finditer(s):
+        if not free(m.start(), m.end()):
+            continue
+        before = s[max(0, m.start() - 8) : m.start()]
+        after = s[m.end() : m.end() + 8]
+        if _POSTAL_CONTEXT.search(before) or re.match(rf"\s*(?:{_PREFS})", after):
+            add("postal_code", m.start(), m.end(), m.group(1) + m.group(2))
+    # addresses (prefecture/city + block numbers)
+    for m in _ADDRESS.finditer(s):
+        if free(m.start(), m.end()):
+            add("address", m.start(), m.end(), re.sub(r"\s", "", m.group()))
+    for m in _EN_ADDRESS.finditer(s):
+        if free(m.start(), m.end()):
+            add("address", m.start(), m.end(), m.group().lower())
+    # order numbers (configurable)
+    for pat in order_patterns:
+        for m in pat.finditer(s):
+            if free(m.start(), m.end()):
+                ident = re.search(r"[A-Za-z0-9][A-Za-z0-9-]*$", m.group())
+                add("order_number", m.start(), m.end(), (ident.group() if ident else m.group()).lower())
+    # names with honorifics (Japanese through SudachiPy's person-name POS; English titles)
+    if _HONORIFIC.search(s):
+        items.extend(_names(text, views))
+    for m in _EN_NAME.finditer(s):
+        if free(m.start(), m.end()):
+            add("name", m.start(), m.end(), m.group())
+    return items
+
+
+def _names(text: str, views: TextViews | None) -> list[PiiItem]:
+    out: list[PiiItem] = []
+    morphs = list(tokenizer().tokenize(text))
+    for i, m in enumerate(morphs):
+        pos = m.part_of_speech()
+        if pos[1] == "固有名詞" and pos[2] == "人名":
+            j = i
+            while j + 1 < len(morphs) and morphs[j + 1].part_of_speech()[2] == "人名":
+                j += 1
+            if j + 1 < len(morphs) and _HONORIFIC.fullmatch(morphs[j + 1].surface()):
+                a = m.begin()
+                b = morphs[j + 1].end()
+                if not out or out[-1].end <= a:
+                    out.append(PiiItem("name", a, b, text[a : morphs[j].end()]))
+    return out
