@@ -1,0 +1,1 @@
+"""Intake: text normalisation, language detection, watch rules, do-not-engage list and triage."""
