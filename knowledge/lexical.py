@@ -91,10 +91,15 @@ class Tokenizer:
         return self._tok
 
     def tokenize(self, text: str) -> list[str]:
+        """Index terms of `text` (normalised forms, stemmed English words), in order."""
+        return [term for term, _ in self.terms(text)]
+
+    def terms(self, text: str) -> list[tuple[str, str]]:
+        """(index term, surface in the normalised text) pairs; the surface helps locate a match."""
         text = normalise(text)
         if not text.strip():
             return []
-        out: list[str] = []
+        out: list[tuple[str, str]] = []
         with self._lock:
             tok = self._tokenizer()
             # Sudachi has an input size limit; feed it line by line (and long lines in slices)
@@ -102,7 +107,7 @@ class Tokenizer:
                 for m in tok.tokenize(piece):
                     surface = m.surface()
                     if _HAS_ASCII_ALNUM.match(surface):
-                        out.extend(_english(surface))
+                        out.extend((_stem_en(w), w) for w in _english_words(surface))
                         continue
                     pos = m.part_of_speech()
                     if pos[0] in _DROP_POS or (pos[1] == "非自立可能" and pos[0] in {"動詞", "形容詞"}):
@@ -110,19 +115,19 @@ class Tokenizer:
                     norm = m.normalized_form()
                     if norm in _DROP_NORMALISED or not norm.strip():
                         continue
-                    out.append(norm)
+                    out.append((norm, surface))
                     parts = m.split(self._mode_a)
                     if len(parts) > 1:
                         out.extend(
-                            p.normalized_form()
+                            (p.normalized_form(), p.surface())
                             for p in parts
                             if p.part_of_speech()[0] not in _DROP_POS and p.normalized_form().strip()
                         )
         return out
 
 
-def _english(surface: str) -> list[str]:
-    return [_stem_en(w) for w in _ASCII_WORD.findall(surface) if w not in _EN_STOPWORDS]
+def _english_words(surface: str) -> list[str]:
+    return [w for w in _ASCII_WORD.findall(surface) if w not in _EN_STOPWORDS]
 
 
 def _pieces(text: str, limit: int = 4000) -> Iterable[str]:
@@ -211,9 +216,7 @@ class BM25:
             out[docs] += self._idf[term] * qtf * weights
         return out
 
-    def top(
-        self, query_tokens: Sequence[str], k: int, allowed: set[str] | None = None
-    ) -> list[tuple[str, float]]:
+    def top(self, query_tokens: Sequence[str], k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """The best `k` documents with a positive score, optionally only among `allowed` ids."""
         scores = self.scores(query_tokens)
         if allowed is not None:
