@@ -1,0 +1,117 @@
+"""The job worker: claims drafting (and delivery) jobs from the database and runs them concurrently."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from kizuki import jobs
+from kizuki.runtime import Runtime
+
+if TYPE_CHECKING:
+    from agent.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Worker:
+    """Runs jobs of the given kinds with at most `concurrency` in flight."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        *,
+        pipeline: Pipeline | None = None,
+        kinds: tuple[str, ...] = ("draft", "deliver"),
+        concurrency: int = 8,
+        poll_interval: float = 0.5,
+        handlers: dict[str, Handler] | None = None,
+    ) -> None:
+        from agent.pipeline import Pipeline
+
+        self.rt = rt
+        self.pipeline = pipeline or Pipeline(rt)
+        self.kinds = kinds
+        self.concurrency = max(1, concurrency)
+        self.poll_interval = poll_interval
+        self.worker_id = jobs.worker_id()
+        self.handlers: dict[str, Handler] = {"draft": self._draft}
+        try:
+            from api.delivery import delivery_handler  # the outbox lives with the review queue
+
+            self.handlers["deliver"] = delivery_handler(rt)
+        except ImportError:
+            pass
+        self.handlers.update(handlers or {})
+        self.processed = 0
+
+    async def _draft(self, payload: dict[str, Any]) -> None:
+        await self.pipeline.draft(
+            int(payload["post_id"]), int(payload.get("generation", 1)), payload.get("instructions")
+        )
+
+    def _claim(self) -> tuple[int, str, dict[str, Any]] | None:
+        with self.rt.db.session() as s:
+            job = jobs.claim(s, self.kinds, worker=self.worker_id)
+            return None if job is None else (job.id, job.kind, dict(job.payload))
+
+    def _done(self, job_id: int, error: BaseException | None) -> None:
+        with self.rt.db.session() as s:
+            if error is None:
+                jobs.finish(s, job_id, self.worker_id)
+            else:
+                status = jobs.fail(s, job_id, self.worker_id, f"{type(error).__name__}: {error}")
+                log.warning("job %s failed (%s): %s", job_id, status, error)
+
+    async def _run(self, job_id: int, kind: str, payload: dict[str, Any]) -> None:
+        handler = self.handlers.get(kind)
+        error: BaseException | None = None
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job kind {kind!r}")
+            await handler(payload)
+        except Exception as exc:
+            error = exc
+        await asyncio.to_thread(self._done, job_id, error)
+        self.processed += 1
+
+    async def drain(self, *, stop: threading.Event | None = None, forever: bool = False) -> int:
+        """Run due jobs until none is left (or, with `forever`, until `stop` is set)."""
+        in_flight: set[asyncio.Task[None]] = set()
+        while True:
+            if stop is not None and stop.is_set():
+                break
+            claimed = None
+            if len(in_flight) < self.concurrency:
+                claimed = await asyncio.to_thread(self._claim)
+            if claimed is not None:
+                task = asyncio.create_task(self._run(*claimed))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+                continue
+            if in_flight:
+                await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            if not forever:
+                break
+            await asyncio.sleep(self.poll_interval)
+        if in_flight:
+            await asyncio.gather(*in_flight)
+        return self.processed
+
+
+def run_in_thread(rt: Runtime, *, concurrency: int = 8) -> tuple[threading.Thread, threading.Event]:
+    """An in-process worker for `kizuki serve` (a separate `kizuki worker` process does the same)."""
+    stop = threading.Event()
+
+    def _target() -> None:
+        worker = Worker(rt, concurrency=concurrency)
+        asyncio.run(worker.drain(stop=stop, forever=True))
+
+    thread = threading.Thread(target=_target, name="kizuki-worker", daemon=True)
+    thread.start()
+    return thread, stop

@@ -1,0 +1,131 @@
+"""Jobs in the database, so that API and workers can be separate processes.
+
+A worker claims a queued job (on PostgreSQL with FOR UPDATE SKIP LOCKED; SQLite serialises writers),
+marks it running with a lease, and finishes or fails it. A job whose lease ran out (its worker died)
+is queued again, so nothing is lost; handlers must be idempotent for the same job.
+"""
+
+from __future__ import annotations
+
+import socket
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Index, Integer, String, Text, or_, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from kizuki.models import Base, JSONType, utcnow
+
+DEFAULT_LEASE = timedelta(minutes=5)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_claim", "status", "run_after"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # queued | running | done | failed (gave up after max_attempts)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    run_after: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), nullable=True, unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def worker_id() -> str:
+    import os
+    import threading
+
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    dedupe_key: str | None = None,
+    max_attempts: int = 5,
+    run_after: datetime | None = None,
+) -> Job:
+    """Add a job in the caller's transaction (so it exists exactly when the work that needs it commits)."""
+    if dedupe_key is not None:
+        existing = session.scalars(select(Job).where(Job.dedupe_key == dedupe_key)).one_or_none()
+        if existing is not None:
+            return existing
+    job = Job(
+        kind=kind,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        max_attempts=max_attempts,
+        run_after=run_after or utcnow(),
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def claim(
+    session: Session, kinds: tuple[str, ...], *, worker: str | None = None, lease: timedelta = DEFAULT_LEASE
+) -> Job | None:
+    """Take one due job, or one whose lease expired, and mark it running under this worker."""
+    now = utcnow()
+    stmt = (
+        select(Job)
+        .where(Job.kind.in_(kinds))
+        .where(
+            or_(
+                (Job.status == "queued") & (Job.run_after <= now),
+                (Job.status == "running") & (Job.lease_until < now),
+            )
+        )
+        .order_by(Job.run_after, Job.id)
+        .limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    job = session.scalars(stmt).first()
+    if job is None:
+        return None
+    job.status = "running"
+    job.attempts += 1
+    job.locked_by = worker or worker_id()
+    job.lease_until = now + lease
+    job.updated_at = now
+    session.flush()
+    return job
+
+
+def finish(session: Session, job_id: int, worker: str) -> bool:
+    """Mark done; False if this worker no longer holds the job (its lease ran out and another took it)."""
+    res = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_by == worker, Job.status == "running")
+        .values(status="done", lease_until=None, updated_at=utcnow())
+    )
+    return bool(res.rowcount)  # type: ignore[attr-defined]
+
+
+def fail(session: Session, job_id: int, worker: str, error: str, *, retry_in: timedelta | None = None) -> str:
+    """Record a failure: queued again with backoff, or failed for good after max_attempts."""
+    job = session.get(Job, job_id)
+    if job is None or job.locked_by != worker:
+        return "lost"
+    job.last_error = error[:4000]
+    job.lease_until = None
+    job.updated_at = utcnow()
+    if job.attempts >= job.max_attempts:
+        job.status = "failed"
+    else:
+        job.status = "queued"
+        backoff = retry_in if retry_in is not None else timedelta(seconds=min(300, 2**job.attempts))
+        job.run_after = utcnow() + backoff
+    session.flush()
+    return job.status
