@@ -17,6 +17,13 @@ def _is_ascii_word_char(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
+def _joins(a: str, b: str) -> bool:
+    """True when a and b would continue one ASCII word: letter next to letter, digit next to digit."""
+    if not (_is_ascii_word_char(a) and _is_ascii_word_char(b)):
+        return False
+    return a.isdigit() == b.isdigit()
+
+
 @dataclass(frozen=True, slots=True)
 class TermHit(Generic[T]):
     """One occurrence of a term in a normalised text (offsets index the normalised text)."""
@@ -30,9 +37,10 @@ class TermHit(Generic[T]):
 class TermMatcher(Generic[T]):
     """Finds many terms at once in normalised text.
 
-    A term is normalised like the text. Where a term begins or ends with an ASCII letter or digit, the
-    neighbouring text character must not be one (so 'acme' does not match 'acmes' and 'bug' not 'debug');
-    Japanese has no spaces, so kana and kanji edges match anywhere.
+    A term is normalised like the text. A Latin term must not continue an ASCII word: a letter edge may
+    not touch a letter and a digit edge not a digit (so 'acme' does not match 'acmes' nor 'bug' 'debug',
+    but 'sorabuds' matches 'SoraBuds2', a model number written without a space). Japanese has no
+    spaces, so kana and kanji edges match anywhere.
     """
 
     def __init__(self, terms: Iterable[tuple[str, T]]) -> None:
@@ -60,9 +68,9 @@ class TermMatcher(Generic[T]):
         for end_index, (key, entries) in self._automaton.iter(normalised_text):
             start = end_index - len(key) + 1
             end = end_index + 1
-            if _is_ascii_word_char(key[0]) and start > 0 and _is_ascii_word_char(normalised_text[start - 1]):
+            if start > 0 and _joins(normalised_text[start - 1], key[0]):
                 continue
-            if _is_ascii_word_char(key[-1]) and end < len(normalised_text) and _is_ascii_word_char(normalised_text[end]):
+            if end < len(normalised_text) and _joins(key[-1], normalised_text[end]):
                 continue
             for term, payload in entries:
                 hits.append(TermHit(term, payload, start, end))
