@@ -7,6 +7,8 @@ import threading
 from collections.abc import Iterable
 from typing import Literal
 
+import jaconv
+
 from .length import check_channel
 from .matcher import Hit, TermMatcher, TermSpec, TextViews
 from .models import CheckResult, Finding
@@ -55,11 +57,13 @@ _PII_TEXT = {
 _MASKED = re.compile(r"(?<![0-9A-Za-z])[0-9*x×●○■#](?:[-\s]?[0-9*x×●○■#]){3,}(?![0-9A-Za-z])")
 _MASK_CHARS = set("*x×●○■#")
 _REQUEST_PII = re.compile(
-    r"(電話番号|ご住所|住所|氏名|お名前|メールアドレス|ご注文番号|注文番号|カード番号|会員番号|お問い合わせ番号|"
-    r"アカウント|生年月日)(と|や|、|・|及び|および|を|は|も|に)?[^。！!？?\n]{0,20}?"
-    r"(教えて|お知らせ|お送り|ご連絡|ご記入|記載|書いて|返信|リプライ|お伺い|伺え|お聞かせ|ご提示|いただけ|ください)"
-    r"|(?<![a-z])(reply|send|share|tell|give|provide|post|dm)\s+(us\s+)?(with\s+)?(your\s+)"
-    r"(full\s+)?(phone|number|address|e-?mail|order\s+(number|id)|name|card|account|details)",
+    jaconv.kata2hira(
+        r"(電話番号|ご住所|住所|氏名|お名前|メールアドレス|ご注文番号|注文番号|カード番号|会員番号|お問い合わせ番号|"
+        r"アカウント|生年月日)(と|や|、|・|及び|および|を|は|も|に)?[^。！!？?\n]{0,20}?"
+        r"(教えて|お知らせ|お送り|ご連絡|ご記入|記載|書いて|返信|リプライ|お伺い|伺え|お聞かせ|ご提示|いただけ|ください)"
+        r"|(?<![a-z])(reply|send|share|tell|give|provide|post|let\s+us\s+know)(?![a-z])[^.!?\n]{0,25}?(your|the)\s+"
+        r"(full\s+)?(phone|number|address|e-?mail|order\s+(number|id)|name|card|account|details)"
+    ),
     re.IGNORECASE,
 )
 
@@ -84,7 +88,9 @@ class Checker:
         defaults = default_rules()
         default_ng = set(defaults.ng_words) if r.use_default_ng_words else set()
         self._ng = TermMatcher(
-            (self._spec(t, "ng_word", "default_list" if t in default_ng else "rules_file") for t in r.ng_words),
+            _merge_same(
+                [self._spec(t, "ng_word", "default_list" if t in default_ng else "rules_file") for t in r.ng_words]
+            ),
             r.ng_exceptions,
         )
         self._competitors = TermMatcher(
@@ -185,6 +191,8 @@ class Checker:
         for matcher, category in groups:
             hits = _dedupe(matcher.find(views))
             for h in hits:
+                if category == "competitor" and h.end < len(text) and text[h.end].isascii() and text[h.end].islower():
+                    continue  # "Acmeister" is another word; "Acme2", "ACME製品", "Acme's" are the name
                 term = h.spec.term.strip("*")
                 if category == "ng_word":
                     msg = f"NG word 「{term}」 (insult, slur or the organisation's NG list)."
@@ -313,6 +321,26 @@ def _partial_digits(w: str, digits: str) -> bool:
     if w == digits:
         return False  # exact copies are reported through the reply's own items
     return (len(w) >= 4 and (digits.endswith(w) or digits.startswith(w))) or (len(w) >= 6 and w in digits)
+
+
+def _merge_same(specs: list[TermSpec]) -> list[TermSpec]:
+    """One spec per term: the same term listed twice (defaults and rules file) shares its exceptions."""
+    by_term: dict[str, TermSpec] = {}
+    for sp in specs:
+        key = sp.term.strip().casefold()
+        old = by_term.get(key)
+        if old is None:
+            by_term[key] = sp
+        else:
+            by_term[key] = TermSpec(
+                sp.term,
+                sp.category,
+                sp.rule if sp.rule == "rules_file" else old.rule,
+                sp.severity or old.severity,
+                tuple(dict.fromkeys(old.exceptions + sp.exceptions)),
+                sp.prefix_only,
+            )
+    return list(by_term.values())
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:

@@ -325,11 +325,11 @@ class TermMatcher:
             if spec is None:
                 excs.append((idx, a, b))
                 continue
-            if not lead and a > 0 and _LETTER.match(t[a - 1]):
+            if not lead and a > 0 and _LETTER.match(t[a - 1]) and a not in v.soft:
                 continue
-            if not trail:
+            if not trail and b not in v.soft:
                 e = b
-                while e < n and _LETTER.match(t[e]):
+                while e < n and _LETTER.match(t[e]) and (e == b or e not in v.soft):
                     e += 1
                 if t[b:e] not in _SUFFIXES:
                     continue

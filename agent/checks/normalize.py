@@ -45,6 +45,7 @@ __all__ = [
 class View:
     text: str
     origin: tuple[int, ...]
+    soft: frozenset[int] = frozenset()  # word starts inside joined spaced letters ("a f u c k")
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original ``[start, end)`` for the view slice ``[start, end)`` (``end > start``)."""
@@ -123,7 +124,7 @@ _HOMOGLYPHS = str.maketrans(
 # the ambiguous ``1`` needs no second pattern; NG terms are folded the same way.
 _LEET = {"0": "o", "1": "i", "!": "i", "|": "i", "l": "i", "3": "e", "4": "a", "@": "a", "5": "s",
          "$": "s", "7": "t", "+": "t", "8": "b", "9": "g", "€": "e", "£": "l"}  # fmt: skip
-_MASK = set("*#%_＊●○×")
+_MASK = set("*#%＊●○×")
 _STRIP_MARKS = re.compile(r"[\u0300-\u036f]")
 
 
@@ -168,10 +169,17 @@ def latin_view(text: str) -> View:
         j = i
         while j < n and kinds[j] != " ":
             j += 1
+        # symbols at the edges of a token are punctuation, not leetspeak ("bitch!"), except a
+        # leading $/@ ("$hit", "@ss")
+        while j > i and not chars[j - 1].isalnum() and kinds[j - 1] == "x" and chars[j - 1] not in _MASK:
+            j -= 1
+            kinds[j] = " "
+        if j == i:
+            continue
         tok = chars[i:j]
         has_alpha = any(k == "a" for k in kinds[i:j])
         for k, ch in enumerate(tok):
-            if has_alpha and ch in _LEET:
+            if has_alpha and ch in _LEET and (ch.isalnum() or ch in "$@" or i + k < j - 1):
                 c = _LEET[ch]
             elif ch in _MASK:
                 c = "*" if has_alpha else " "
@@ -183,6 +191,7 @@ def latin_view(text: str) -> View:
     # 3. join runs of single letters separated by single spaces: "f u c k" -> "fuck"
     joined: list[str] = []
     joined_origin: list[int] = []
+    soft: set[int] = set()
     m = len(out)
     for k, ch in enumerate(out):
         if (
@@ -195,26 +204,33 @@ def latin_view(text: str) -> View:
             and out[k - 1].isalpha()
             and out[k + 1].isalpha()
         ):
+            soft.add(len(joined))
             continue
         joined.append(ch)
         joined_origin.append(out_origin[k])
     # 4. collapse a letter repeated 3+ times to one ("fuuuck" -> "fuck"; "ass" stays)
     res: list[str] = []
     res_origin: list[int] = []
+    res_soft: set[int] = set()
     k = 0
     while k < len(joined):
         ch = joined[k]
         j = k
         while j < len(joined) and joined[j] == ch:
             j += 1
+        if k in soft:
+            res_soft.add(len(res))
         if ch.isalpha() and j - k >= 3:
             res.append(ch)
             res_origin.append(joined_origin[k])
         else:
-            res.extend(joined[k:j])
-            res_origin.extend(joined_origin[k:j])
+            for q in range(k, j):
+                if q in soft:
+                    res_soft.add(len(res))
+                res.append(joined[q])
+                res_origin.append(joined_origin[q])
         k = j
-    return View("".join(res), tuple(res_origin))
+    return View("".join(res), tuple(res_origin), frozenset(res_soft))
 
 
 def fold_term_latin(term: str) -> str:
