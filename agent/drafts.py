@@ -83,6 +83,12 @@ class DraftPublic(BaseModel):
     post: PostPublic | None = None
     triage: dict[str, Any] | None = None
     retrieved: list[dict[str, Any]] | None = Field(default=None, description="Full detail view only")
+    history: list[DraftPublic] | None = Field(
+        default=None, description="Detail view only: the post's other drafts (earlier and later generations)"
+    )
+    author_posts: list[PostPublic] | None = Field(
+        default=None, description="Detail view only: the author's earlier posts we received"
+    )
 
 
 def post_public(post: Post) -> PostPublic:
@@ -105,16 +111,26 @@ def post_public(post: Post) -> PostPublic:
     )
 
 
-_DRAFT_FIELDS = [f for f in DraftPublic.model_fields if f not in ("post", "triage", "retrieved")]
+_DETAIL_ONLY = ("post", "triage", "retrieved", "history", "author_posts")
+_DRAFT_FIELDS = [f for f in DraftPublic.model_fields if f not in _DETAIL_ONLY]
 
 
-def draft_public(draft: Draft, *, detail: bool = False) -> DraftPublic:
-    data = {f: getattr(draft, f) for f in _DRAFT_FIELDS}
+def draft_public(draft: Draft, *, detail: bool = False, session: Session | None = None) -> DraftPublic:
+    data: dict[str, Any] = {f: getattr(draft, f) for f in _DRAFT_FIELDS}
     data["approvals"] = list(draft.approvals or [])
     data["post"] = post_public(draft.post)
     data["triage"] = draft.post.triage
     if detail:
         data["retrieved"] = list(draft.retrieved or [])
+        data["history"] = [draft_public(d) for d in draft.post.drafts if d.id != draft.id]
+        if session is not None:
+            earlier = session.scalars(
+                select(Post)
+                .where(Post.author_handle == draft.post.author_handle, Post.id != draft.post_id)
+                .order_by(Post.received_at.desc())
+                .limit(20)
+            ).all()
+            data["author_posts"] = [post_public(p) for p in earlier]
     return DraftPublic.model_validate(data)
 
 

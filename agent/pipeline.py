@@ -49,7 +49,6 @@ class Pipeline:
         self.rt = rt
         self._lock = threading.Lock()
         self._matchers: dict[int, Any] = {}
-        self._checker: Any = None
 
     # -- configuration -------------------------------------------------------------------------
     def watch_rules(self, session: Session) -> tuple[int, Any]:
@@ -73,12 +72,7 @@ class Pipeline:
 
     @property
     def checker(self) -> Any:
-        from agent.checks import Checker, load_rules
-
-        with self._lock:
-            if self._checker is None:
-                self._checker = Checker(load_rules(self.rt.settings.rules_file))
-            return self._checker
+        return self.rt.checker
 
     # -- intake --------------------------------------------------------------------------------
     def intake(self, post_in: PostIn, *, actor: str = "intake", now: datetime | None = None) -> IngestOutcome:

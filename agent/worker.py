@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from agent.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
-Handler = Callable[[dict[str, Any]], Awaitable[None]]
+# A handler gets the job's payload and whether this is its last attempt (to record a final failure).
+Handler = Callable[[dict[str, Any], bool], Awaitable[None]]
 
 
 class Worker:
@@ -49,15 +50,17 @@ class Worker:
         self.handlers.update(handlers or {})
         self.processed = 0
 
-    async def _draft(self, payload: dict[str, Any]) -> None:
+    async def _draft(self, payload: dict[str, Any], final: bool) -> None:
         await self.pipeline.draft(
             int(payload["post_id"]), int(payload.get("generation", 1)), payload.get("instructions")
         )
 
-    def _claim(self) -> tuple[int, str, dict[str, Any]] | None:
+    def _claim(self) -> tuple[int, str, dict[str, Any], bool] | None:
         with self.rt.db.session() as s:
             job = jobs.claim(s, self.kinds, worker=self.worker_id)
-            return None if job is None else (job.id, job.kind, dict(job.payload))
+            if job is None:
+                return None
+            return job.id, job.kind, dict(job.payload), job.attempts >= job.max_attempts
 
     def _done(self, job_id: int, error: BaseException | None) -> None:
         with self.rt.db.session() as s:
@@ -67,13 +70,13 @@ class Worker:
                 status = jobs.fail(s, job_id, self.worker_id, f"{type(error).__name__}: {error}")
                 log.warning("job %s failed (%s): %s", job_id, status, error)
 
-    async def _run(self, job_id: int, kind: str, payload: dict[str, Any]) -> None:
+    async def _run(self, job_id: int, kind: str, payload: dict[str, Any], final: bool) -> None:
         handler = self.handlers.get(kind)
         error: BaseException | None = None
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {kind!r}")
-            await handler(payload)
+            await handler(payload, final)
         except Exception as exc:
             error = exc
         await asyncio.to_thread(self._done, job_id, error)

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.limits import BodySizeLimit
-from api.routers import knowledge, system
+from api.routers import admin, drafts, knowledge, posts, system
 from kizuki import __version__
 from kizuki.runtime import Runtime
 
@@ -21,5 +21,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(system.router)
     app.include_router(knowledge.router)
+    app.include_router(posts.router)
+    app.include_router(drafts.router)
+    app.include_router(admin.router)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
     return app

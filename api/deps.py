@@ -24,18 +24,22 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def requires(role: str) -> object:
-    """Declare the role an endpoint needs; resolves to the acting `Actor`.
+def requires(*roles: str) -> object:
+    """Declare the roles an endpoint accepts (admin always may); resolves to the acting `Actor`.
 
-    Tokens and roles arrive with the review-queue issue; until then every caller acts as the local
-    operator. Endpoints already declare their role, so turning authentication on changes this
-    function only.
+    The declared roles are kept on the dependency (`.roles`) so a test can walk the whole matrix.
     """
+    from api.auth import authenticate, authorise
 
     def _actor(request: Request) -> Actor:
-        actor = Actor(name="local", role="admin")
+        rt: Runtime = request.app.state.runtime
+        with rt.db.session() as s:
+            token = authenticate(s, request.headers.get("authorization"))
+            authorise(token.role, roles)
+            actor = Actor(name=token.name, role=token.role)
         request.state.actor = actor
         return actor
 
-    _actor.__name__ = f"requires_{role}"
+    _actor.roles = roles  # type: ignore[attr-defined]
+    _actor.__name__ = f"requires_{'_'.join(roles)}"
     return Depends(_actor)

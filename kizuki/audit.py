@@ -101,9 +101,7 @@ def verify(session: Session) -> list[ChainProblem]:
     for entry in _iter_entries(session):
         if entry.prev_hash != prev:
             problems.append(
-                ChainProblem(
-                    entry.id, "previous-hash link broken (an entry before it was deleted or changed)"
-                )
+                ChainProblem(entry.id, "previous-hash link broken (an entry before it was deleted or changed)")
             )
         if entry_hash(entry.prev_hash, entry) != entry.hash:
             problems.append(ChainProblem(entry.id, "content changed after it was written"))

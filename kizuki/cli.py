@@ -125,9 +125,7 @@ def _serve(rt: Runtime, host: str, port: int) -> None:
 @kb_app.command("import")
 def kb_import(
     file: Annotated[Path, typer.Argument(help="JSONL or CSV file of entries")],
-    fmt: Annotated[
-        str | None, typer.Option("--format", help="jsonl or csv (default: from the suffix)")
-    ] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="jsonl or csv (default: from the suffix)")] = None,
 ) -> None:
     """Import entries, idempotent on `key`; one bad row and nothing from the file is imported."""
     rt = runtime()
@@ -139,9 +137,7 @@ def kb_import(
 @kb_app.command("export")
 def kb_export(
     file: Annotated[Path, typer.Argument(help="Destination .jsonl or .csv")],
-    fmt: Annotated[
-        str | None, typer.Option("--format", help="jsonl or csv (default: from the suffix)")
-    ] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="jsonl or csv (default: from the suffix)")] = None,
     status: Annotated[str | None, typer.Option(help="Only entries with this status")] = None,
 ) -> None:
     """Export every entry (or those with one status)."""

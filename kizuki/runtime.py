@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kizuki.db import Database
 from kizuki.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from agent.pipeline import Pipeline
     from knowledge.base import KnowledgeBase
     from knowledge.index import HybridIndex
 
@@ -33,6 +34,19 @@ class Runtime:
         from knowledge.base import KnowledgeBase
 
         return KnowledgeBase(self.db, self._make_index)
+
+    @cached_property
+    def checker(self) -> Any:
+        """The reply checker with the shipped rules merged with `KIZUKI_RULES_FILE`, compiled once."""
+        from agent.checks import Checker, load_rules
+
+        return Checker(load_rules(self.settings.rules_file))
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        from agent.pipeline import Pipeline
+
+        return Pipeline(self)
 
     def close(self) -> None:
         self.db.dispose()

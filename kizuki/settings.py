@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,17 @@ class Settings(BaseSettings):
     api_base: str | None = None
     rules_file: Path | None = Field(default=None, description="YAML rules merged with the shipped defaults.")
     max_body_bytes: int = 1_000_000
+    delivery: Literal["manual", "webhook"] = Field(
+        default="manual", description="Where approved replies go: a person posts them by hand, or a signed webhook."
+    )
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key for webhook signatures.")
+    webhook_timeout_s: float = 10.0
+    delivery_max_attempts: int = 8
+    two_person_risk_threshold: int = Field(
+        default=70, description="Drafts with flame risk at or above this need a second approver."
+    )
+    worker_concurrency: int = 8
 
     @property
     def resolved_database_url(self) -> str:

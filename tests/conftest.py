@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from kizuki.db import Database
@@ -78,10 +79,7 @@ def _truncate(db: Database) -> None:
         tables = [
             r[0]
             for r in conn.execute(
-                text(
-                    "SELECT tablename FROM pg_tables "
-                    "WHERE schemaname='public' AND tablename<>'alembic_version'"
-                )
+                text("SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename<>'alembic_version'")
             )
         ]
         if tables:
@@ -125,11 +123,44 @@ def runtime(settings: Settings, db: Database) -> Runtime:
     return Runtime(settings, db=db)
 
 
-@pytest.fixture
-def client(runtime: Runtime) -> Iterator[object]:
-    from fastapi.testclient import TestClient
+def make_token(runtime: Runtime, role: str, name: str | None = None) -> str:
+    from api.auth import create_token
 
+    with runtime.db.session() as s:
+        _, secret = create_token(s, name=name or f"test-{role}", role=role, actor="test-setup")
+    return secret
+
+
+@pytest.fixture
+def anon_client(runtime: Runtime) -> Iterator[TestClient]:
+    """A client without credentials."""
     from api.app import create_app
 
     with TestClient(create_app(runtime)) as c:
         yield c
+
+
+@pytest.fixture
+def client(runtime: Runtime, anon_client: TestClient) -> TestClient:
+    """A client holding an admin token (admin may call every endpoint)."""
+    anon_client.headers["Authorization"] = f"Bearer {make_token(runtime, 'admin', 'test-admin')}"
+    return anon_client
+
+
+@pytest.fixture
+def client_as(runtime: Runtime) -> Iterator[Callable[[str], TestClient]]:
+    """Clients with a token of a given role and name: `client_as("agent")`, `client_as("agent", "hana")`."""
+    from api.app import create_app
+
+    app = create_app(runtime)
+    opened: list[TestClient] = []
+
+    def _make(role: str, name: str | None = None) -> TestClient:
+        c = TestClient(app)
+        c.headers["Authorization"] = f"Bearer {make_token(runtime, role, name)}"
+        opened.append(c)
+        return c
+
+    yield _make
+    for c in opened:
+        c.close()

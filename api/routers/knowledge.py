@@ -25,12 +25,13 @@ from knowledge.schemas import (
 
 router = APIRouter(prefix="/v1/knowledge", tags=["knowledge"], responses=ERROR_RESPONSES)
 Editor = Annotated[Actor, requires("editor")]
+Reader = Annotated[Actor, requires("editor", "agent")]
 
 
 @router.get("", response_model=EntryPage, summary="List entries")
 def list_entries(
     rt: RuntimeDep,
-    actor: Editor,
+    actor: Reader,
     kind: Kind | None = None,
     lang: Lang | None = None,
     tag: Annotated[str | None, Query(max_length=MAX_TAG_CHARS)] = None,
@@ -52,12 +53,12 @@ def create_entry(rt: RuntimeDep, actor: Editor, body: EntryCreate) -> EntryPubli
 
 
 @router.post("/search", response_model=SearchResponse, summary="Hybrid search (published entries by default)")
-def search(rt: RuntimeDep, actor: Editor, body: SearchRequest) -> SearchResponse:
+def search(rt: RuntimeDep, actor: Reader, body: SearchRequest) -> SearchResponse:
     return rt.knowledge.search(body)
 
 
 @router.get("/{key}", response_model=EntryPublic, summary="Get an entry")
-def get_entry(rt: RuntimeDep, actor: Editor, key: str) -> EntryPublic:
+def get_entry(rt: RuntimeDep, actor: Reader, key: str) -> EntryPublic:
     with rt.db.session() as s:
         return service.to_public(service.get_entry(s, key))
 
@@ -78,12 +79,12 @@ def archive_entry(
 
 
 @router.get("/{key}/revisions", response_model=list[RevisionPublic], summary="Every revision of an entry")
-def list_revisions(rt: RuntimeDep, actor: Editor, key: str) -> list[RevisionPublic]:
+def list_revisions(rt: RuntimeDep, actor: Reader, key: str) -> list[RevisionPublic]:
     with rt.db.session() as s:
         return service.revisions(s, key)
 
 
 @router.get("/{key}/revisions/{revision}", response_model=RevisionPublic, summary="One revision of an entry")
-def get_revision(rt: RuntimeDep, actor: Editor, key: str, revision: int) -> RevisionPublic:
+def get_revision(rt: RuntimeDep, actor: Reader, key: str, revision: int) -> RevisionPublic:
     with rt.db.session() as s:
         return service.get_revision(s, key, revision)
