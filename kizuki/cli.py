@@ -21,13 +21,23 @@ from kizuki.runtime import Runtime
 app = typer.Typer(help="Kizuki: find, draft and check replies to customers' posts.", no_args_is_help=True)
 kb_app = typer.Typer(help="Knowledge: import, export, search, reindex.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks (numbers, not tests).", no_args_is_help=True)
+posts_app = typer.Typer(help="Posts: ingest through the whole pipeline.", no_args_is_help=True)
+drafts_app = typer.Typer(help="Drafts: the review queue.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(bench_app, name="bench")
+app.add_typer(posts_app, name="posts")
+app.add_typer(drafts_app, name="drafts")
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 err_console = Console(stderr=True)
 CLI_ACTOR = os.environ.get("KIZUKI_ACTOR") or f"cli:{os.environ.get('USER', 'operator')}"
-DEMO_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge" / "demo" / "knowledge.jsonl"
+PROJECT = Path(__file__).resolve().parent.parent
+DEMO_KNOWLEDGE = PROJECT / "knowledge" / "demo" / "knowledge.jsonl"
+DEMO_POSTS = PROJECT / "agent" / "demo" / "posts.jsonl"
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -77,11 +87,40 @@ def migrate() -> None:
 
 
 def load_demo(rt: Runtime) -> None:
+    """Demo knowledge and posts, into an empty database only."""
+    from sqlalchemy import func, select
+
+    from agent.models import Post
+    from agent.postfile import read_posts
+
     if rt.knowledge.count() == 0:
         with progress_bar("indexing demo knowledge") as update:
             report = rt.knowledge.import_file(DEMO_KNOWLEDGE, actor="demo")
             rt.knowledge.ensure_fresh(force=True, progress=update)
         console.print(f"loaded {report.created} demo knowledge entries")
+    with rt.db.session() as s:
+        has_posts = bool(s.scalar(select(func.count()).select_from(Post)))
+    if not has_posts:
+        posts = [r.post for r in read_posts(DEMO_POSTS) if r.post is not None]
+        with console.status(f"drafting replies to {len(posts)} demo posts"):
+            outcomes = rt.pipeline.ingest(posts, actor="demo")
+        drafted = sum(o.outcome == "drafted" for o in outcomes)
+        console.print(f"ingested {len(posts)} demo posts: {drafted} drafted, the rest dropped or held")
+
+
+def bootstrap_token(rt: Runtime) -> None:
+    """On a database with no tokens, make an admin token and show it once."""
+    from api.auth import count_tokens, create_token
+
+    with rt.db.session() as s:
+        if count_tokens(s):
+            return
+        _, secret = create_token(s, name="bootstrap-admin", role="admin", actor="kizuki up")
+    console.print(
+        "[bold]First start: an admin token was created (shown once; only its hash is kept):[/]\n"
+        f"  {secret}\n  use it as 'Authorization: Bearer <token>' (the Authorize button in /docs)",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -97,28 +136,58 @@ def up(
             load_demo(rt)
         with progress_bar("checking the knowledge index") as update:
             rt.knowledge.ensure_fresh(progress=update)
-    _serve(rt, host, port)
+        bootstrap_token(rt)
+    _serve(rt, host, port, worker=True)
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="Run no in-process worker")] = False,
 ) -> None:
-    """Serve the API on an existing database (migrating it first)."""
-    _serve(runtime(), host, port)
+    """Serve the API (migrating first), with an in-process worker unless told otherwise."""
+    _serve(runtime(), host, port, worker=not no_worker)
 
 
-def _serve(rt: Runtime, host: str, port: int) -> None:
+def _serve(rt: Runtime, host: str, port: int, *, worker: bool) -> None:
     import uvicorn
 
+    from agent.worker import run_in_thread
     from api.app import create_app
 
+    label = " (offline: deterministic drafts, no LLM)" if rt.settings.model == "offline" else ""
     console.print(
         f"Kizuki on http://{host}:{port}  (docs: /docs)  database={rt.db.dialect} "
-        f"model={rt.settings.model} embeddings={rt.settings.embedding_model}"
+        f"model={rt.settings.model}{label} embeddings={rt.settings.embedding_model}",
+        highlight=False,
     )
-    uvicorn.run(create_app(rt), host=host, port=port, log_level="info")
+    stop = None
+    if worker:
+        _, stop = run_in_thread(rt, concurrency=rt.settings.worker_concurrency)
+    try:
+        uvicorn.run(create_app(rt), host=host, port=port, log_level="info")
+    finally:
+        if stop is not None:
+            stop.set()
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int | None, typer.Option(help="Jobs in flight at once")] = None,
+) -> None:
+    """Claim and run drafting and delivery jobs until stopped (run several on PostgreSQL)."""
+    import asyncio
+
+    from agent.worker import Worker
+
+    rt = runtime()
+    w = Worker(rt, concurrency=concurrency or rt.settings.worker_concurrency)
+    console.print(f"worker {w.worker_id} on {rt.db.dialect}; Ctrl-C to stop")
+    try:
+        asyncio.run(w.drain(forever=True))
+    except KeyboardInterrupt:
+        console.print(f"stopped after {w.processed} jobs")
 
 
 # -- knowledge ---------------------------------------------------------------------------------
@@ -214,6 +283,185 @@ def bench_retrieval(
     if not dataset.is_dir():
         fail(f"{dataset} is not a folder")
     run_retrieval_bench(dataset, k=k, as_json=as_json)
+
+
+# -- posts, drafts, checks, tokens, audit --------------------------------------------------------
+@posts_app.command("ingest")
+def posts_ingest(
+    file: Annotated[Path, typer.Argument(help="JSONL or CSV file of posts")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a post")] = False,
+) -> None:
+    """Run posts through the whole pipeline and print what happened to each."""
+    from agent.postfile import read_posts
+
+    rt = runtime()
+    with domain_errors():
+        rows = read_posts(file)
+    valid = [r for r in rows if r.post is not None]
+    with console.status(f"ingesting {len(valid)} posts"):
+        outcomes = iter(rt.pipeline.ingest([r.post for r in valid if r.post is not None], actor=CLI_ACTOR))
+    results: list[dict[str, Any]] = []
+    for row in rows:
+        if row.post is None:
+            results.append(
+                {"line": row.line, "external_id": None, "outcome": "invalid", "reason": row.error, "draft": None}
+            )
+        else:
+            o = next(outcomes)
+            results.append({"line": row.line, **o.model_dump(mode="json")})
+    if as_json:
+        for r in results:
+            print_json(r)
+    else:
+        table = Table(title=f"posts ingest: {file}")
+        for col in ("line", "external_id", "outcome", "reason / reply"):
+            table.add_column(col, overflow="fold")
+        for r in results:
+            draft = r.get("draft") or {}
+            table.add_row(
+                str(r["line"]),
+                str(r.get("external_id")),
+                r["outcome"],
+                (draft.get("text") or r.get("reason") or "")[:120],
+            )
+        console.print(table)
+    if any(r["outcome"] in ("invalid", "failed") for r in results):
+        raise typer.Exit(1)
+
+
+@drafts_app.command("list")
+def drafts_list(
+    status: Annotated[
+        str | None, typer.Option(help="pending, approved, rejected, sent, failed (default pending)")
+    ] = "pending",
+    limit: Annotated[int, typer.Option(help="How many")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output (as the API shows it)")] = False,
+) -> None:
+    """The review queue, highest priority first."""
+    from agent.drafts import draft_public, queue
+
+    rt = runtime()
+    with rt.db.session() as s:
+        rows, total = queue(s, status=status, limit=limit)
+        items = [draft_public(d).model_dump(mode="json") for d in rows]
+    if as_json:
+        print_json({"items": items, "total": total})
+        return
+    table = Table(title=f"drafts ({status or 'all'}): {total}")
+    for col in ("id", "prio", "risk", "lang", "action", "verdict", "model", "text"):
+        table.add_column(col, overflow="fold")
+    for d in items:
+        table.add_row(
+            str(d["id"]),
+            str(d["priority"]),
+            str(d["flame_risk"]),
+            d["language"],
+            d["action"],
+            d["checks"].get("verdict", "-"),
+            d["model"],
+            d["text"][:80],
+        )
+    console.print(table)
+
+
+@app.command()
+def check(
+    text: Annotated[str | None, typer.Argument(help="The reply to check")] = None,
+    post: Annotated[str | None, typer.Option("--post", help="The post it answers (for echo checks)")] = None,
+    jsonl: Annotated[Path | None, typer.Option("--jsonl", help="File of {text, post?, channel?} lines")] = None,
+    rules: Annotated[Path | None, typer.Option("--rules", help="YAML rules merged with the defaults")] = None,
+    channel: Annotated[str | None, typer.Option(help="x, instagram, facebook, youtube, webhook, generic")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
+) -> None:
+    """Check a reply (or every line of a JSONL file) against NG-word, privacy and policy rules."""
+    from agent.checks import Checker, RulesError, TextTooLong, load_rules
+
+    try:
+        checker = Checker(load_rules(rules))
+    except RulesError as exc:
+        fail(str(exc))
+        return
+    except OSError as exc:
+        fail(f"{rules}: {exc.strerror}")
+        return
+
+    def run(t: str, p: str | None, c: str | None) -> dict[str, Any]:
+        return dict(checker.check(t, post_text=p, channel=c).model_dump())
+
+    if jsonl is not None:
+        try:
+            lines = jsonl.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"{jsonl}: cannot read as UTF-8 ({exc})")
+            return
+        bad = 0
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict) or not isinstance(item.get("text", ""), str):
+                    raise ValueError("each line must be an object with a string 'text'")
+                result = run(item.get("text", ""), item.get("post"), item.get("channel") or channel)
+                out = {"line": number, **({"id": item["id"]} if "id" in item else {}), **result}
+            except (ValueError, TextTooLong) as exc:
+                bad += 1
+                out = {"line": number, "error": str(exc)}
+            print_json(out)
+        if bad:
+            raise typer.Exit(1)
+        return
+    if text is None:
+        fail("give a TEXT to check or --jsonl FILE")
+        return
+    try:
+        result = run(text, post, channel)
+    except (ValueError, TextTooLong) as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"verdict: [bold]{result['verdict']}[/]")
+    for f in result["findings"]:
+        console.print(
+            f"  {f['severity']:5} {f['category']:13} [{f['start']}:{f['end']}] {f['match']!r}: "
+            f"{f['message']}" + (f"  → {f['suggestion']}" if f.get("suggestion") else ""),
+            highlight=False,
+        )
+    if result["verdict"] == "block":
+        raise typer.Exit(1)
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option("--name", help="Who or what uses it")],
+    role: Annotated[str, typer.Option("--role", help="agent, editor, evaluator or admin")],
+) -> None:
+    """Create an API token and print it once (only its hash is stored)."""
+    from api.auth import create_token
+
+    rt = runtime()
+    with domain_errors(), rt.db.session() as s:
+        row, secret = create_token(s, name=name, role=role, actor=CLI_ACTOR)
+    err_console.print(f"token {row.id} for {row.name} ({row.role}); shown once:")
+    print(secret)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain: a changed or deleted entry is reported, and the exit status is 1."""
+    from kizuki import audit
+
+    rt = runtime()
+    with rt.db.session() as s:
+        problems = audit.verify(s)
+        n = audit.count(s)
+    if problems:
+        for p in problems:
+            err_console.print(f"[red]entry {p.entry_id}[/]: {p.problem}", highlight=False)
+        fail(f"audit chain broken at {len(problems)} place(s) among {n} entries", code=1)
+    console.print(f"audit chain intact: {n} entries")
 
 
 def print_json(value: Any) -> None:
