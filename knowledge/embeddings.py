@@ -298,7 +298,7 @@ def chroma_embedding_function_class() -> type[Any]:
             if old_config.get("model") != new_config.get("model"):
                 raise ValueError("the embedding model of an existing collection cannot change; rebuild the index")
 
-    register_embedding_function(KizukiEmbeddingFunction)
+    register_embedding_function(KizukiEmbeddingFunction)  # type: ignore[no-untyped-call]
     _EF_CLASS = KizukiEmbeddingFunction
     return _EF_CLASS
 

@@ -213,7 +213,7 @@ class HybridIndex:
             ids = got["ids"]
             for doc_id, meta, text in zip(ids, got["metadatas"] or [], got["documents"] or [], strict=True):
                 tokens = str(meta.get("_lex", ""))
-                bm25.set(doc_id, tokens.split(_TOKEN_SEP) if tokens else [])
+                bm25.put(doc_id, tokens.split(_TOKEN_SEP) if tokens else [])
                 docs[doc_id] = _DocState(
                     fingerprint=str(meta["_fp"]),
                     metadata=_public_metadata(meta),
@@ -296,7 +296,7 @@ class HybridIndex:
                 metadatas.append({**base, "_part": f"c{n}"})
             lex_docs.append(full)
             lex_metas.append({**doc.metadata, "_fp": fp, "_title": doc.title, "_lex": _TOKEN_SEP.join(tokens)})
-            self._bm25.set(doc.id, tokens)
+            self._bm25.put(doc.id, tokens)
             self._docs[doc.id] = _DocState(fp, dict(doc.metadata), doc.title, full)
         vectors = embed_texts(self.embedder, texts)
         doc_ids = [doc.id for doc, _ in part]
@@ -308,7 +308,7 @@ class HybridIndex:
                 ids=ids[start:end],
                 embeddings=vectors[start:end],
                 documents=texts[start:end],
-                metadatas=metadatas[start:end],  # type: ignore[arg-type]
+                metadatas=metadatas[start:end],
             )
         for start in range(0, len(doc_ids), limit):
             end = start + limit
@@ -316,7 +316,7 @@ class HybridIndex:
                 ids=doc_ids[start:end],
                 embeddings=[[1.0]] * len(doc_ids[start:end]),
                 documents=lex_docs[start:end],
-                metadatas=lex_metas[start:end],  # type: ignore[arg-type]
+                metadatas=lex_metas[start:end],
             )
 
     def delete(self, ids: Sequence[str]) -> None:

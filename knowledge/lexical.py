@@ -130,12 +130,21 @@ def _english_words(surface: str) -> list[str]:
     return [w for w in _ASCII_WORD.findall(surface) if w not in _EN_STOPWORDS]
 
 
+_BREAKS = "。．.!?！？、, "
+
+
 def _pieces(text: str, limit: int = 4000) -> Iterable[str]:
+    """Lines, with over-long lines cut after the last sentence or clause break before `limit`."""
     for line in text.splitlines():
-        for start in range(0, len(line), limit):
-            piece = line[start : start + limit]
-            if piece.strip():
-                yield piece
+        while len(line) > limit:
+            cut = max(line.rfind(ch, 0, limit) for ch in _BREAKS) + 1
+            if cut <= 0:
+                cut = limit  # no break at all: cut hard
+            if line[:cut].strip():
+                yield line[:cut]
+            line = line[cut:]
+        if line.strip():
+            yield line
 
 
 @dataclass(frozen=True)
@@ -168,7 +177,7 @@ class BM25:
         self._build()
         return self._ids
 
-    def set(self, doc_id: str, tokens: Sequence[str]) -> None:
+    def put(self, doc_id: str, tokens: Sequence[str]) -> None:
         self._docs[doc_id] = list(tokens)
         self._dirty = True
 
@@ -188,7 +197,7 @@ class BM25:
         lengths = np.array([len(self._docs[i]) for i in self._ids], dtype=np.float32)
         avg = float(lengths.mean()) if n and lengths.sum() > 0 else 1.0
         k1, b = self.params.k1, self.params.b
-        norm = k1 * (1 - b + b * lengths / avg) if n else lengths
+        norm = k1 * (1 - b + b * lengths / avg)
         rows: dict[str, list[tuple[int, int]]] = {}
         for idx, doc_id in enumerate(self._ids):
             for term, tf in Counter(self._docs[doc_id]).items():
@@ -197,9 +206,9 @@ class BM25:
         self._idf = {}
         for term, plist in rows.items():
             docs = np.fromiter((d for d, _ in plist), dtype=np.int64, count=len(plist))
-            tf = np.fromiter((t for _, t in plist), dtype=np.float32, count=len(plist))
+            freq = np.fromiter((t for _, t in plist), dtype=np.float32, count=len(plist))
             # precomputed term weight: tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avg))
-            self._postings[term] = (docs, (tf * (k1 + 1) / (tf + norm[docs])).astype(np.float32))
+            self._postings[term] = (docs, (freq * (k1 + 1) / (freq + norm[docs])).astype(np.float32))
             df = len(plist)
             self._idf[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         self._dirty = False
