@@ -1,0 +1,156 @@
+"""The public entry point: draft one checked reply for a triaged post, with everything it was made from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_ai.exceptions import UnexpectedModelBehavior
+from pydantic_ai.messages import ModelResponse
+from pydantic_ai.models import Model
+
+from agent.checks import Checker, CheckResult, Finding, load_rules
+from agent.drafting.agent import PROMPT, DraftDeps, HistoryItem, build_user_prompt, drafting_agent
+from agent.drafting.similarity import TEMPLATE_THRESHOLD, max_similarity
+from agent.llm.errors import ModelUnavailable
+from agent.llm.litellm_model import cost_of
+from agent.llm.offline import OFFLINE_MODEL_NAME
+from agent.llm.routing import build_model
+from agent.schemas import PostIn, ReplyDraft, RetrievedEntry, Retriever, TriageResult
+from kizuki.errors import KizukiError
+from kizuki.settings import Settings, get_settings
+
+__all__ = ["DraftFailed", "DraftOutcome", "default_checker", "draft_reply"]
+
+
+class DraftFailed(KizukiError):
+    """The model kept producing unusable output (e.g. invalid tool arguments) past its retries; retryable."""
+
+    status_code = 502
+
+
+class DraftOutcome(BaseModel):
+    """A draft and its provenance: what it was made from and what the checks said."""
+
+    draft: ReplyDraft
+    model: str = Field(description="The model that produced the draft ('offline' or the litellm id that answered)")
+    prompt_version: str
+    usage: dict[str, int] = Field(description="requests, input_tokens, output_tokens")
+    cost_usd: float | None = Field(description="None when the provider's price is unknown")
+    retrieved: list[RetrievedEntry]
+    checks: CheckResult
+    attempts: int = Field(description="Drafts the model produced (1 + retries after findings)")
+    template_similarity: float = Field(description="Highest char-3-gram Jaccard with the recent replies")
+    findings_fixed: list[str] = Field(description="Categories of findings the model fixed during the run")
+
+
+@lru_cache(maxsize=8)
+def _checker_for(rules_file: Path | None) -> Checker:
+    return Checker(load_rules(rules_file) if rules_file else None)
+
+
+def default_checker(settings: Settings | None = None) -> Checker:
+    """The checker for the configured rules file (compiled once per file)."""
+    settings = settings or get_settings()
+    return _checker_for(settings.rules_file)
+
+
+def _as_history(items: Sequence[HistoryItem | dict[str, Any]]) -> list[HistoryItem]:
+    return [i if isinstance(i, HistoryItem) else HistoryItem.model_validate(i) for i in items]
+
+
+def _categories(lines: Sequence[str]) -> set[str]:
+    out = set()
+    for line in lines:
+        if line.startswith("- finding category="):
+            out.add(line.split("=", 1)[1].split(" ", 1)[0])
+        else:
+            out.add(line[2:].split(" ", 1)[0].rstrip(":"))
+    return out
+
+
+async def draft_reply(
+    post: PostIn,
+    triage: TriageResult,
+    *,
+    retriever: Retriever,
+    model: str | Model = OFFLINE_MODEL_NAME,
+    settings: Settings | None = None,
+    channel: str | None = None,
+    customer_history: Sequence[HistoryItem | dict[str, Any]] = (),
+    recent_replies: Sequence[str] = (),
+    instructions: str | None = None,
+    checker: Checker | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> DraftOutcome:
+    """Draft a reply with the agent, then run the checks again as the final gate.
+
+    Raises :class:`ModelUnavailable` when every model failed (the pipeline stores the draft as failed and
+    retryable) and :class:`DraftFailed` when the model's output stayed unusable past its retries.
+    """
+    settings = settings or get_settings()
+    checker = checker or default_checker(settings)
+    channel = channel or post.channel or post.source
+    if channel not in checker.rules.channel_limits:
+        channel = None
+    model_obj = build_model(model, settings) if isinstance(model, str) else model
+    deps = DraftDeps(
+        retriever=retriever,
+        post=post,
+        triage=triage,
+        checker=checker,
+        channel=channel,
+        customer_history=_as_history(customer_history),
+        recent_replies=list(recent_replies),
+        settings=settings,
+        clock=clock or (lambda: datetime.now(UTC)),
+    )
+    prompt = build_user_prompt(post, triage, channel=channel, instructions=instructions)
+    try:
+        result = await drafting_agent.run(prompt, deps=deps, model=model_obj)
+    except ModelUnavailable:
+        raise
+    except UnexpectedModelBehavior as exc:
+        raise DraftFailed(f"the model's output stayed unusable: {exc}", extra={"retryable": True}) from exc
+
+    draft = result.output
+    final = checker.check(draft.text, post_text=post.text, channel=channel)
+    sim, idx = max_similarity(draft.text, deps.recent_replies)
+    findings = list(final.findings)
+    if sim > TEMPLATE_THRESHOLD:
+        findings.append(
+            Finding(
+                category="template",
+                rule="recent_replies",
+                severity="warn",
+                start=0,
+                end=len(draft.text),
+                match=draft.text,
+                message=f"Near-duplicate of a recent reply (char-3-gram Jaccard {sim:.2f} > {TEMPLATE_THRESHOLD}).",
+                suggestion="Regenerate, or rewrite it for this post's subject.",
+            )
+        )
+        final = CheckResult.from_findings(findings)
+    seen = _categories(deps.state.problems_seen)
+    fixed = sorted(seen - final.categories - ({"template"} if sim > TEMPLATE_THRESHOLD else set()))
+    messages = result.all_messages()
+    answered = next(
+        (m.model_name for m in reversed(messages) if isinstance(m, ModelResponse) and m.model_name), None
+    )
+    usage = result.usage
+    return DraftOutcome(
+        draft=draft,
+        model=OFFLINE_MODEL_NAME if model_obj.model_name == OFFLINE_MODEL_NAME else (answered or model_obj.model_name),
+        prompt_version=PROMPT.version,
+        usage={"requests": usage.requests, "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
+        cost_usd=0.0 if model_obj.model_name == OFFLINE_MODEL_NAME else cost_of(messages),
+        retrieved=list(deps.state.retrieved.values()),
+        checks=final,
+        attempts=deps.state.attempts,
+        template_similarity=round(sim, 4),
+        findings_fixed=fixed,
+    )

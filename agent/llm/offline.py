@@ -1,0 +1,823 @@
+"""The `offline` model: a deterministic FunctionModel that searches the knowledge and composes grounded replies.
+
+It takes part in the same agent loop as a real model. It reads the prompt (the fenced post, the triage
+JSON, the channel and any reviewer instructions), calls ``search_knowledge`` (and ``get_customer_history``
+for complaints), then composes a reply from the post and the retrieved entries and answers through the
+output tool. When the output validator sends findings back, it repairs its previous draft: it drops the
+sentences the findings point at, moves the matter to DM, shortens, or rewords.
+
+What it can do: name the post's product, error code and symptom; answer in Japanese (丁寧語) or English;
+thank praise without apologising; apologise and give the next step extracted from the best-matching
+entry; escalate with 「確認中です」 when no entry in the post's language matches; move personal data and
+order matters to DM without repeating them; fit X's weighted length; ignore instructions in the post.
+What it cannot do: understand a post beyond keyword tables (sarcasm, implicit products, mixed topics),
+write genuinely new sentences, or answer from knowledge it has no keywords for. Wording varies through
+a hash of the post, so different posts get different sentences while one post always gets the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelRequest,
+    ModelResponse,
+    RetryFeedbackPart,
+    TextPart,
+    ToolCallPart,
+    ToolReturnPart,
+    UserPromptPart,
+)
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+from agent.prompts.fencing import unfence
+
+__all__ = ["OFFLINE_MODEL_NAME", "compose_reply", "offline_model"]
+
+OFFLINE_MODEL_NAME = "offline"
+X_LIMIT = 280
+URL_WEIGHT = 23
+MIN_RELEVANCE = 4.0
+"""An entry must score at least this on product/topic/error-code overlap to count as an answer."""
+
+# --- what the offline model "knows" about the domain: products and topics -----------------------------
+
+
+@dataclass(frozen=True)
+class Product:
+    tag: str
+    ja: str
+    en: str
+    aliases: tuple[str, ...]
+
+
+PRODUCTS: tuple[Product, ...] = (
+    Product("kamado", "KAMADO K-3", "KAMADO K-3", ("kamado", "k-3", "カマド", "炊飯器", "rice cooker")),
+    Product("sorabuds", "SoraBuds 2", "SoraBuds 2", ("sorabuds", "ソラバッズ", "イヤホン", "イヤフォン", "earbud", "buds")),
+    Product("kurumi", "Kurumi R7", "Kurumi R7", ("kurumi", "r7", "クルミ", "ロボット掃除機", "掃除機", "robot vacuum", "vacuum")),
+    Product("charger", "充電アダプター（HZ-AC05）", "HZ-AC05 charging adapter", ("hz-ac05", "充電器", "アダプター", "アダプタ", "charger", "adapter")),
+    Product("app", "Hoshizoraアプリ", "Hoshizora app", ("アプリ", " app", "app ", "application")),
+)
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    ja_words: tuple[str, ...]
+    en_words: tuple[str, ...]
+    ja: str
+    en: str
+    hints: tuple[str, ...] = ()
+    problem: bool = False
+    order: bool = False
+    department: str | None = None
+
+
+TOPICS: tuple[Topic, ...] = (
+    Topic("safety", ("発火", "発煙", "煙", "焦げ臭", "異常に熱", "発熱", "火傷", "やけど", "燃え"),
+          ("smoke", "fire", "burn", "overheat", "spark", "melted"), "安全に関わる症状", "a safety concern",
+          (), True, False, "quality"),
+    Topic("legal", ("訴え", "弁護士", "裁判", "消費者センター", "訴訟"), ("sue ", "lawyer", "lawsuit", "legal action"),
+          "ご指摘", "your concern", (), True, False, "legal"),
+    Topic("charger", ("充電器", "アダプター", "アダプタ", "26c", "26d", "26e", "hz-ac05", "刻印", "無償交換"),
+          ("charger", "adapter", "hz-ac05", "lot number", "replacement notice"), "充電アダプターの無償交換",
+          "the charger replacement notice", ("charger",)),
+    Topic("scam", ("カード番号", "詐欺", "なりすまし", "偽物のアカウント", "偽アカウント"),
+          ("card number", "legit", "scam", "phishing", "fake account"), "当社を名乗るメッセージ",
+          "messages claiming to be from us", ("privacy",)),
+    Topic("pairing", ("接続", "つなが", "繋が", "ペアリング", "片耳", "音が出ない", "bluetooth"),
+          ("connect", "pair", "bluetooth", "dead silent", "one bud", "right one", "left one", "no sound"),
+          "接続", "connection", ("pairing",), True),
+    Topic("twofa", ("二段階", "確認コード", "認証コード", "sms"),
+          ("2fa", "two-step", "verification code", "code never", "sms"), "確認コード", "verification code",
+          ("2fa", "app-login"), True),
+    Topic("login", ("ログイン", "パスワード", "サインイン", "しばらくしてから"), ("log in", "login", "sign in", "password"),
+          "ログイン", "logging in", ("app-login",), True),
+    Topic("crash", ("落ちる", "クラッシュ", "起動しない", "起動直後", "強制終了"), ("crash", "keeps closing"),
+          "起動時の不具合", "crashes on start", ("app-crash",), True),
+    Topic("firmware", ("ファームウェア", "アップデート", "更新"), ("firmware", "update"), "ファームウェア更新",
+          "firmware update", ("firmware", "pairing")),
+    Topic("shipping", ("届かない", "届きません", "届いてない", "発送", "配送", "まだ来"),
+          ("shipped", "shipping", "deliver", "arrive", "hasn't come", "not received"), "ご注文の商品のお届け",
+          "your order's delivery", ("shipping",), True, True),
+    Topic("order_change", ("キャンセル", "色を変更", "注文内容", "変更したい"),
+          ("cancel my order", "change my order", "cancel the order", "change the colour", "change the color"),
+          "ご注文内容の変更", "changing your order", ("order-change",), False, True),
+    Topic("returns", ("返品", "交換"), ("return", "exchange"), "返品・交換", "returns and exchanges",
+          ("returns", "initial-defect"), False, True),
+    Topic("refund", ("返金",), ("refund", "money back"), "返金のご相談", "your refund request",
+          ("compensation",), True, True),
+    Topic("warranty", ("保証",), ("warranty",), "保証期間", "the warranty", ("warranty",)),
+    Topic("repair", ("修理",), ("repair",), "修理のお申し込み", "repairs", ("repair",)),
+    Topic("battery", ("バッテリー", "電池", "充電もち", "充電もつ", "充電が持"), ("battery",), "バッテリー",
+          "battery life", ("battery",)),
+    Topic("hardness", ("硬さ", "かため", "かたさ", "柔らか", "やわらか", "固め"), ("softer", "harder", "firmer", "mushy"),
+          "ご飯の硬さ", "rice texture", ("hardness",)),
+    Topic("maintenance", ("お手入れ", "メンテ", "交換時期", "毎週", "フィルター"),
+          ("maintenance", "filter", "replace parts", "how often"), "お手入れ", "maintenance", ("maintenance",)),
+    Topic("hours", ("何時", "受付時間", "営業時間", "電話", "土曜", "日曜"),
+          ("phone hours", "opening hours", "talk to a human", "phone", "hours"), "サポートの受付時間",
+          "our support hours", ("business-hours",)),
+    Topic("competitor", ("acme", "他社", "どっちがいい", "どちらがいい", "迷ってる"),
+          ("acme", " vs ", "versus", "better than"), "製品選び", "choosing earbuds", ("competitor",)),
+    Topic("feature", ("機能追加", "要望", "できるようにして", "してほしい", "欲しい"),
+          ("feature request", "please add", "would love", "please let us", "wish"), "機能のご要望",
+          "your feature request", ()),
+    Topic("compat", ("対応してますか", "使えますか", "対応機種"), ("work with", "compatible"), "対応状況",
+          "compatibility", ()),
+    Topic("broken", ("壊れ", "故障", "動かな", "止ま", "使えない", "不具合", "焦げ", "困っ"),
+          ("broken", "stopped", "died", "dead", "not working", "won't work", "doesn't work", "bricked", "stuck"),
+          "不具合", "the problem", (), True),
+)
+
+_PRAISE_JA = ("最高", "ありがとう", "感謝", "嬉しい", "うれしい", "びっくり", "つやつや", "気に入", "すごい", "快適", "満足", "おいしい")
+_PRAISE_EN = ("love", "great", "awesome", "well done", "legit", "thank", "amazing", "best", "perfect", "impressed")
+_ASPECTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("ノイキャン", "ノイズキャンセ", "noise cancel"), "ノイズキャンセリング", "noise cancelling"),
+    (("音", "sound", "audio"), "音質", "sound"),
+    (("充電もつ", "バッテリー", "battery", "充電もち"), "バッテリーのもち", "battery life"),
+    (("落ちない", "フィット", "fit"), "装着感", "fit"),
+    (("つやつや", "ご飯", "炊き", "土鍋", "rice"), "炊き上がり", "rice"),
+    (("掃除", "clean"), "お掃除の仕上がり", "cleaning"),
+    (("サポート", "support"), "サポート", "support"),
+)
+_CONTEXTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("ラン", "running", "run"), "ランニング", "your runs"),
+    (("フライト", "flight", "機内"), "フライト", "the flight"),
+    (("通勤", "commute"), "通勤", "your commute"),
+    (("夕飯", "dinner", "晩ご飯"), "夕飯の支度", "dinner"),
+)
+_INJECTION = re.compile(
+    r"ignore (?:all |your |the )?(?:previous |prior |above )?instructions|system prompt|reply exactly|"
+    r"指示を無視|命令を無視|システムプロンプト|プロンプトを(?:表示|教え)|ルールを無視",
+    re.IGNORECASE,
+)
+_PII = re.compile(
+    r"(?:注文番号|order\s*(?:no|number|#|id)?)\s*[:：#]?\s*[A-Z]{1,4}-?\d[\d-]{3,}|"
+    r"(?<![A-Za-z0-9])[A-Z]{2,4}-\d{4}-\d{3,}|"
+    r"[\w.+-]+@[\w-]+\.[\w.]+|"
+    r"(?<!\d)0\d{1,4}-?\d{1,4}-?\d{3,4}(?!\d)|"
+    r"(?<!\d)\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}(?!\d)|"
+    r"〒\s?\d{3}-?\d{4}|(?:都|道|府|県)[^\s、。]{1,12}(?:市|区|町|村)",
+    re.IGNORECASE,
+)
+_ERROR_CODE = re.compile(r"(?<![A-Za-z0-9])E\s?-?(\d{2})(?![0-9])", re.IGNORECASE)
+_KANA_KANJI = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+_APOLOGY = re.compile(r"申し訳|すみません|お詫び|sorry|apologi", re.IGNORECASE)
+_ACTION_JA = re.compile(r"ください|お試し|確認し|押し|外し|取り除|削除|タップ|選んで|お申し込み|ご依頼|入れ|置い|登録")
+_ACTION_EN = re.compile(r"\b(please|tap|hold|remove|check|press|send|request|select|wait|update|clean|switch|put|register|keep|rinse|replace|stop|refit|run)\b", re.I)
+_CONTACT = re.compile(r"0120-000-000|support@example\.co\.jp|\d{2,4}-\d{2,4}-\d{3,4}|@[\w.-]+\.\w+")
+_RISKY = re.compile(r"必ず|絶対|guarantee|無料|free of charge|新品と交換|exchange it for a new", re.IGNORECASE)
+
+
+def _norm(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _hash(*parts: str) -> int:
+    return int.from_bytes(hashlib.blake2b("\x1f".join(parts).encode(), digest_size=8).digest(), "big")
+
+
+def weighted_length(text: str) -> int:
+    """X's weighted length: Latin and general punctuation count 1, other characters 2, a URL 23."""
+    n = 0
+    for i, piece in enumerate(re.split(r"(https?://\S+?)(?=[\s（）「」、。()]|$)", text)):
+        if i % 2:
+            n += URL_WEIGHT
+            continue
+        for ch in piece:
+            cp = ord(ch)
+            n += 1 if cp <= 0x10FF or 0x2000 <= cp <= 0x200D or 0x2010 <= cp <= 0x201F or 0x2032 <= cp <= 0x2037 else 2
+    return n
+
+
+# --- reading the post ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PostFacts:
+    text: str
+    lang: str
+    intent: str
+    sentiment: str
+    flame_risk: int
+    followers: int
+    product: Product | None
+    topics: list[Topic]
+    code: str | None
+    pii: bool
+    injection: bool
+    praise: bool
+    aspects: list[tuple[str, str]]
+    context: tuple[str, str] | None
+    channel: str | None
+    instructions: str | None
+
+    @property
+    def order_matter(self) -> bool:
+        return any(t.order for t in self.topics)
+
+    @property
+    def trouble(self) -> bool:
+        return not self.praise and (
+            self.intent in ("complaint", "bug_report") or self.sentiment == "negative" or any(t.problem for t in self.topics)
+        )
+
+
+def read_post(text: str, triage: dict[str, Any], *, channel: str | None, followers: int, instructions: str | None) -> PostFacts:
+    """Extract what the offline model uses from a post: product, topics, error code, personal data."""
+    n = _norm(text)
+    lang = str(triage.get("language") or "")
+    if lang not in ("ja", "en"):
+        lang = "ja" if _KANA_KANJI.search(text) else "en"
+    product = next((p for p in PRODUCTS if any(a in f" {n} " for a in p.aliases)), None)
+    code_m = _ERROR_CODE.search(unicodedata.normalize("NFKC", text))
+    code = f"E{code_m.group(1)}" if code_m else None
+    topics = [t for t in TOPICS if any(w in n for w in (*t.ja_words, *t.en_words))]
+    if code and product is None:
+        product = next((p for p in PRODUCTS if p.tag == {"03": "kamado", "12": "kurumi"}.get(code[1:], "")), None)
+    if product and product.tag == "charger" and not any(t.id == "charger" for t in topics):
+        topics.insert(0, next(t for t in TOPICS if t.id == "charger"))
+    intent = str(triage.get("intent") or "other")
+    sentiment = str(triage.get("sentiment") or "neutral")
+    praise_words = any(w in n for w in (_PRAISE_JA if lang == "ja" else _PRAISE_EN))
+    problem = any(t.problem for t in topics)
+    praise = intent == "praise" or (praise_words and sentiment != "negative" and not problem and intent != "question")
+    aspects = [(ja, en) for words, ja, en in _ASPECTS if any(w in n for w in words)]
+    context = next(((ja, en) for words, ja, en in _CONTEXTS if any(w in n for w in words)), None)
+    return PostFacts(
+        text=text, lang=lang, intent=intent, sentiment=sentiment, flame_risk=int(triage.get("flame_risk") or 0),
+        followers=followers, product=product, topics=topics, code=code, pii=bool(_PII.search(text)),
+        injection=bool(_INJECTION.search(n)), praise=praise, aspects=aspects[:2], context=context,
+        channel=channel, instructions=instructions,
+    )
+
+
+# --- choosing knowledge --------------------------------------------------------------------------------
+
+
+@dataclass
+class Entry:
+    key: str
+    revision: int
+    lang: str
+    kind: str
+    title: str
+    body: str
+    score: float
+
+
+def relevance(entry: Entry, facts: PostFacts) -> float:
+    """Overlap of product, topics and error code between the post and an entry (not the retrieval score)."""
+    key = entry.key.lower()
+    title = _norm(entry.title)
+    score = 0.0
+    for t in facts.topics:
+        if any(h in key for h in t.hints):
+            score += 4
+        elif any(w in title for w in (*t.ja_words, *t.en_words)):
+            score += 1.5
+    if facts.product:
+        if facts.product.tag in key or _norm(facts.product.en) in title:
+            score += 3
+        elif any(p.tag in key for p in PRODUCTS if p is not facts.product and p.tag not in ("app", "charger")):
+            score -= 4
+    codes = set(re.findall(r"e\d{2}", key))
+    if facts.code:
+        score += 5 if facts.code.lower() in codes else (-5 if codes else 0)
+    elif codes:
+        score -= 1
+    return score
+
+
+def choose_entries(entries: Sequence[Entry], facts: PostFacts) -> tuple[Entry | None, Entry | None]:
+    """(best FAQ answer in the post's language or None, a supporting policy entry or None)."""
+    same = [e for e in entries if e.lang == facts.lang]
+    ranked = sorted(same, key=lambda e: (-relevance(e, facts), -e.score, e.key))
+    answer = next((e for e in ranked if relevance(e, facts) >= MIN_RELEVANCE), None)
+    policy_ids = {"refund": "compensation", "competitor": "competitor", "scam": "privacy"}
+    wanted = [policy_ids[t.id] for t in facts.topics if t.id in policy_ids]
+    if facts.praise:
+        wanted.append("praise")
+    policy = next((e for w in wanted for e in same if e.kind == "policy" and w in e.key), None)
+    if answer is not None and answer.kind == "policy" and policy is None:
+        policy = answer
+    if answer is not None and answer.kind == "policy":
+        answer = None
+    return answer, policy
+
+
+# --- sentences ---------------------------------------------------------------------------------------------
+
+
+def split_sentences(text: str) -> list[str]:
+    parts = re.findall(r"[^。！？!?]+[。！？!?]?|[^.!?]+[.!?](?=\s|$)", text) if text else []
+    if not parts or "".join(parts).strip() != text.strip():
+        parts = re.split(r"(?<=[。！？!?])\s*|(?<=[.])\s+", text)
+    return [p.strip() for p in parts if p and p.strip()]
+
+
+def _step_candidates(entry: Entry, facts: PostFacts) -> list[tuple[float, int, str]]:
+    n = _norm(facts.text)
+    words = {w for t in facts.topics for w in (*t.ja_words, *t.en_words) if w in n}
+    out = []
+    for i, s in enumerate(split_sentences(entry.body)):
+        ns = _norm(s)
+        score = 0.0
+        score += 3 if (_ACTION_JA if facts.lang == "ja" else _ACTION_EN).search(s) else 0
+        score += sum(1.5 for w in words if w in ns)
+        if facts.code and facts.code.lower() in ns:
+            score += 2
+        if facts.product and any(a in ns for a in facts.product.aliases):
+            score += 0.5
+        if _CONTACT.search(s):
+            score -= 4
+        if _RISKY.search(s):
+            score -= 3
+        if len(s) > (90 if facts.lang == "ja" else 220):
+            score -= 1
+        out.append((score, i, s))
+    return sorted(out, key=lambda x: (-x[0], x[1]))
+
+
+_LEAD_JA = re.compile(r"^(?:まず|次に|その後、?|なお、?|また、?)")
+_LEAD_EN = re.compile(r"^(?:First|Then|Next|Also),?\s+", re.IGNORECASE)
+
+
+def _paraphrase_step(sentence: str, facts: PostFacts, pick: int) -> str:
+    """Light, deterministic rewording of an extracted sentence: a varied lead-in and a varied ending."""
+    if facts.lang == "ja":
+        s = _LEAD_JA.sub("", sentence).strip()
+        if not s.endswith(("。", "！", "？")):
+            s += "。"
+        endings = (("てください。", "てください。"), ("てください。", "ていただけますでしょうか。"),
+                   ("てください。", "てみてください。"), ("てください。", "ていただけますと幸いです。"))
+        old, new = endings[pick % len(endings)]
+        if s.endswith(old) and not s.endswith("てみてください。"):
+            s = s[: -len(old)] + new
+        leads = ("お手数ですが、", "一度、", "", "まずは", "よろしければ、", "")
+        return leads[(pick // 4) % len(leads)] + s
+    s = _LEAD_EN.sub("", sentence).strip()
+    first, _, rest = s.partition(" ")
+    low = first[:1].lower() + first[1:] if first[1:].islower() or len(first) == 1 else first
+    leads = (
+        lambda: s,
+        lambda: f"Could you try this: {low} {rest}",
+        lambda: f"A good first step: {low} {rest}",
+        lambda: f"What usually helps: {low} {rest}",
+        lambda: f"Here's what to do: {low} {rest}",
+    )
+    return leads[pick % len(leads)]().strip()
+
+
+def _pick(options: Sequence[str], seed: int, slot: str) -> str:
+    return options[_hash(str(seed), slot) % len(options)]
+
+
+def _subject(facts: PostFacts) -> str:
+    topic = next((t for t in facts.topics if t.id not in ("broken", "firmware") or len(facts.topics) == 1), None)
+    p = facts.product
+    if facts.lang == "ja":
+        if p and facts.code:
+            return f"{p.ja}の「{facts.code}」表示"
+        if p and topic and topic.id not in ("charger", "shipping", "order_change", "hours"):
+            return f"{p.ja}の{topic.ja}"
+        if topic:
+            return topic.ja
+        return p.ja if p else "お問い合わせの件"
+    if p and facts.code:
+        return f"the {facts.code} error on your {p.en}"
+    if p and topic and topic.id not in ("charger", "shipping", "order_change", "hours"):
+        return f"the {topic.en} issue with your {p.en}" if topic.problem else f"{topic.en} for your {p.en}"
+    if topic:
+        return topic.en
+    return f"your {p.en}" if p else "your message"
+
+
+# --- composing ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Composition:
+    text: str
+    language: str
+    citations: list[dict[str, Any]]
+    needs_dm: bool
+    action: str
+    escalate_to: str | None
+    rationale: str
+    sentences: list[tuple[str, str]] = field(default_factory=list)  # (role, sentence)
+
+    def args(self) -> dict[str, Any]:
+        return {
+            "text": self.text, "language": self.language, "citations": self.citations, "needs_dm": self.needs_dm,
+            "action": self.action, "escalate_to": self.escalate_to, "rationale": self.rationale,
+        }
+
+
+def _dm_sentence(facts: PostFacts, seed: int) -> str:
+    if facts.lang == "ja":
+        if facts.pii:
+            opts = (
+                "個人情報を守るため、公開の投稿ではなく @hoshizora_support へのDMで詳細をお知らせください。",
+                "お客様の情報保護のため、詳しい内容はDM（@hoshizora_support）でお送りいただけますでしょうか。",
+                "大切な個人情報ですので、続きは @hoshizora_support へのDMにてお願いいたします。",
+            )
+        elif facts.order_matter:
+            opts = (
+                "ご注文の状況を個別にお調べしますので、@hoshizora_support までDMをお送りください。",
+                "ご購入状況を確認いたしますので、お手数ですがDM（@hoshizora_support）でご連絡をお願いいたします。",
+                "個別に確認のうえご案内しますので、@hoshizora_support へDMをいただけますでしょうか。",
+            )
+        else:
+            opts = (
+                "詳しい状況は @hoshizora_support へのDMでお聞かせください。",
+                "よろしければ、DM（@hoshizora_support）で状況を詳しくお知らせください。",
+                "個別に確認いたしますので、@hoshizora_support までDMをお送りいただけますか。",
+            )
+    elif facts.pii:
+        opts = (
+            "To keep your details private, please DM @hoshizora_support rather than posting them publicly.",
+            "For your privacy, please send the details by DM to @hoshizora_support and we'll take it from there.",
+            "Personal details are safest in a direct message, so please DM @hoshizora_support to continue.",
+        )
+    elif facts.order_matter:
+        opts = (
+            "Could you DM @hoshizora_support so we can check your order privately?",
+            "Please send us a DM at @hoshizora_support and we'll look up the order details with you.",
+            "We'd like to check your purchase privately, so please DM @hoshizora_support.",
+        )
+    else:
+        opts = (
+            "Feel free to DM @hoshizora_support with more details.",
+            "If you DM @hoshizora_support with the details, we can look at it together.",
+            "Send us a DM at @hoshizora_support and we'll follow up there.",
+        )
+    return _pick(opts, seed, "dm")
+
+
+def compose_reply(
+    facts: PostFacts, entries: Sequence[Entry], *, history: Sequence[dict[str, Any]] = (), salt: int = 0
+) -> Composition:
+    """Compose a reply from the post's facts and the retrieved entries (deterministic for given inputs)."""
+    seed = _hash(facts.text, facts.instructions or "", str(salt))
+    answer, policy = choose_entries(entries, facts)
+    ja = facts.lang == "ja"
+    subj = _subject(facts)
+    p = facts.product
+    safety = next((t for t in facts.topics if t.department in ("quality", "legal")), None)
+    high_reach = facts.flame_risk >= 70 or (facts.followers >= 50_000 and facts.sentiment == "negative")
+    repeat = bool(history) and facts.trouble
+    citations: list[dict[str, Any]] = []
+    parts: list[tuple[str, str]] = []
+    needs_dm = facts.pii or facts.order_matter
+    action = "reply"
+    escalate_to: str | None = None
+    why: list[str] = []
+    if facts.injection:
+        why.append("the post contains instructions to the assistant; treated as data and ignored")
+
+    if facts.praise:
+        aspect = "と".join(a[0] for a in facts.aspects) if ja else " and ".join(a[1] for a in facts.aspects)
+        name = p.ja if (p and ja) else (p.en if p else ("星空電機の製品" if ja else "Hoshizora"))
+        ctx = facts.context
+        if ja:
+            what = f"{name}の{aspect}" if aspect else name
+            parts.append(("ack", _pick((
+                f"{what}を気に入っていただけて、とても嬉しいです！",
+                f"{what}について温かいお言葉をありがとうございます！",
+                f"{what}をお楽しみいただけているとのこと、励みになります。",
+                f"うれしいご感想をありがとうございます。{what}がお役に立てて光栄です。",
+            ), seed, "praise")))
+            if ctx:
+                parts.append(("detail", _pick((f"{ctx[0]}のお供にしていただけて何よりです。", f"{ctx[0]}でも活躍しているようでうれしいです。"), seed, "ctx")))
+            parts.append(("close", _pick(("これからもどうぞよろしくお願いいたします。", "今後ともご愛用いただけますと幸いです。", "また使い心地を聞かせてください。"), seed, "pclose")))
+        else:
+            what = f"the {aspect} on your {name}" if aspect and p else (f"your {name}" if p else name)
+            parts.append(("ack", _pick((
+                f"Thank you for the kind words about {what}!",
+                f"So glad to hear you're enjoying {what}.",
+                f"That's wonderful to hear about {what}, thank you for sharing!",
+                f"Thanks a lot! It makes our day that {what} worked so well for you.",
+            ), seed, "praise")))
+            if ctx:
+                parts.append(("detail", _pick((f"Happy they kept up with {ctx[1]}.", f"Great to know they made {ctx[1]} better."), seed, "ctx")))
+            parts.append(("close", _pick(("Enjoy!", "Thanks for being with us.", "Hope they keep you company for a long time."), seed, "pclose")))
+        if policy:
+            citations.append({"key": policy.key, "revision": policy.revision})
+        why.append("praise: thank specifically, no apology")
+    elif safety is not None or answer is None or high_reach:
+        dept = safety.department if safety is not None else ("pr" if high_reach else "support")
+        escalate_to = dept
+        action = "escalate"
+        if ja:
+            ack = _pick((
+                f"{subj}の件、ご不便をおかけして申し訳ございません。" if facts.trouble else f"{subj}についてお問い合わせいただき、ありがとうございます。",
+                f"{subj}でお困りとのこと、大変申し訳ございません。" if facts.trouble else f"{subj}についてのご連絡、ありがとうございます。",
+                f"たびたびご迷惑をおかけし、申し訳ございません。{subj}の件を承りました。" if repeat else f"{subj}の件、ご連絡ありがとうございます。",
+            ), seed, "eack")
+            parts.append(("ack", ack))
+            parts.append(("esc", _pick((
+                "担当部署にて確認中です。分かり次第ご案内いたします。",
+                "現在、担当者が確認中です。もう少しお時間をください。",
+                "ただいま社内で確認中です。改めてご連絡いたします。",
+            ), seed, "esc")))
+            if safety is not None and safety.department == "quality":
+                parts.insert(1, ("safety", "安全のため、いったん使用を中止してください。"))
+        else:
+            ack = _pick((
+                f"Sorry about {subj}." if facts.trouble else f"Thanks for asking about {subj}.",
+                f"We're sorry for the trouble with {subj}." if facts.trouble else f"Thanks for reaching out about {subj}.",
+                f"Sorry again for the hassle with {subj}." if repeat else f"Thanks for getting in touch about {subj}.",
+            ), seed, "eack")
+            parts.append(("ack", ack))
+            parts.append(("esc", _pick((
+                "We're looking into it with the right team and will update you soon.",
+                "We're looking into it now and will get back to you here.",
+                "Our team is looking into it, and we'll follow up as soon as we know more.",
+            ), seed, "esc")))
+            if safety is not None and safety.department == "quality":
+                parts.insert(1, ("safety", "For your safety, please stop using it for now."))
+        needs_dm = True
+        if policy:
+            citations.append({"key": policy.key, "revision": policy.revision})
+        why.append(f"escalated to {dept}: " + ("safety/legal topic" if safety else "high reach" if high_reach else "no matching entry in the post's language"))
+    else:
+        if ja:
+            if facts.trouble:
+                ack = _pick((
+                    f"{subj}の件、ご不便をおかけして申し訳ございません。",
+                    f"{subj}でお困りとのこと、申し訳ありません。",
+                    f"{subj}についてご迷惑をおかけしております。",
+                    f"ご連絡ありがとうございます。{subj}の件、ご心配をおかけしています。",
+                ), seed, "ack")
+                if repeat:
+                    ack = f"たびたびご不便をおかけし申し訳ございません。{subj}の件ですね。"
+            else:
+                ack = _pick((
+                    f"{subj}についてのご質問、ありがとうございます。",
+                    f"{subj}のお問い合わせをいただき、ありがとうございます。",
+                    f"{subj}について、ご案内いたします。",
+                    f"ご質問ありがとうございます。{subj}の件です。",
+                ), seed, "ack")
+        elif facts.trouble:
+            ack = _pick((
+                f"Sorry about {subj}.",
+                f"We're sorry you're running into {subj}.",
+                f"Thanks for flagging {subj}, and sorry for the hassle.",
+                f"Sorry to hear about {subj}; let's get it sorted.",
+            ), seed, "ack")
+            if repeat:
+                ack = f"Sorry again for the trouble with {subj}."
+        else:
+            ack = _pick((
+                f"Thanks for asking about {subj}.",
+                f"Good question about {subj}.",
+                f"Happy to help with {subj}.",
+                f"Thanks for reaching out about {subj}.",
+            ), seed, "ack")
+        parts.append(("ack", ack))
+        cands = _step_candidates(answer, facts)
+        top = [c for c in cands if c[0] >= cands[0][0] - 1.5][:3] if cands else []
+        first = top[_hash(str(seed), "step") % len(top)] if top else None
+        if first:
+            parts.append(("step", _paraphrase_step(first[2], facts, _hash(str(seed), "para"))))
+            rest = [c for c in cands if c is not first and c[0] > 0]
+            if rest:
+                parts.append(("step2", _paraphrase_step(rest[0][2], facts, _hash(str(seed), "para2") + 1)))
+        citations.append({"key": answer.key, "revision": answer.revision})
+        if policy and policy.key != answer.key:
+            citations.append({"key": policy.key, "revision": policy.revision})
+        if not needs_dm:
+            parts.append(("close", _pick((
+                "ほかにも気になる点があればお知らせください。", "解決しない場合はお気軽にご連絡ください。",
+                "引き続きよろしくお願いいたします。", "お役に立てば幸いです。",
+            ) if ja else (
+                "Let us know if that doesn't do it.", "Hope that helps!", "Tell us how it goes.",
+                "We're here if you need anything else.",
+            ), seed, "close")))
+        why.append(f"answered from {answer.key}")
+    if needs_dm and not facts.praise:
+        parts.insert(len(parts) - (1 if parts[-1][0] == "close" else 0), ("dm", _dm_sentence(facts, seed)))
+        if action == "reply":
+            action = "reply_and_dm"
+        why.append("personal data or order matter: moved to DM without repeating it")
+    if policy and policy.key not in {c["key"] for c in citations} and not facts.praise:
+        citations.append({"key": policy.key, "revision": policy.revision})
+    parts = fit(parts, facts)
+    text = ("" if ja else " ").join(s for _, s in parts)
+    return Composition(
+        text=text, language=facts.lang, citations=citations, needs_dm=needs_dm, action=action,
+        escalate_to=escalate_to, rationale="; ".join(why) or "answered", sentences=parts,
+    )
+
+
+def _limit(facts: PostFacts) -> int | None:
+    if facts.channel == "x":
+        return X_LIMIT
+    return {"instagram": 2200, "facebook": 8000, "youtube": 10000}.get(facts.channel or "")
+
+
+def _len(parts: Sequence[tuple[str, str]], facts: PostFacts) -> int:
+    text = ("" if facts.lang == "ja" else " ").join(s for _, s in parts)
+    return weighted_length(text) if facts.channel == "x" else len(text)
+
+
+def fit(parts: list[tuple[str, str]], facts: PostFacts) -> list[tuple[str, str]]:
+    """Drop optional sentences (closing, second step, detail), then trim the step at a clause boundary."""
+    limit = _limit(facts)
+    wants_short = bool(facts.instructions and re.search(r"短く|簡潔|shorter|brief|concise", facts.instructions, re.I))
+    if wants_short:
+        parts = [p for p in parts if p[0] not in ("close", "step2", "detail")]
+    if limit is None:
+        return parts
+    for role in ("close", "step2", "detail", "safety"):
+        if _len(parts, facts) <= limit:
+            break
+        parts = [p for p in parts if p[0] != role]
+    while _len(parts, facts) > limit:
+        i = next((i for i, p in enumerate(parts) if p[0] == "step"), None)
+        if i is None:
+            # last resort: keep the first sentence and the DM/escalation sentence only
+            keep = [p for p in parts if p[0] in ("ack", "dm", "esc")]
+            if keep == parts:
+                parts = parts[:1]
+                if _len(parts, facts) > limit:
+                    parts = [(parts[0][0], parts[0][1][: limit // 2 - 1] + "…")]
+                break
+            parts = keep
+            continue
+        s = parts[i][1]
+        cut = max(s.rfind("、", 0, len(s) - 2), s.rfind(", ", 0, len(s) - 2))
+        if cut <= 8:
+            parts = parts[:i] + parts[i + 1 :]
+            continue
+        end = "…。" if facts.lang == "ja" else "…"
+        parts[i] = ("step", s[:cut] + end)
+    return parts
+
+
+# --- repair ------------------------------------------------------------------------------------------------
+
+_FINDING = re.compile(r"^- finding category=(?P<cat>\w+) rule=(?P<rule>\S+) severity=(?P<sev>\w+) match=(?P<match>\".*?\")(?=:)", re.M)
+
+
+def repair(previous: dict[str, Any], feedback: str, facts: PostFacts, entries: Sequence[Entry], *, attempt: int) -> dict[str, Any]:
+    """Fix a previous draft from the validator's feedback: drop flagged sentences, move to DM, shorten, reword."""
+    if "category=template" in feedback or "language" in feedback.split("\n", 1)[0] or "recompose" in feedback:
+        return compose_reply(facts, entries, salt=attempt + 1).args()
+    args = dict(previous)
+    text = str(args.get("text", ""))
+    sentences = split_sentences(text)
+    cats: set[str] = set()
+    for m in _FINDING.finditer(feedback):
+        cat = m.group("cat")
+        cats.add(cat)
+        try:
+            match = json.loads(m.group("match"))
+        except json.JSONDecodeError:
+            match = ""
+        if cat in ("pii", "pii_echo", "ng_word", "compensation", "overpromise", "uncertain", "competitor", "controversial") and match:
+            sentences = [s for s in sentences if match not in s]
+    if "dm_redirect" in cats or "pii_echo" in cats or "pii" in cats:
+        dm = _dm_sentence(facts, _hash(facts.text, str(attempt)))
+        if not any("DM" in s or "direct message" in s.lower() for s in sentences):
+            sentences.append(dm)
+        args["needs_dm"] = True
+        if args.get("action") == "reply":
+            args["action"] = "reply_and_dm"
+    if not sentences:
+        return compose_reply(facts, entries, salt=attempt + 1).args()
+    parts = [("step" if i else "ack", s) for i, s in enumerate(sentences)]
+    if "length" in cats:
+        parts = fit(parts, facts)
+    if "citation" in feedback:
+        valid = {(e.key, e.revision) for e in entries}
+        args["citations"] = [c for c in args.get("citations", []) if (c.get("key"), c.get("revision")) in valid]
+    args["text"] = ("" if facts.lang == "ja" else " ").join(s for _, s in parts)
+    args["rationale"] = f"{args.get('rationale', '')}; repaired after findings: {', '.join(sorted(cats)) or 'feedback'}"
+    return args
+
+
+# --- the FunctionModel -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Conversation:
+    prompt: str = ""
+    entries: list[Entry] = field(default_factory=list)
+    history: list[dict[str, Any]] | None = None
+    searched: bool = False
+    last_draft: dict[str, Any] | None = None
+    feedback: str | None = None
+    attempts: int = 0
+
+
+def _read(messages: list[ModelMessage], output_tool: str) -> _Conversation:
+    conv = _Conversation()
+    seen: set[tuple[str, int]] = set()
+    for msg in messages:
+        if isinstance(msg, ModelRequest):
+            conv.feedback = None
+            for part in msg.parts:
+                if isinstance(part, UserPromptPart) and isinstance(part.content, str) and not conv.prompt:
+                    conv.prompt = part.content
+                elif isinstance(part, ToolReturnPart) and part.tool_name == "search_knowledge":
+                    conv.searched = True
+                    for item in part.content if isinstance(part.content, list) else []:
+                        e = _entry_from_tool(item)
+                        if e is not None and (e.key, e.revision) not in seen:
+                            seen.add((e.key, e.revision))
+                            conv.entries.append(e)
+                elif isinstance(part, ToolReturnPart) and part.tool_name == "get_customer_history":
+                    conv.history = list(part.content) if isinstance(part.content, list) else []
+                elif isinstance(part, ToolReturnPart) and part.tool_name == output_tool and part.outcome == "retried":
+                    conv.feedback = part.model_response_str()
+                elif isinstance(part, RetryFeedbackPart):
+                    conv.feedback = part.model_response()
+        else:
+            for rpart in msg.parts:
+                if isinstance(rpart, ToolCallPart) and rpart.tool_name == output_tool:
+                    conv.last_draft = rpart.args_as_dict()
+                    conv.attempts += 1
+    return conv
+
+
+def _entry_from_tool(item: Any) -> Entry | None:
+    if not isinstance(item, dict):
+        return None
+    blocks = unfence(str(item.get("content", "")), "KNOWLEDGE")
+    data = blocks[0][1] if blocks else str(item.get("content", ""))
+    title, _, body = data.partition("\n\n")
+    return Entry(
+        key=str(item.get("key")), revision=int(item.get("revision", 1)), lang=str(item.get("lang", "")),
+        kind=str(item.get("kind", "faq")), title=title.strip(), body=body.strip() or title.strip(),
+        score=float(item.get("score", 0.0)),
+    )
+
+
+_TRIAGE_BLOCK = re.compile(r"```json\n(?P<json>\{.*?\})\n```", re.DOTALL)
+_CHANNEL = re.compile(r"^Reply channel: (?P<channel>[\w.-]+)", re.M)
+_REVIEWER = re.compile(r"^Reviewer instructions[^\n]*\n(?P<text>.*?)(?=\n\n)", re.M | re.DOTALL)
+
+
+def facts_from_prompt(prompt: str) -> PostFacts:
+    """Read the post (fenced), the triage JSON, the channel and reviewer instructions from the user prompt."""
+    blocks = unfence(prompt, "POST")
+    attrs, text = blocks[0] if blocks else ({}, prompt)
+    m = _TRIAGE_BLOCK.search(prompt)
+    triage = json.loads(m.group("json")) if m else {}
+    ch = _CHANNEL.search(prompt)
+    channel = ch.group("channel") if ch and ch.group("channel") != "none" else None
+    rv = _REVIEWER.search(prompt)
+    followers = int(attrs.get("followers", "0")) if attrs.get("followers", "0").isdigit() else 0
+    return read_post(text, triage, channel=channel, followers=followers, instructions=rv.group("text").strip() if rv else None)
+
+
+def _search_query(facts: PostFacts) -> str:
+    terms = [facts.product.ja if facts.product and facts.lang == "ja" else facts.product.en if facts.product else ""]
+    terms += [facts.code or ""] + [(t.ja if facts.lang == "ja" else t.en) for t in facts.topics[:2]]
+    subject = " ".join(t for t in terms if t)
+    return f"{subject} {facts.text[:160]}".strip()
+
+
+_POLICY_QUERY = {
+    ("refund", "ja"): "返金 補償 方針", ("refund", "en"): "refund compensation policy",
+    ("competitor", "ja"): "他社製品との比較 方針", ("competitor", "en"): "competitor comparison policy",
+    ("scam", "ja"): "個人情報 カード番号 なりすまし", ("scam", "en"): "privacy card number official account",
+}
+
+
+async def _offline_turn(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    output_tool = info.output_tools[0].name if info.output_tools else "final_result"
+    conv = _read(messages, output_tool)
+    facts = facts_from_prompt(conv.prompt)
+    if not conv.searched:
+        calls = [ToolCallPart("search_knowledge", {"query": _search_query(facts), "lang": facts.lang})]
+        for t in facts.topics:
+            q = _POLICY_QUERY.get((t.id, facts.lang))
+            if q:
+                calls.append(ToolCallPart("search_knowledge", {"query": q, "lang": facts.lang}))
+                break
+        if facts.praise:
+            calls.append(ToolCallPart("search_knowledge", {"query": "お褒めの投稿 方針" if facts.lang == "ja" else "praise policy", "lang": facts.lang}))
+        if facts.trouble and any(t.name == "get_customer_history" for t in info.function_tools):
+            calls.append(ToolCallPart("get_customer_history", {}))
+        return ModelResponse(parts=[TextPart("Searching the knowledge base first."), *calls])
+    if conv.feedback and conv.last_draft is not None:
+        args = repair(conv.last_draft, conv.feedback, facts, conv.entries, attempt=conv.attempts)
+    else:
+        args = compose_reply(facts, conv.entries, history=conv.history or ()).args()
+    return ModelResponse(parts=[ToolCallPart(output_tool, args)])
+
+
+def offline_model() -> FunctionModel:
+    """The offline drafting model (no network, deterministic); its name is ``offline``."""
+    return FunctionModel(_offline_turn, model_name=OFFLINE_MODEL_NAME)

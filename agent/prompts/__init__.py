@@ -1,0 +1,33 @@
+"""Versioned prompt files: each starts with a front-matter block naming its version."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+_FRONT = re.compile(r"\A---\n(?P<meta>.*?)\n---\n", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    name: str
+    version: str
+    text: str
+
+
+@lru_cache(maxsize=16)
+def load_prompt(name: str) -> Prompt:
+    """The prompt file ``agent/prompts/<name>.md``; its ``version:`` header is stored with every draft."""
+    raw = resources.files(__package__).joinpath(f"{name}.md").read_text(encoding="utf-8")
+    m = _FRONT.match(raw)
+    if not m:
+        raise ValueError(f"prompt {name!r} has no front matter with a version")
+    meta = dict(
+        (k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in m.group("meta").splitlines()) if k
+    )
+    version = meta.get("version")
+    if not version:
+        raise ValueError(f"prompt {name!r} has no version")
+    return Prompt(name=name, version=version, text=raw[m.end() :].strip() + "\n")
