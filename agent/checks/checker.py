@@ -252,7 +252,8 @@ class Checker:
         v = pii_view(text)
         s = v.text
         low = s.lower()
-        for p in post:
+        unique = list({(p.kind, p.value): p for p in post}.values())
+        for p in unique:
             digits = re.sub(r"\D", "", p.value)
             if p.kind in ("phone", "card", "my_number", "order_number", "postal_code") and len(digits) >= 7:
                 for m in _MASKED.finditer(low):

@@ -27,7 +27,7 @@ import jaconv
 
 from .normalize import View, fold_term_latin, fold_term_ng, is_cjk_term, latin_view, ng_surface_view
 
-__all__ = ["Hit", "TermMatcher", "TermSpec", "TextViews", "tokenizer"]
+__all__ = ["Hit", "TermMatcher", "TermSpec", "TextViews", "tokenize", "tokenizer"]
 
 _SUFFIXES = ("", "s", "es", "ed", "d", "er", "ers", "ing", "in", "y", "ie", "ies")
 _KANJI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff々]")
@@ -53,6 +53,29 @@ def tokenizer() -> Any:
         tok = _dictionary().tokenizer(SplitMode.A)
         _local.tok = tok
     return tok
+
+
+_CHUNK = 4000  # characters; SudachiPy refuses inputs over 49,149 bytes
+_CUT = re.compile(r"[。．.!！?？\n、,\s]")
+
+
+def tokenize(text: str) -> list[tuple[int, int, Any]]:
+    """(begin, end, morpheme) over ``text`` of any length, in chunks cut at punctuation when possible."""
+    out: list[tuple[int, int, Any]] = []
+    pos = 0
+    n = len(text)
+    tok = tokenizer()
+    while pos < n:
+        end = min(n, pos + _CHUNK)
+        if end < n:
+            window = text[pos + _CHUNK // 2 : end]
+            cuts = [m.end() for m in _CUT.finditer(window)]
+            if cuts:
+                end = pos + _CHUNK // 2 + cuts[-1]
+        for m in tok.tokenize(text[pos:end]):
+            out.append((pos + m.begin(), pos + m.end(), m))
+        pos = end
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +131,9 @@ class TextViews:
             if not s:
                 return []
             out = []
-            for m in tokenizer().tokenize(s):
+            for a, b, m in tokenize(s):
                 reading = m.reading_form() or m.surface()
-                out.append((m.begin(), m.end(), jaconv.kata2hira(reading)))
+                out.append((a, b, jaconv.kata2hira(reading)))
             return out
 
         t: list[tuple[int, int, str]] = self._get("tokens", make)

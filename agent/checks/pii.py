@@ -11,7 +11,7 @@ import phonenumbers
 from stdnum import luhn
 from stdnum.jp import in_ as my_number
 
-from .matcher import TextViews, tokenizer
+from .matcher import TextViews, tokenize
 from .normalize import View, pii_view
 
 __all__ = ["PiiItem", "find_pii", "normalise_contact"]
@@ -160,16 +160,16 @@ def find_pii(
 
 def _names(text: str, views: TextViews | None) -> list[PiiItem]:
     out: list[PiiItem] = []
-    morphs = list(tokenizer().tokenize(text))
-    for i, m in enumerate(morphs):
+    toks = tokenize(text)
+    for i, (a, _e, m) in enumerate(toks):
         pos = m.part_of_speech()
-        if pos[1] == "固有名詞" and pos[2] == "人名":
+        # many surnames are also place names (山田, 中村): a proper noun right before an honorific counts
+        if pos[1] == "固有名詞" and pos[2] in ("人名", "地名"):
             j = i
-            while j + 1 < len(morphs) and morphs[j + 1].part_of_speech()[2] == "人名":
+            while j + 1 < len(toks) and toks[j + 1][2].part_of_speech()[2] in ("人名", "地名"):
                 j += 1
-            if j + 1 < len(morphs) and _HONORIFIC.fullmatch(morphs[j + 1].surface()):
-                a = m.begin()
-                b = morphs[j + 1].end()
+            if j + 1 < len(toks) and _HONORIFIC.fullmatch(toks[j + 1][2].surface()):
+                b = toks[j + 1][1]
                 if not out or out[-1].end <= a:
-                    out.append(PiiItem("name", a, b, text[a : morphs[j].end()]))
+                    out.append(PiiItem("name", a, b, text[a : toks[j][1]]))
     return out

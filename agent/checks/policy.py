@@ -181,7 +181,7 @@ POLICY_RULES: tuple[PolicyRule, ...] = (
             r"i\s+believe(?!\s+in)|we\s+believe(?!\s+in)|it\s+seems|seems\s+to\s+be|might\s+be|could\s+be\s+(due|caused|related)|"
             r"may\s+be\s+(fixed|resolved|due|caused|related|back)|"
             r"should\s+be\s+(fixed|resolved|back|working|fine|ok|okay|up|restored|delivered|available|arriving|"
-            r"shipped|sorted|ready|live|there))(?![a-z])"
+            r"shipped|sorted|ready|live|there)|should\s+(arrive|reach\s+you|work\s+now|be\s+resolved))(?![a-z])"
         ),
         "A guess stated as fact.",
         _UNCERTAIN_SUGGESTION,

@@ -153,3 +153,12 @@ def test_checker_is_thread_safe_for_reads() -> None:
     for t in threads:
         t.join()
     assert results == [expected] * 4
+
+
+def test_long_japanese_text_is_checked_in_chunks() -> None:
+    # SudachiPy refuses inputs over 49,149 bytes; 20,000 Japanese characters are about 60,000
+    text = ("ご利用ありがとうございます。" * 1500)[: MAX_TEXT_CHARS - 20] + "。山田様、バカ"
+    res = check(text, post_text="山田です")
+    assert {"ng_word", "pii"} <= res.categories
+    ng = next(f for f in res.findings if f.category == "ng_word")
+    assert text[ng.start : ng.end] == "バカ"
