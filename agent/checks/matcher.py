@@ -32,6 +32,9 @@ __all__ = ["Hit", "TermMatcher", "TermSpec", "TextViews", "tokenize", "tokenizer
 _SUFFIXES = ("", "s", "es", "ed", "d", "er", "ers", "ing", "in", "y", "ie", "ies")
 _KANJI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff々]")
 _LETTER = re.compile(r"[a-z0-9*]")
+_LATINISH = re.compile(
+    r"[A-Za-z\u00c0-\u024f\u0370-\u04ff\u0500-\u052f\u0561-\u0586\uff21-\uff3a\uff41-\uff5a\U0001d400-\U0001d7ff]"
+)
 
 
 _local = threading.local()
@@ -257,11 +260,14 @@ class TermMatcher:
 
     def find(self, views: TextViews) -> list[Hit]:
         hits: list[Hit] = []
-        if len(self._surface):
+        ascii_only = views.text.isascii()
+        # CJK terms need a non-ASCII character to match; Latin terms need a letter of some Latin-like
+        # script (ASCII, full-width, accented, Cyrillic/Greek look-alikes, mathematical alphanumerics)
+        if len(self._surface) and not ascii_only:
             hits += self._find_surface(views)
-        if len(self._reading) and _KANJI.search(views.text):
+        if len(self._reading) and not ascii_only and _KANJI.search(views.text):
             hits += self._find_reading(views)
-        if len(self._latin):
+        if len(self._latin) and _LATINISH.search(views.text):
             hits += self._find_latin(views)
         return hits
 

@@ -128,6 +128,7 @@ _MASK = set("*#%＊●○×")
 _STRIP_MARKS = re.compile(r"[\u0300-\u036f]")
 
 
+@lru_cache(maxsize=8192)
 def _latin_char(raw: str) -> str:
     s = _nfkc_char(raw).translate(_HOMOGLYPHS)
     if s and not s.isascii():
@@ -255,6 +256,11 @@ _AT_DOT = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)
+def _nfkc_keep_case(ch: str) -> str:
+    return unicodedata.normalize("NFKC", ch)
+
+
 def pii_view(text: str) -> View:
     chars: list[str] = []
     origin: list[int] = []
@@ -263,7 +269,7 @@ def pii_view(text: str) -> View:
             chars.append(_KANJI_DIGITS[raw])
             origin.append(i)
             continue
-        for ch in unicodedata.normalize("NFKC", raw):
+        for ch in _nfkc_keep_case(raw):
             chars.append(ch)
             origin.append(i)
     # kanji digits only count in runs of two or more (so 一度 stays a word)
