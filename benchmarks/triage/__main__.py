@@ -87,8 +87,7 @@ def run(split: str = "test", repeat: int = 20) -> dict[str, Any]:
         "gold_drop": len(keep_gold) - sum(keep_gold),
     }
     all_posts = [
-        PostIn.model_validate({k: v for k, v in r.items() if k not in ("labels", "split")})
-        for r in load(split="all")
+        PostIn.model_validate({k: v for k, v in r.items() if k not in ("labels", "split")}) for r in load(split="all")
     ]
     start = time.perf_counter()
     for _ in range(repeat):
@@ -105,7 +104,9 @@ def run(split: str = "test", repeat: int = 20) -> dict[str, Any]:
 
 
 def _print(report: dict[str, Any]) -> None:
-    print(f"triage benchmark — split {report['split']}, {report['posts']} posts (labels: benchmarks/triage/posts.jsonl)")
+    print(
+        f"triage benchmark — split {report['split']}, {report['posts']} posts (labels: benchmarks/triage/posts.jsonl)"
+    )
     print(f"{'field':<10} {'accuracy':>9} {'macro-F1':>9}   {'majority baseline':<28} {'acc':>6} {'mF1':>6}")
     for field, m in report["fields"].items():
         print(
