@@ -197,9 +197,9 @@ class Pipeline:
                 last = p.drafts[-1] if p.drafts else None
                 history.append(
                     {
-                        "posted_at": (p.posted_at or p.received_at).isoformat(),
-                        "text": p.text,
-                        "reply": last.text if last is not None else None,
+                        "date": p.posted_at or p.received_at,
+                        "post_text": p.text,
+                        "reply": last.text if last is not None and last.text else None,
                         "status": last.status if last is not None else p.status,
                     }
                 )

@@ -57,9 +57,13 @@ class Settings(BaseSettings):
     def chroma_path(self) -> Path:
         return self.home / "chroma"
 
+    cache_home: Path | None = Field(
+        default=None, description="Embedding cache folder (default KIZUKI_HOME/cache); may be shared."
+    )
+
     @property
     def cache_dir(self) -> Path:
-        return self.home / "cache"
+        return self.cache_home or self.home / "cache"
 
 
 @lru_cache(maxsize=1)

@@ -113,9 +113,15 @@ def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
     database.dispose()
 
 
+@pytest.fixture(scope="session")
+def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One embedding cache for the session: the same texts are embedded once, not once per test."""
+    return tmp_path_factory.mktemp("embedding-cache")
+
+
 @pytest.fixture
-def settings(tmp_path: Path, db: Database) -> Settings:
-    return Settings(home=tmp_path / "home", database_url=db.url)
+def settings(tmp_path: Path, db: Database, embedding_cache: Path) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=db.url, cache_home=embedding_cache)
 
 
 @pytest.fixture

@@ -1,0 +1,33 @@
+"""Fixtures for the pipeline and review tests: demo knowledge loaded, posts made to order."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.schemas import PostIn
+from kizuki.runtime import Runtime
+
+DEMO = Path(__file__).resolve().parents[2] / "knowledge" / "demo" / "knowledge.jsonl"
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def kb_runtime(runtime: Runtime) -> Runtime:
+    runtime.knowledge.import_file(DEMO, actor="test")
+    return runtime
+
+
+def make_post(text: str, **kw: Any) -> PostIn:
+    data: dict[str, Any] = {
+        "source": "x",
+        "external_id": f"t-{next(_ids)}",
+        "author": {"handle": "taro_123", "name": "たろう", "followers": 120},
+        "text": text,
+        "created_at": "2026-11-20T10:00:00+09:00",
+    }
+    data.update(kw)
+    return PostIn.model_validate(data)
