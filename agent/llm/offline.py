@@ -87,10 +87,10 @@ TOPICS: tuple[Topic, ...] = (
     Topic("legal", ("訴え", "弁護士", "裁判", "消費者センター", "訴訟"), ("sue ", "lawyer", "lawsuit", "legal action"),
           "ご指摘", "your concern", (), True, False, "legal"),
     Topic("charger", ("充電器", "アダプター", "アダプタ", "26c", "26d", "26e", "hz-ac05", "刻印", "無償交換"),
-          ("charger", "adapter", "hz-ac05", "lot number", "replacement notice"), "充電アダプターの無償交換",
+          ("charger", "adapter", "hz-ac05", "lot number", "replacement notice"), "充電アダプターのお知らせ",
           "the charger replacement notice", ("charger",)),
     Topic("scam", ("カード番号", "詐欺", "なりすまし", "偽物のアカウント", "偽アカウント"),
-          ("card number", "legit", "scam", "phishing", "fake account"), "当社を名乗るメッセージ",
+          ("card number", "scam", "phishing", "fake account"), "当社を名乗るメッセージ",
           "messages claiming to be from us", ("privacy",)),
     Topic("pairing", ("接続", "つなが", "繋が", "ペアリング", "片耳", "音が出ない", "bluetooth"),
           ("connect", "pair", "bluetooth", "dead silent", "one bud", "right one", "left one", "no sound"),
@@ -105,12 +105,12 @@ TOPICS: tuple[Topic, ...] = (
     Topic("firmware", ("ファームウェア", "アップデート", "更新"), ("firmware", "update"), "ファームウェア更新",
           "firmware update", ("firmware", "pairing")),
     Topic("shipping", ("届かない", "届きません", "届いてない", "発送", "配送", "まだ来"),
-          ("shipped", "shipping", "deliver", "arrive", "hasn't come", "not received"), "ご注文の商品のお届け",
+          ("hasn't shipped", "not shipped", "shipping", "delivery", "hasn't arrived", "not arrived", "not received", "hasn't come"), "ご注文の商品のお届け",
           "your order's delivery", ("shipping",), True, True),
     Topic("order_change", ("キャンセル", "色を変更", "注文内容", "変更したい"),
           ("cancel my order", "change my order", "cancel the order", "change the colour", "change the color"),
           "ご注文内容の変更", "changing your order", ("order-change",), False, True),
-    Topic("returns", ("返品", "交換"), ("return", "exchange"), "返品・交換", "returns and exchanges",
+    Topic("returns", ("返品", "交換したい", "交換できますか", "交換してほしい"), ("return", "exchange"), "返品・交換", "returns and exchanges",
           ("returns", "initial-defect"), False, True),
     Topic("refund", ("返金",), ("refund", "money back"), "返金のご相談", "your refund request",
           ("compensation",), True, True),
@@ -174,7 +174,14 @@ _APOLOGY = re.compile(r"申し訳|すみません|お詫び|sorry|apologi", re.I
 _ACTION_JA = re.compile(r"ください|お試し|確認し|押し|外し|取り除|削除|タップ|選んで|お申し込み|ご依頼|入れ|置い|登録")
 _ACTION_EN = re.compile(r"\b(please|tap|hold|remove|check|press|send|request|select|wait|update|clean|switch|put|register|keep|rinse|replace|stop|refit|run)\b", re.I)
 _CONTACT = re.compile(r"0120-000-000|support@example\.co\.jp|\d{2,4}-\d{2,4}-\d{3,4}|@[\w.-]+\.\w+")
-_RISKY = re.compile(r"必ず|絶対|guarantee|無料|free of charge|新品と交換|exchange it for a new", re.IGNORECASE)
+_RISKY = re.compile(r"必ず|絶対|guarantee|無料|free of charge|新品と交換|exchange it for a new|注文番号|order number|無償|free of charge", re.I)
+
+
+def _has_word(n: str, w: str) -> bool:
+    """``w`` in normalised text ``n``; ASCII words must start at a word boundary ("pair" not in "repair")."""
+    if w.isascii() and w[:1].isalnum():
+        return re.search(rf"(?<![a-z0-9]){re.escape(w)}", n) is not None
+    return w in n
 
 
 def _norm(text: str) -> str:
@@ -219,6 +226,7 @@ class PostFacts:
     context: tuple[str, str] | None
     channel: str | None
     instructions: str | None
+    brand: bool = True
 
     @property
     def order_matter(self) -> bool:
@@ -227,8 +235,16 @@ class PostFacts:
     @property
     def trouble(self) -> bool:
         return not self.praise and (
-            self.intent in ("complaint", "bug_report") or self.sentiment == "negative" or any(t.problem for t in self.topics)
+            self.intent in ("complaint", "bug_report")
+            or self.sentiment == "negative"
+            or self.code is not None
+            or any(t.problem for t in self.topics)
         )
+
+    @property
+    def unanswerable(self) -> bool:
+        """A question the knowledge cannot hold (compatibility with other products, feature requests)."""
+        return any(t.id in ("compat", "feature") for t in self.topics)
 
 
 def read_post(text: str, triage: dict[str, Any], *, channel: str | None, followers: int, instructions: str | None) -> PostFacts:
@@ -237,10 +253,12 @@ def read_post(text: str, triage: dict[str, Any], *, channel: str | None, followe
     lang = str(triage.get("language") or "")
     if lang not in ("ja", "en"):
         lang = "ja" if _KANA_KANJI.search(text) else "en"
-    product = next((p for p in PRODUCTS if any(a in f" {n} " for a in p.aliases)), None)
+    found = [(min(i for a in p.aliases if (i := f" {n} ".find(a)) >= 0), k, p) for k, p in enumerate(PRODUCTS)
+             if any(a in f" {n} " for a in p.aliases)]
+    product = min(found)[2] if found else None
     code_m = _ERROR_CODE.search(unicodedata.normalize("NFKC", text))
     code = f"E{code_m.group(1)}" if code_m else None
-    topics = [t for t in TOPICS if any(w in n for w in (*t.ja_words, *t.en_words))]
+    topics = [t for t in TOPICS if any(_has_word(n, w) for w in (*t.ja_words, *t.en_words))]
     if code and product is None:
         product = next((p for p in PRODUCTS if p.tag == {"03": "kamado", "12": "kurumi"}.get(code[1:], "")), None)
     if product and product.tag == "charger" and not any(t.id == "charger" for t in topics):
@@ -249,6 +267,7 @@ def read_post(text: str, triage: dict[str, Any], *, channel: str | None, followe
     sentiment = str(triage.get("sentiment") or "neutral")
     praise_words = any(w in n for w in (_PRAISE_JA if lang == "ja" else _PRAISE_EN))
     problem = any(t.problem for t in topics)
+    brand = product is not None or bool(topics) or any(b in n for b in ("星空電機", "hoshizora", "星空さん"))
     praise = intent == "praise" or (praise_words and sentiment != "negative" and not problem and intent != "question")
     aspects = [(ja, en) for words, ja, en in _ASPECTS if any(w in n for w in words)]
     context = next(((ja, en) for words, ja, en in _CONTEXTS if any(w in n for w in words)), None)
@@ -256,7 +275,7 @@ def read_post(text: str, triage: dict[str, Any], *, channel: str | None, followe
         text=text, lang=lang, intent=intent, sentiment=sentiment, flame_risk=int(triage.get("flame_risk") or 0),
         followers=followers, product=product, topics=topics, code=code, pii=bool(_PII.search(text)),
         injection=bool(_INJECTION.search(n)), praise=praise, aspects=aspects[:2], context=context,
-        channel=channel, instructions=instructions,
+        channel=channel, instructions=instructions, brand=brand,
     )
 
 
@@ -318,9 +337,11 @@ def choose_entries(entries: Sequence[Entry], facts: PostFacts) -> tuple[Entry | 
 
 
 def split_sentences(text: str) -> list[str]:
-    parts = re.findall(r"[^。！？!?]+[。！？!?]?|[^.!?]+[.!?](?=\s|$)", text) if text else []
-    if not parts or "".join(parts).strip() != text.strip():
-        parts = re.split(r"(?<=[。！？!?])\s*|(?<=[.])\s+", text)
+    """Sentences of a Japanese (。！？) or English (. ! ? followed by a space) text."""
+    if _KANA_KANJI.search(text):
+        parts = re.split(r"(?<=[。！？])", text)
+    else:
+        parts = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"(])", text)
     return [p.strip() for p in parts if p and p.strip()]
 
 
@@ -328,10 +349,15 @@ def _step_candidates(entry: Entry, facts: PostFacts) -> list[tuple[float, int, s
     n = _norm(facts.text)
     words = {w for t in facts.topics for w in (*t.ja_words, *t.en_words) if w in n}
     out = []
-    for i, s in enumerate(split_sentences(entry.body)):
+    for i, raw in enumerate(split_sentences(entry.body)):
+        # our phone number and address in brackets are dropped: public replies point to DM instead
+        s = re.sub(r"（[^）]*(?:0120|@)[^）]*）|\([^)]*(?:0120|@)[^)]*\)", "", raw)
         ns = _norm(s)
         score = 0.0
-        score += 3 if (_ACTION_JA if facts.lang == "ja" else _ACTION_EN).search(s) else 0
+        action = bool((_ACTION_JA if facts.lang == "ja" else _ACTION_EN).search(s))
+        score += (3 if facts.trouble else 1) if action else 0
+        if not facts.trouble and re.search(r"\d", s):
+            score += 1
         score += sum(1.5 for w in words if w in ns)
         if facts.code and facts.code.lower() in ns:
             score += 2
@@ -351,8 +377,9 @@ _LEAD_JA = re.compile(r"^(?:まず|次に|その後、?|なお、?|また、?)")
 _LEAD_EN = re.compile(r"^(?:First|Then|Next|Also),?\s+", re.IGNORECASE)
 
 
-def _paraphrase_step(sentence: str, facts: PostFacts, pick: int) -> str:
+def _paraphrase_step(sentence: str, facts: PostFacts, pick: int, *, lead: bool = True) -> str:
     """Light, deterministic rewording of an extracted sentence: a varied lead-in and a varied ending."""
+    lead = lead and bool((_ACTION_JA if facts.lang == "ja" else _ACTION_EN).search(sentence))
     if facts.lang == "ja":
         s = _LEAD_JA.sub("", sentence).strip()
         if not s.endswith(("。", "！", "？")):
@@ -363,7 +390,7 @@ def _paraphrase_step(sentence: str, facts: PostFacts, pick: int) -> str:
         if s.endswith(old) and not s.endswith("てみてください。"):
             s = s[: -len(old)] + new
         leads = ("お手数ですが、", "一度、", "", "まずは", "よろしければ、", "")
-        return leads[(pick // 4) % len(leads)] + s
+        return (leads[(pick // 4) % len(leads)] if lead else "") + s
     s = _LEAD_EN.sub("", sentence).strip()
     first, _, rest = s.partition(" ")
     low = first[:1].lower() + first[1:] if first[1:].islower() or len(first) == 1 else first
@@ -374,15 +401,24 @@ def _paraphrase_step(sentence: str, facts: PostFacts, pick: int) -> str:
         lambda: f"What usually helps: {low} {rest}",
         lambda: f"Here's what to do: {low} {rest}",
     )
-    return leads[pick % len(leads)]().strip()
+    return (leads[pick % len(leads)]() if lead else s).strip()
 
 
 def _pick(options: Sequence[str], seed: int, slot: str) -> str:
     return options[_hash(str(seed), slot) % len(options)]
 
 
+def _subject_topic(facts: PostFacts) -> Topic | None:
+    for wanted in (lambda t: t.id not in ("broken", "firmware", "competitor"), lambda t: t.id == "firmware",
+                   lambda t: t.id == "broken", lambda t: True):
+        found = next((t for t in facts.topics if wanted(t)), None)
+        if found is not None:
+            return found
+    return None
+
+
 def _subject(facts: PostFacts) -> str:
-    topic = next((t for t in facts.topics if t.id not in ("broken", "firmware") or len(facts.topics) == 1), None)
+    topic = _subject_topic(facts)
     p = facts.product
     if facts.lang == "ja":
         if p and facts.code:
@@ -391,11 +427,13 @@ def _subject(facts: PostFacts) -> str:
             return f"{p.ja}の{topic.ja}"
         if topic:
             return topic.ja
-        return p.ja if p else "お問い合わせの件"
+        return p.ja if p else "お問い合わせ"
     if p and facts.code:
         return f"the {facts.code} error on your {p.en}"
-    if p and topic and topic.id not in ("charger", "shipping", "order_change", "hours"):
-        return f"the {topic.en} issue with your {p.en}" if topic.problem else f"{topic.en} for your {p.en}"
+    if p and topic and topic.id not in ("charger", "shipping", "order_change", "hours", "refund", "scam", "competitor"):
+        if topic.id == "broken":
+            return f"your {p.en} not working"
+        return f"the {topic.en} on your {p.en}" if topic.problem else f"{topic.en} for the {p.en}"
     if topic:
         return topic.en
     return f"your {p.en}" if p else "your message"
@@ -484,6 +522,14 @@ def compose_reply(
     if facts.injection:
         why.append("the post contains instructions to the assistant; treated as data and ignored")
 
+    st = _subject_topic(facts)
+    troubled = facts.trouble and (facts.code is not None or st is None or st.problem)
+    policy_topic = next((t.id for t in facts.topics if t.id in ("refund", "scam", "competitor")), None)
+    if not facts.brand and not facts.praise:
+        return Composition(
+            text="", language=facts.lang, citations=[], needs_dm=False, action="ignore", escalate_to=None,
+            rationale="not about Hoshizora Denki or its products: no reply",
+        )
     if facts.praise:
         aspect = "と".join(a[0] for a in facts.aspects) if ja else " and ".join(a[1] for a in facts.aspects)
         name = p.ja if (p and ja) else (p.en if p else ("星空電機の製品" if ja else "Hoshizora"))
@@ -513,14 +559,20 @@ def compose_reply(
         if policy:
             citations.append({"key": policy.key, "revision": policy.revision})
         why.append("praise: thank specifically, no apology")
-    elif safety is not None or answer is None or high_reach:
+    elif answer is None and policy is not None and policy_topic and safety is None and not high_reach:
+        parts += _policy_reply(facts, policy_topic, subj, troubled, seed)
+        citations.append({"key": policy.key, "revision": policy.revision})
+        # impersonation: the answer is "we never ask for that"; no DM invitation in a phishing context
+        needs_dm = (needs_dm or policy_topic == "refund") and policy_topic != "scam"
+        why.append(f"answered from policy {policy.key}")
+    elif safety is not None or answer is None or high_reach or facts.unanswerable:
         dept = safety.department if safety is not None else ("pr" if high_reach else "support")
         escalate_to = dept
         action = "escalate"
         if ja:
             ack = _pick((
-                f"{subj}の件、ご不便をおかけして申し訳ございません。" if facts.trouble else f"{subj}についてお問い合わせいただき、ありがとうございます。",
-                f"{subj}でお困りとのこと、大変申し訳ございません。" if facts.trouble else f"{subj}についてのご連絡、ありがとうございます。",
+                f"{subj}の件、ご不便をおかけして申し訳ございません。" if troubled else f"{subj}についてお問い合わせいただき、ありがとうございます。",
+                f"{subj}でお困りとのこと、大変申し訳ございません。" if troubled else f"{subj}についてのご連絡、ありがとうございます。",
                 f"たびたびご迷惑をおかけし、申し訳ございません。{subj}の件を承りました。" if repeat else f"{subj}の件、ご連絡ありがとうございます。",
             ), seed, "eack")
             parts.append(("ack", ack))
@@ -533,8 +585,8 @@ def compose_reply(
                 parts.insert(1, ("safety", "安全のため、いったん使用を中止してください。"))
         else:
             ack = _pick((
-                f"Sorry about {subj}." if facts.trouble else f"Thanks for asking about {subj}.",
-                f"We're sorry for the trouble with {subj}." if facts.trouble else f"Thanks for reaching out about {subj}.",
+                f"Sorry about {subj}." if troubled else f"Thanks for asking about {subj}.",
+                f"We're sorry for the trouble with {subj}." if troubled else f"Thanks for reaching out about {subj}.",
                 f"Sorry again for the hassle with {subj}." if repeat else f"Thanks for getting in touch about {subj}.",
             ), seed, "eack")
             parts.append(("ack", ack))
@@ -548,10 +600,15 @@ def compose_reply(
         needs_dm = True
         if policy:
             citations.append({"key": policy.key, "revision": policy.revision})
-        why.append(f"escalated to {dept}: " + ("safety/legal topic" if safety else "high reach" if high_reach else "no matching entry in the post's language"))
+        reason = (
+            "safety/legal topic" if safety else "high reach" if high_reach
+            else "a question the knowledge does not cover" if facts.unanswerable
+            else "no matching entry in the post's language"
+        )
+        why.append(f"escalated to {dept}: {reason}")
     else:
         if ja:
-            if facts.trouble:
+            if troubled:
                 ack = _pick((
                     f"{subj}の件、ご不便をおかけして申し訳ございません。",
                     f"{subj}でお困りとのこと、申し訳ありません。",
@@ -567,7 +624,7 @@ def compose_reply(
                     f"{subj}について、ご案内いたします。",
                     f"ご質問ありがとうございます。{subj}の件です。",
                 ), seed, "ack")
-        elif facts.trouble:
+        elif troubled:
             ack = _pick((
                 f"Sorry about {subj}.",
                 f"We're sorry you're running into {subj}.",
@@ -591,7 +648,7 @@ def compose_reply(
             parts.append(("step", _paraphrase_step(first[2], facts, _hash(str(seed), "para"))))
             rest = [c for c in cands if c is not first and c[0] > 0]
             if rest:
-                parts.append(("step2", _paraphrase_step(rest[0][2], facts, _hash(str(seed), "para2") + 1)))
+                parts.append(("step2", _paraphrase_step(rest[0][2], facts, _hash(str(seed), "para2"), lead=False)))
         citations.append({"key": answer.key, "revision": answer.revision})
         if policy and policy.key != answer.key:
             citations.append({"key": policy.key, "revision": policy.revision})
@@ -609,7 +666,7 @@ def compose_reply(
         if action == "reply":
             action = "reply_and_dm"
         why.append("personal data or order matter: moved to DM without repeating it")
-    if policy and policy.key not in {c["key"] for c in citations} and not facts.praise:
+    if policy and policy.key not in {c["key"] for c in citations} and not facts.praise and action != "ignore":
         citations.append({"key": policy.key, "revision": policy.revision})
     parts = fit(parts, facts)
     text = ("" if ja else " ").join(s for _, s in parts)
@@ -617,6 +674,60 @@ def compose_reply(
         text=text, language=facts.lang, citations=citations, needs_dm=needs_dm, action=action,
         escalate_to=escalate_to, rationale="; ".join(why) or "answered", sentences=parts,
     )
+
+
+def _policy_reply(facts: PostFacts, topic: str, subj: str, troubled: bool, seed: int) -> list[tuple[str, str]]:
+    """Sentences grounded in a policy entry (refunds, impersonation, competitor comparisons)."""
+    ja = facts.lang == "ja"
+    name = facts.product.ja if facts.product and ja else facts.product.en if facts.product else ""
+    if topic == "refund":
+        ack = _pick((
+            f"{name + 'の件で' if name else ''}ご不便をおかけしており、申し訳ございません。",
+            f"{name + 'について' if name else ''}ご迷惑をおかけし、大変申し訳ありません。",
+            "お怒りはごもっともです。ご不便をおかけして申し訳ございません。",
+        ) if ja else (
+            f"We're sorry for the frustration{' with your ' + name if name else ''}.",
+            f"Sorry{' about your ' + name if name else ''}; we understand how frustrating this is.",
+            "We hear you, and we're sorry for the trouble.",
+        ), seed, "pack")
+        body = _pick((
+            "返金などのご相談は、ご購入状況と症状を確認したうえで個別にご案内しています。",
+            "ご購入の状況と症状を確認のうえ、対応を個別にご案内いたします。",
+        ) if ja else (
+            "Requests like this are handled case by case once we've checked the purchase and the problem.",
+            "We look at each case individually after checking the purchase details with you.",
+        ), seed, "pbody")
+        return [("ack", ack), ("step", body)]
+    if topic == "scam":
+        ack = _pick((
+            "ご確認いただきありがとうございます。",
+            "お知らせいただき、ありがとうございます。",
+        ) if ja else ("Thank you for checking with us first.", "Good call asking us before replying."), seed, "sack")
+        body = _pick((
+            "当社がSNSやDMでカード番号をお伺いすることはありませんので、そのメッセージには返信しないでください。",
+            "カード番号をSNSやDMでお尋ねすることは一切ありません。返信せずにそのままにしてください。",
+        ) if ja else (
+            "We never ask for card numbers on social media or in DMs, so please don't reply to that message.",
+            "That isn't us: we never request card numbers over social media or DM. Please don't respond to it.",
+        ), seed, "sbody")
+        tail = "公式アカウントは @hoshizora_support のみです。" if ja else "Our only official account on X is @hoshizora_support."
+        return [("ack", ack), ("step", body), ("detail", tail)]
+    # competitor comparison: talk about our product only, never the other one
+    ack = _pick((
+        f"{name or '当社製品'}をご検討いただき、ありがとうございます。",
+        f"{name or '当社製品'}に興味を持っていただけてうれしいです。",
+    ) if ja else (
+        f"Thanks for considering {name or 'our products'}!",
+        f"Great to hear you're looking at {name or 'our products'}.",
+    ), seed, "cack")
+    body = _pick((
+        "他社製品との比較は控えさせていただきますが、使い方に合わせて当社製品の特長をご案内できます。",
+        "比較についてはお答えを控えますが、普段の使い方を教えていただければ特長をご紹介します。",
+    ) if ja else (
+        "We'd rather not compare with other brands, but we're happy to tell you how it fits the way you listen.",
+        "We won't comment on other products, but tell us how you'd use them and we'll share what ours can do.",
+    ), seed, "cbody")
+    return [("ack", ack), ("step", body)]
 
 
 def _limit(facts: PostFacts) -> int | None:
@@ -673,6 +784,11 @@ def repair(previous: dict[str, Any], feedback: str, facts: PostFacts, entries: S
     """Fix a previous draft from the validator's feedback: drop flagged sentences, move to DM, shorten, reword."""
     if "category=template" in feedback or "language" in feedback.split("\n", 1)[0] or "recompose" in feedback:
         return compose_reply(facts, entries, salt=attempt + 1).args()
+    if feedback.startswith("{"):
+        try:
+            feedback = str(json.loads(feedback).get("error", feedback))
+        except (json.JSONDecodeError, AttributeError):
+            pass
     args = dict(previous)
     text = str(args.get("text", ""))
     sentences = split_sentences(text)
@@ -685,7 +801,8 @@ def repair(previous: dict[str, Any], feedback: str, facts: PostFacts, entries: S
         except json.JSONDecodeError:
             match = ""
         if cat in ("pii", "pii_echo", "ng_word", "compensation", "overpromise", "uncertain", "competitor", "controversial") and match:
-            sentences = [s for s in sentences if match not in s]
+            sentences = [_drop_match(s, match) for s in sentences]
+            sentences = [s for s in sentences if s]
     if "dm_redirect" in cats or "pii_echo" in cats or "pii" in cats:
         dm = _dm_sentence(facts, _hash(facts.text, str(attempt)))
         if not any("DM" in s or "direct message" in s.lower() for s in sentences):
@@ -704,6 +821,16 @@ def repair(previous: dict[str, Any], feedback: str, facts: PostFacts, entries: S
     args["text"] = ("" if facts.lang == "ja" else " ").join(s for _, s in parts)
     args["rationale"] = f"{args.get('rationale', '')}; repaired after findings: {', '.join(sorted(cats)) or 'feedback'}"
     return args
+
+
+def _drop_match(sentence: str, match: str) -> str:
+    """The sentence without a bracketed aside holding ``match``; empty if the match is elsewhere in it."""
+    if match not in sentence:
+        return sentence
+    for m in re.finditer(r"（[^）]*）|\([^)]*\)", sentence):
+        if match in m.group():
+            return sentence[: m.start()] + sentence[m.end() :]
+    return ""
 
 
 # --- the FunctionModel -------------------------------------------------------------------------------------------
