@@ -227,6 +227,7 @@ class PostFacts:
     channel: str | None
     instructions: str | None
     brand: bool = True
+    tried: set[str] = field(default_factory=set)
 
     @property
     def order_matter(self) -> bool:
@@ -275,8 +276,19 @@ def read_post(text: str, triage: dict[str, Any], *, channel: str | None, followe
         text=text, lang=lang, intent=intent, sentiment=sentiment, flame_risk=int(triage.get("flame_risk") or 0),
         followers=followers, product=product, topics=topics, code=code, pii=bool(_PII.search(text)),
         injection=bool(_INJECTION.search(n)), praise=praise, aspects=aspects[:2], context=context,
-        channel=channel, instructions=instructions, brand=brand,
+        channel=channel, instructions=instructions, brand=brand, tried=_already_tried(n),
     )
+
+
+_TRIED_MARK = re.compile(r"確認済み|済みです|やってる|やった|試した|試しました|とっくに|already|even after|tried|twice|again and again")
+_TRIED_WORDS = ("パッキン", "ふた", "ブラシ", "再起動", "電源", "リセット", "brush", "restart", "reset", "unpair", "re-pair", "clean")
+
+
+def _already_tried(n: str) -> set[str]:
+    """Step keywords the customer says they already tried (so the reply moves on to the next step)."""
+    if not _TRIED_MARK.search(n):
+        return set()
+    return {w for w in _TRIED_WORDS if w in n}
 
 
 # --- choosing knowledge --------------------------------------------------------------------------------
@@ -367,6 +379,8 @@ def _step_candidates(entry: Entry, facts: PostFacts) -> list[tuple[float, int, s
             score -= 4
         if _RISKY.search(s):
             score -= 3
+        if any(w in ns for w in facts.tried):
+            score -= 4
         if len(s) > (90 if facts.lang == "ja" else 220):
             score -= 1
         out.append((score, i, s))
@@ -613,8 +627,12 @@ def compose_reply(
                     f"{subj}の件、ご不便をおかけして申し訳ございません。",
                     f"{subj}でお困りとのこと、申し訳ありません。",
                     f"{subj}についてご迷惑をおかけしております。",
-                    f"ご連絡ありがとうございます。{subj}の件、ご心配をおかけしています。",
+                    f"ご連絡ありがとうございます。{subj}の件、ご心配をおかけして申し訳ありません。",
+                    f"{subj}のせいでご予定が狂ってしまい、申し訳ございません。",
+                    f"せっかくお使いいただいているのに、{subj}でご迷惑をおかけしてすみません。",
                 ), seed, "ack")
+                if facts.tried:
+                    ack += _pick(("すでにご自身でお試しいただいたとのこと、ありがとうございます。", "ご確認済みの点を踏まえてご案内します。"), seed, "tried")
                 if repeat:
                     ack = f"たびたびご不便をおかけし申し訳ございません。{subj}の件ですね。"
             else:
@@ -630,7 +648,11 @@ def compose_reply(
                 f"We're sorry you're running into {subj}.",
                 f"Thanks for flagging {subj}, and sorry for the hassle.",
                 f"Sorry to hear about {subj}; let's get it sorted.",
+                f"That sounds frustrating, sorry about {subj}.",
+                f"Apologies for the trouble with {subj}.",
             ), seed, "ack")
+            if facts.tried:
+                ack += " " + _pick(("Thanks for already trying the basics.", "Since you've already tried the usual fix, here's the next step."), seed, "tried")
             if repeat:
                 ack = f"Sorry again for the trouble with {subj}."
         else:
