@@ -1,0 +1,217 @@
+"""Every endpoint × every role × no token: exactly 401, 403 or 2xx, as declared here.
+
+The table below is the access policy. An endpoint missing from it fails the completeness test, so a new
+endpoint cannot ship without a decision about who may call it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from agent.models import Draft, Post
+from kizuki.runtime import Runtime
+from tests.conftest import make_token
+
+ROLES = ("agent", "editor", "evaluator", "admin")
+_seq = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    allowed: tuple[str, ...]  # besides admin, who may always; () = admin only; None-token handled apart
+    ok: int = 200
+    public: bool = False
+
+
+def _post_and_draft(rt: Runtime, status: str = "pending") -> int:
+    n = next(_seq)
+    with rt.db.session() as s:
+        post = Post(
+            source="x",
+            external_id=f"m-{n}",
+            author_handle="u",
+            text="KAMADOが壊れた",
+            lang="ja",
+            channel="x",
+            status="drafted",
+            metrics={},
+            raw={},
+        )
+        s.add(post)
+        s.flush()
+        draft = Draft(
+            post_id=post.id,
+            generation=1,
+            status=status,
+            text="ご不便をおかけしております。確認いたします。",
+            original_text="",
+            channel="x",
+            model="offline",
+            prompt_version="test",
+        )
+        s.add(draft)
+        s.flush()
+        return draft.id
+
+
+def _entry(client: TestClient) -> str:
+    key = f"authz-{next(_seq)}"
+    res = client.post(
+        "/v1/knowledge", json={"key": key, "kind": "faq", "title": "保証は？", "body": "1年です。", "lang": "ja"}
+    )
+    assert res.status_code == 201, res.text
+    return key
+
+
+Builder = Callable[[Runtime, TestClient], tuple[str, dict[str, Any] | None]]
+
+MATRIX: list[tuple[Call, Builder]] = [
+    (Call("GET", "/healthz", (), public=True), lambda rt, c: ("/healthz", None)),
+    (Call("GET", "/v1/knowledge", ("agent", "editor")), lambda rt, c: ("/v1/knowledge", None)),
+    (
+        Call("POST", "/v1/knowledge", ("editor",), ok=201),
+        lambda rt, c: (
+            "/v1/knowledge",
+            {"key": f"k-{next(_seq)}", "kind": "faq", "title": "t", "body": "b", "lang": "en"},
+        ),
+    ),
+    (
+        Call("POST", "/v1/knowledge/search", ("agent", "editor")),
+        lambda rt, c: ("/v1/knowledge/search", {"query": "保証"}),
+    ),
+    (Call("GET", "/v1/knowledge/{key}", ("agent", "editor")), lambda rt, c: (f"/v1/knowledge/{_entry(c)}", None)),
+    (
+        Call("PUT", "/v1/knowledge/{key}", ("editor",)),
+        lambda rt, c: (f"/v1/knowledge/{_entry(c)}", {"revision": 1, "body": "2年です。"}),
+    ),
+    (Call("DELETE", "/v1/knowledge/{key}", ("editor",)), lambda rt, c: (f"/v1/knowledge/{_entry(c)}", None)),
+    (
+        Call("GET", "/v1/knowledge/{key}/revisions", ("agent", "editor")),
+        lambda rt, c: (f"/v1/knowledge/{_entry(c)}/revisions", None),
+    ),
+    (
+        Call("GET", "/v1/knowledge/{key}/revisions/{revision}", ("agent", "editor")),
+        lambda rt, c: (f"/v1/knowledge/{_entry(c)}/revisions/1", None),
+    ),
+    (
+        Call("POST", "/v1/posts", ("agent",), ok=202),
+        lambda rt, c: (
+            "/v1/posts",
+            {"source": "x", "external_id": f"p-{next(_seq)}", "author": {"handle": "a"}, "text": "KAMADOのE03が出た"},
+        ),
+    ),
+    (
+        Call("GET", "/v1/posts/{post_id}", ("agent",)),
+        lambda rt, c: (f"/v1/posts/{_post_id(rt, _post_and_draft(rt))}", None),
+    ),
+    (Call("GET", "/v1/drafts", ("agent",)), lambda rt, c: ("/v1/drafts", None)),
+    (Call("GET", "/v1/drafts/{draft_id}", ("agent",)), lambda rt, c: (f"/v1/drafts/{_post_and_draft(rt)}", None)),
+    (
+        Call("POST", "/v1/drafts/{draft_id}/approve", ("agent",)),
+        lambda rt, c: (f"/v1/drafts/{_post_and_draft(rt)}/approve", {"acknowledge_warnings": True}),
+    ),
+    (
+        Call("POST", "/v1/drafts/{draft_id}/reject", ("agent",)),
+        lambda rt, c: (f"/v1/drafts/{_post_and_draft(rt)}/reject", {"reason": "tone"}),
+    ),
+    (
+        Call("POST", "/v1/drafts/{draft_id}/regenerate", ("agent",), ok=202),
+        lambda rt, c: (f"/v1/drafts/{_post_and_draft(rt)}/regenerate", {}),
+    ),
+    (
+        Call("POST", "/v1/drafts/{draft_id}/mark-sent", ("agent",)),
+        lambda rt, c: (f"/v1/drafts/{_post_and_draft(rt, 'approved')}/mark-sent", {}),
+    ),
+    (Call("POST", "/v1/tokens", (), ok=201), lambda rt, c: ("/v1/tokens", {"name": "bot", "role": "agent"})),
+    (Call("GET", "/v1/audit", ()), lambda rt, c: ("/v1/audit", None)),
+    (
+        Call("POST", "/v1/checks", ("agent", "editor", "evaluator")),
+        lambda rt, c: ("/v1/checks", {"text": "ありがとうございます"}),
+    ),
+    (Call("GET", "/v1/watch-rules", ("agent", "editor")), lambda rt, c: ("/v1/watch-rules", None)),
+    (
+        Call("PUT", "/v1/watch-rules", ("editor",)),
+        lambda rt, c: ("/v1/watch-rules", {"version": _watch_version(c), "rules": _watch_rules(c)}),
+    ),
+    (Call("GET", "/v1/watch-rules/versions", ("agent", "editor")), lambda rt, c: ("/v1/watch-rules/versions", None)),
+    (Call("GET", "/v1/do-not-engage", ("agent", "editor")), lambda rt, c: ("/v1/do-not-engage", None)),
+    (
+        Call("POST", "/v1/do-not-engage", ("agent", "editor"), ok=201),
+        lambda rt, c: ("/v1/do-not-engage", {"handle": f"troll{next(_seq)}", "reason": "abuse"}),
+    ),
+    (
+        Call("DELETE", "/v1/do-not-engage/{handle}", ("agent", "editor"), ok=204),
+        lambda rt, c: (f"/v1/do-not-engage/{_dne(c)}", None),
+    ),
+]
+
+
+def _post_id(rt: Runtime, draft_id: int) -> int:
+    with rt.db.session() as s:
+        draft = s.get(Draft, draft_id)
+        assert draft is not None
+        return draft.post_id
+
+
+def _watch_version(c: TestClient) -> int:
+    return int(c.get("/v1/watch-rules").json()["version"])
+
+
+def _watch_rules(c: TestClient) -> dict[str, Any]:
+    return dict(c.get("/v1/watch-rules").json()["rules"])
+
+
+def _dne(c: TestClient) -> str:
+    handle = f"gone{next(_seq)}"
+    assert c.post("/v1/do-not-engage", json={"handle": handle, "reason": "test"}).status_code == 201
+    return handle
+
+
+def test_matrix_covers_every_endpoint(client: TestClient) -> None:
+    declared = {(call.method, call.path) for call, _ in MATRIX}
+    served = {
+        (method.upper(), path) for path, ops in client.get("/openapi.json").json()["paths"].items() for method in ops
+    }
+    assert served == declared
+
+
+@pytest.mark.parametrize("role", [*ROLES, None])
+def test_matrix(role: str | None, runtime: Runtime, client: TestClient) -> None:
+    """`client` is an admin used to build fixtures; the calls are made with `role`'s token or none."""
+    from api.app import create_app
+
+    caller = TestClient(create_app(runtime))
+    if role is not None:
+        caller.headers["Authorization"] = f"Bearer {make_token(runtime, role, f'matrix-{role}')}"
+    failures = []
+    for call, build in MATRIX:
+        path, body = build(runtime, client)
+        res = caller.request(call.method, path, json=body)
+        if call.public:
+            expected = call.ok
+        elif role is None:
+            expected = 401
+        elif role == "admin" or role in call.allowed:
+            expected = call.ok
+        else:
+            expected = 403
+        if res.status_code != expected:
+            failures.append(
+                f"{call.method} {call.path} as {role}: {res.status_code} (expected {expected}) {res.text[:120]}"
+            )
+    assert not failures, "\n".join(failures)
+
+
+def test_bad_tokens(anon_client: TestClient) -> None:
+    for header in ("Bearer nope", "Basic abc", "Bearer ", "kz_only"):
+        res = anon_client.get("/v1/drafts", headers={"Authorization": header})
+        assert res.status_code == 401
+        assert res.json()["error"] == "Unauthorized"
