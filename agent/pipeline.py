@@ -49,6 +49,7 @@ class Pipeline:
         self.rt = rt
         self._lock = threading.Lock()
         self._matchers: dict[int, Any] = {}
+        self._default_rules: Any = None
 
     # -- configuration -------------------------------------------------------------------------
     def watch_rules(self, session: Session) -> tuple[int, Any]:
@@ -57,7 +58,10 @@ class Pipeline:
 
         row = session.scalars(select(WatchRuleSet).order_by(WatchRuleSet.version.desc()).limit(1)).first()
         if row is None:
-            return 0, load_rules()
+            with self._lock:
+                if self._default_rules is None:
+                    self._default_rules = load_rules()  # the shipped YAML, parsed once
+                return 0, self._default_rules
         return row.version, WatchRules.model_validate(row.rules)
 
     def _matcher(self, version: int, rules: Any) -> Any:
