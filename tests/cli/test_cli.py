@@ -1,0 +1,135 @@
+"""The `kizuki` command line on a real SQLite database: clear errors, machine-readable output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kizuki.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    monkeypatch.setenv("KIZUKI_HOME", str(tmp_path / "home"))
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    res = runner.invoke(app, list(args))
+    return res.exit_code, res.stdout, res.stderr
+
+
+def test_kb_import_reports_bad_line_and_imports_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "kb.jsonl"
+    bad.write_text(
+        '{"key": "a", "kind": "faq", "title": "t", "body": "b", "lang": "ja"}\n'
+        '{"key": "b", "kind": "faq", "title": "", "body": "b", "lang": "ja"}\n',
+        encoding="utf-8",
+    )
+    code, _, err = _run("kb", "import", str(bad))
+    assert code == 2
+    assert "line 2" in err
+    assert "nothing imported" in err
+    code, out, _ = _run("kb", "export", str(tmp_path / "out.jsonl"))
+    assert code == 0
+    assert "wrote 0 entries" in out
+
+
+def test_kb_import_export_search(tmp_path: Path) -> None:
+    code, out, _ = _run("kb", "import", str(ROOT / "knowledge" / "demo" / "knowledge.jsonl"))
+    assert code == 0, out
+    assert "32 created" in out
+    code, out, _ = _run("kb", "import", str(ROOT / "knowledge" / "demo" / "knowledge.jsonl"))
+    assert "32 unchanged" in out
+    code, out, _ = _run("kb", "search", "KAMADO E03", "--json", "-k", "3")
+    assert code == 0
+    hits = json.loads(out)["hits"]
+    assert hits[0]["key"].startswith("kamado-e03")
+    code, out, _ = _run("kb", "export", str(tmp_path / "kb.csv"))
+    assert "wrote 32 entries" in out
+    code, _, err = _run("kb", "search", "x", "--lang", "fr")
+    assert code == 2
+    assert "lang" in err
+
+
+def test_check_single_and_jsonl(tmp_path: Path) -> None:
+    code, out, _ = _run("check", "お電話は090-1234-5678まで", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["verdict"] == "block"
+    assert result["findings"][0]["category"] == "pii"
+    lines = tmp_path / "cases.jsonl"
+    lines.write_text(
+        json.dumps({"id": "a", "text": "ありがとうございます！"}, ensure_ascii=False)
+        + "\nnot json\n"
+        + json.dumps({"text": "バカ"}, ensure_ascii=False)
+        + "\n",
+        encoding="utf-8",
+    )
+    code, out, _ = _run("check", "--jsonl", str(lines))
+    rows = [json.loads(x) for x in out.splitlines()]
+    assert [r.get("verdict") for r in rows] == ["pass", None, "block"]
+    assert rows[0]["id"] == "a"
+    assert "error" in rows[1]
+    assert code == 1  # a bad line is an error, reported in place
+
+
+def test_check_rules_file_error_names_the_line(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text('ng_words: ["バカ"]\ncompetitors: 12\n', encoding="utf-8")
+    code, _, err = _run("check", "hello", "--rules", str(rules))
+    assert code == 2
+    assert "line 2" in err
+    code, _, err = _run("check", "hello", "--channel", "fax")
+    assert code == 2
+    assert "fax" in err
+
+
+def test_posts_ingest_json_and_invalid_rows(tmp_path: Path) -> None:
+    _run("kb", "import", str(ROOT / "knowledge" / "demo" / "knowledge.jsonl"))
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text(
+        json.dumps(
+            {"source": "x", "external_id": "1", "author": {"handle": "a"}, "text": "SoraBuds 2が片耳しか鳴らない"},
+            ensure_ascii=False,
+        )
+        + "\n"
+        + json.dumps({"source": "x", "external_id": "2", "author": {"handle": "b"}, "text": ""})
+        + "\n"
+        + json.dumps(
+            {"source": "x", "external_id": "3", "author": {"handle": "c"}, "text": "流星群の夜、星空がきれい"},
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    code, out, _ = _run("posts", "ingest", str(posts), "--json")
+    rows = [json.loads(x) for x in out.splitlines()]
+    assert [r["outcome"] for r in rows] == ["drafted", "invalid", "dropped"]
+    assert rows[0]["external_id"] == "1"
+    assert rows[0]["draft"]["model"] == "offline"
+    assert rows[0]["draft"]["text"]
+    assert rows[1]["line"] == 2
+    assert "text" in rows[1]["reason"]
+    assert code == 1
+    code, out, _ = _run("posts", "ingest", str(posts), "--json")
+    assert [json.loads(x)["outcome"] for x in out.splitlines()] == ["duplicate", "invalid", "duplicate"]
+    code, out, _ = _run("drafts", "list", "--json")
+    assert json.loads(out)["total"] == 1
+
+
+def test_token_create_and_audit_verify() -> None:
+    code, out, _ = _run("token", "create", "--name", "hana", "--role", "agent")
+    assert code == 0
+    assert out.strip().startswith("kz_")
+    code, _, err = _run("token", "create", "--name", "x", "--role", "root")
+    assert code == 2
+    assert "unknown role" in err
+    code, out, _ = _run("audit", "verify")
+    assert code == 0
+    assert "intact: 1 entries" in out
