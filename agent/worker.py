@@ -6,6 +6,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from kizuki import jobs
@@ -57,7 +58,8 @@ class Worker:
 
     def _claim(self) -> tuple[int, str, dict[str, Any], bool] | None:
         with self.rt.db.session() as s:
-            job = jobs.claim(s, self.kinds, worker=self.worker_id)
+            lease = timedelta(seconds=self.rt.settings.job_lease_s)
+            job = jobs.claim(s, self.kinds, worker=self.worker_id, lease=lease)
             if job is None:
                 return None
             return job.id, job.kind, dict(job.payload), job.attempts >= job.max_attempts

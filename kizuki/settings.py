@@ -46,6 +46,9 @@ class Settings(BaseSettings):
         default=70, description="Drafts with flame risk at or above this need a second approver."
     )
     worker_concurrency: int = 8
+    job_lease_s: float = Field(
+        default=300.0, description="A running job whose worker is silent this long is taken by another worker."
+    )
 
     @property
     def resolved_database_url(self) -> str:

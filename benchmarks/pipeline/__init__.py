@@ -1,0 +1,1 @@
+"""End-to-end pipeline throughput benchmark (`python -m benchmarks.pipeline`)."""

@@ -1,0 +1,202 @@
+"""End-to-end throughput: N posts through intake → triage → retrieval → offline draft → checks → store.
+
+    python -m benchmarks.pipeline [--posts 1000] [--database-url URL] [--concurrency 8] [--json]
+
+Prints posts/s end to end and p50/p95 per stage. Runs on a throwaway KIZUKI_HOME (SQLite by default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTS_JA = [
+    "KAMADO K-3",
+    "炊飯器のKAMADO",
+    "SoraBuds 2",
+    "イヤホン SoraBuds",
+    "Kurumi R7",
+    "ロボット掃除機Kurumi",
+    "Hoshizoraアプリ",
+]
+PRODUCTS_EN = [
+    "KAMADO K-3",
+    "my KAMADO rice cooker",
+    "SoraBuds 2",
+    "the SoraBuds",
+    "Kurumi R7",
+    "my Kurumi vacuum",
+    "the Hoshizora app",
+]
+SYMPTOMS_JA = [
+    "が動かない",
+    "でE03が出る",
+    "でE12エラー",
+    "の電源が入らない",
+    "が充電できない",
+    "にログインできない",
+    "が壊れた",
+    "の保証期間を知りたい",
+    "を返品したい",
+    "が最高！毎日使ってます",
+    "の音が途切れる",
+]
+SYMPTOMS_EN = [
+    " won't turn on",
+    " shows E03",
+    " is stuck with E12",
+    " stopped charging",
+    " keeps disconnecting",
+    " - can't log in",
+    " broke after a week",
+    ": how long is the warranty?",
+    " - I want to return it",
+    " is amazing, love it",
+    " has choppy sound",
+]
+TAILS_JA = ["", "。困った…", "😭", "。どうすればいい？", "。サポートに連絡すべき？", "！！", " #星空電機"]
+TAILS_EN = ["", ". Help?", " 😤", ". Any ideas?", " again...", "!!", " #Hoshizora"]
+
+
+def make_posts(n: int, seed: int = 7) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    posts = []
+    for i in range(n):
+        ja = rng.random() < 0.6
+        if ja:
+            text = rng.choice(PRODUCTS_JA) + rng.choice(SYMPTOMS_JA) + rng.choice(TAILS_JA)
+        else:
+            text = rng.choice(PRODUCTS_EN) + rng.choice(SYMPTOMS_EN) + rng.choice(TAILS_EN)
+        posts.append(
+            {
+                "source": "x",
+                "external_id": f"bench-{i}",
+                "author": {"handle": f"user{rng.randrange(400)}", "followers": rng.choice([10, 300, 5000, 120000])},
+                "text": f"{text} ({i})",
+                "metrics": {"likes": rng.randrange(50), "reposts": rng.randrange(10)},
+            }
+        )
+    return posts
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.samples: dict[str, list[float]] = defaultdict(list)
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kw: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kw)
+            finally:
+                self.samples[name].append(time.perf_counter() - t)
+
+        return timed
+
+    def wrap_async(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        async def timed(*args: Any, **kw: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return await fn(*args, **kw)
+            finally:
+                self.samples[name].append(time.perf_counter() - t)
+
+        return timed
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--posts", type=int, default=1000)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    from agent.schemas import PostIn
+    from kizuki.runtime import Runtime
+    from kizuki.settings import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(home=Path(tmp), database_url=args.database_url)
+        rt = Runtime(settings)
+        rt.db.migrate()
+        t0 = time.perf_counter()
+        rt.knowledge.import_file(ROOT / "knowledge" / "demo" / "knowledge.jsonl", actor="bench")
+        setup_s = time.perf_counter() - t0
+        posts = [PostIn.model_validate(p) for p in make_posts(args.posts)]
+        # warm-up (model and index loads are start-up, not throughput)
+        rt.pipeline.ingest([PostIn.model_validate({**make_posts(1, seed=99)[0], "external_id": "warm"})])
+
+        timer = Timer()
+        pipe = rt.pipeline
+        pipe.intake = timer.wrap("intake (watch+triage+store)", pipe.intake)  # type: ignore[method-assign]
+        kb = rt.knowledge
+        kb.retrieve = timer.wrap("retrieval", kb.retrieve)  # type: ignore[method-assign]
+        checker = rt.checker
+        checker.check = timer.wrap("checks", checker.check)
+        pipe._snapshot = timer.wrap("snapshot (read)", pipe._snapshot)  # type: ignore[method-assign]
+        pipe._store = timer.wrap("store draft", pipe._store)  # type: ignore[method-assign]
+        pipe.draft = timer.wrap_async("draft job (all)", pipe.draft)  # type: ignore[method-assign]
+
+        start = time.perf_counter()
+        outcomes = pipe.ingest(posts, concurrency=args.concurrency)
+        wall = time.perf_counter() - start
+        counts: dict[str, int] = defaultdict(int)
+        for o in outcomes:
+            counts[o.outcome] += 1
+        result = {
+            "posts": len(posts),
+            "database": rt.db.dialect,
+            "model": settings.model,
+            "wall_s": round(wall, 2),
+            "posts_per_s": round(len(posts) / wall, 1),
+            "target_posts_per_s": 20,
+            "ratio_to_target": round(len(posts) / wall / 20, 2),
+            "outcomes": dict(counts),
+            "setup_s": round(setup_s, 1),
+            "stages_ms": {
+                name: {
+                    "n": len(v),
+                    "p50": round(pct(v, 0.5), 2),
+                    "p95": round(pct(v, 0.95), 2),
+                    "mean": round(statistics.fmean(v) * 1000, 2),
+                }
+                for name, v in timer.samples.items()
+            },
+            "load_avg": os.getloadavg()[0],
+        }
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False))
+            return
+        print(
+            f"{result['posts']} posts on {result['database']} with model={result['model']}: "
+            f"{result['wall_s']} s → {result['posts_per_s']} posts/s "
+            f"(target ≥ 20: ratio {result['ratio_to_target']}); outcomes {result['outcomes']}; "
+            f"load average {result['load_avg']:.1f}"
+        )
+        print(f"{'stage':32} {'n':>6} {'p50 ms':>9} {'p95 ms':>9} {'mean ms':>9}")
+        for name, s in result["stages_ms"].items():
+            print(f"{name:32} {s['n']:>6} {s['p50']:>9} {s['p95']:>9} {s['mean']:>9}")
+
+
+if __name__ == "__main__":
+    main()
