@@ -1,0 +1,1 @@
+"""Review-queue load benchmark (`python -m benchmarks.review`)."""
