@@ -155,7 +155,7 @@ def queue(
     offset: int = 0,
 ) -> tuple[list[Draft], int]:
     """Drafts ordered by priority (urgency, then flame risk), then age, oldest first."""
-    stmt: Select[tuple[Draft]] = select(Draft)
+    stmt: Select[Draft] = select(Draft)
     if status:
         stmt = stmt.where(Draft.status == status)
     if channel:

@@ -166,7 +166,7 @@ def approve(rt: Runtime, draft_id: int, req: ApproveRequest, *, actor: str) -> D
             "acknowledged_warnings": req.acknowledge_warnings and result.verdict == "warn",
         }
         if edited:
-            after["diff"] = _diff(before["text"], text)
+            after["diff"] = _diff(str(before["text"]), text)
         audit.record(
             s, actor=actor, action=action, subject=f"draft:{draft.id}", before=before, after=after, note=req.note
         )

@@ -228,7 +228,7 @@ class KnowledgeBase:
         if not query:
             return []
         lang_filter = lang if lang in ("ja", "en") else None
-        hits = self.search(SearchRequest(query=query, k=k, lang=lang_filter)).hits  # type: ignore[arg-type]
+        hits = self.search(SearchRequest(query=query, k=k, lang=lang_filter)).hits
         if not hits:
             return []
         with self.db.session() as s:

@@ -102,7 +102,7 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
             yield start, f"malformed CSV: {exc}"
             return
         if None in row:
-            yield start, f"row has {len(header) + len(row[None])} fields; the header has {len(header)}"  # type: ignore[index]
+            yield start, f"row has {len(header) + len(row[None])} fields; the header has {len(header)}"
         elif any(v is None for v in row.values()):
             yield start, f"row has fewer fields than the header's {len(header)}"
         else:

@@ -199,7 +199,7 @@ def list_entries(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[KnowledgeEntry], int]:
-    stmt: Select[tuple[KnowledgeEntry]] = select(KnowledgeEntry)
+    stmt: Select[KnowledgeEntry] = select(KnowledgeEntry)
     if kind:
         stmt = stmt.where(KnowledgeEntry.kind == kind)
     if lang:
