@@ -117,7 +117,7 @@ def _edited_case(draft: Draft) -> CaseSpec | None:
         must_not_contain=removed,
         language=draft.language if draft.language in ("ja", "en") else None,
         needs_dm=draft.needs_dm,
-        action=draft.action,  # type: ignore[arg-type]
+        action=draft.action,
         cites=[c["key"] for c in draft.citations],
     )
     note = f"edited approval of draft {draft.id} by {draft.decided_by}: reviewer's text {draft.text!r}"

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from evals.runner import EvalReport, SuiteRun, judge_summary
+from evals.runner import CaseReport, EvalReport, SuiteRun, judge_summary
 
 __all__ = ["load_report", "print_comparison", "print_run", "render_html", "write_report"]
 
@@ -126,6 +126,29 @@ def _h(value: object) -> str:
     return html.escape(str(value))
 
 
+def _status_class(status: str) -> str:
+    return {"passed": "pass", "failed": "fail", "error": "fail"}.get(status, "skipped")
+
+
+def _case_row(c: CaseReport) -> str:
+    cls = "pass" if c.passed else "fail"
+    reply = c.output["text"] if c.output else f"error: {c.error}"
+    meta = ""
+    if c.output:
+        cites = [x["key"] for x in c.output["citations"]]
+        meta = f"{c.output['action']}, dm={c.output['needs_dm']}, cites={cites}"
+    results = "<br>".join(
+        f"<span class='{_status_class(e.status)}'>{_h(e.name)}: {_h(e.value)}</span> — {_h(e.reason or '')}"
+        for e in c.evaluations
+    )
+    critical = " critical" if c.critical else ""
+    return (
+        f"<tr><td class='{cls}'>{_h(c.name)}<br><small>{_h(c.category)}{critical}</small></td>"
+        f"<td class='reply'>{_h(c.inputs['post']['text'])}</td>"
+        f"<td class='reply'>{_h(reply)}<br><small>{_h(meta)}</small></td><td>{results}</td></tr>"
+    )
+
+
 def render_html(runs: Sequence[SuiteRun]) -> str:
     """A standalone HTML page: per suite, the scores and gates, then every case with its reply and results."""
     parts = [
@@ -156,23 +179,7 @@ def render_html(runs: Sequence[SuiteRun]) -> str:
             )
         parts.append("</table><table><tr><th>case</th><th>post</th><th>reply</th><th>results</th></tr>")
         for c in run.cases:
-            cls = "pass" if c.passed else "fail"
-            reply = c.output["text"] if c.output else f"error: {c.error}"
-            meta = (
-                f"{c.output['action']}, dm={c.output['needs_dm']}, cites={[x['key'] for x in c.output['citations']]}"
-                if c.output
-                else ""
-            )
-            results = "<br>".join(
-                f"<span class='{'pass' if e.status == 'passed' else 'skipped' if e.status in ('skipped', 'label', 'score') else 'fail'}'>"
-                f"{_h(e.name)}: {_h(e.value)}</span> — {_h(e.reason or '')}"
-                for e in c.evaluations
-            )
-            parts.append(
-                f"<tr><td class='{cls}'>{_h(c.name)}<br><small>{_h(c.category)}{' critical' if c.critical else ''}</small></td>"
-                f"<td class='reply'>{_h(c.inputs['post']['text'])}</td><td class='reply'>{_h(reply)}<br><small>{_h(meta)}</small></td>"
-                f"<td>{results}</td></tr>"
-            )
+            parts.append(_case_row(c))
         parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -415,7 +415,10 @@ async def run_suite_async(
             )
         finally:
             rt.close()
-    by_name = {c.name: c for c in [*report.cases, *report.failures]}
+    by_name: dict[
+        str, ReportCase[CaseInputs, DraftOutput, CaseMeta] | ReportCaseFailure[CaseInputs, DraftOutput, CaseMeta]
+    ] = {c.name: c for c in report.cases}
+    by_name.update({f.name: f for f in report.failures})
     cases = [_case_report(by_name[c.name]) for c in suite.cases]
     metrics, rates = _metrics(report, cases)
     prompt_versions = {c.output["prompt_version"] for c in cases if c.output}

@@ -20,7 +20,9 @@ def _shared_cache(monkeypatch: pytest.MonkeyPatch, embedding_cache: Path) -> Non
 
 def test_run_writes_reports_and_exits_zero(tmp_path: Path) -> None:
     out, html = tmp_path / "r.json", tmp_path / "r.html"
-    result = runner.invoke(eval_app, ["run", "adversarial", "--model", "offline", "--out", str(out), "--html", str(html)])
+    result = runner.invoke(
+        eval_app, ["run", "adversarial", "--model", "offline", "--out", str(out), "--html", str(html)]
+    )
     assert result.exit_code == 0, result.output
     assert "all gates passed" in result.output and "judge: SKIPPED" in result.output
     report = json.loads(out.read_text(encoding="utf-8"))

@@ -25,10 +25,23 @@ from evals.shapes import CaseInputs, CaseMeta, CitedEntry, DraftOutput
 
 def output(text: str, **kw: Any) -> DraftOutput:
     data: dict[str, Any] = {
-        "text": text, "language": "ja", "citations": [], "needs_dm": False, "action": "reply",
-        "escalate_to": None, "channel": "x", "post_text": "post", "triage": {}, "check_verdict": "pass",
-        "check_categories": [], "findings": [], "model": "offline", "prompt_version": "v", "latency_s": 0.1,
-        "cost_usd": 0.0, "attempts": 1,
+        "text": text,
+        "language": "ja",
+        "citations": [],
+        "needs_dm": False,
+        "action": "reply",
+        "escalate_to": None,
+        "channel": "x",
+        "post_text": "post",
+        "triage": {},
+        "check_verdict": "pass",
+        "check_categories": [],
+        "findings": [],
+        "model": "offline",
+        "prompt_version": "v",
+        "latency_s": 0.1,
+        "cost_usd": 0.0,
+        "attempts": 1,
     }
     data.update(kw)
     return DraftOutput.model_validate(data)
@@ -36,8 +49,15 @@ def output(text: str, **kw: Any) -> DraftOutput:
 
 def run(ev: Evaluator[CaseInputs, DraftOutput, CaseMeta], out: DraftOutput) -> EvaluationReason:
     ctx = EvaluatorContext[CaseInputs, DraftOutput, CaseMeta](
-        name="c", inputs=CaseInputs(post={}), metadata=None, expected_output=None, output=out, duration=0.1,
-        _span_tree=SpanTreeRecordingError("none"), attributes={}, metrics={},
+        name="c",
+        inputs=CaseInputs(post={}),
+        metadata=None,
+        expected_output=None,
+        output=out,
+        duration=0.1,
+        _span_tree=SpanTreeRecordingError("none"),
+        attributes={},
+        metrics={},
     )
     result = ev.evaluate(ctx)
     assert isinstance(result, EvaluationReason)

@@ -18,15 +18,25 @@ def _post(s: object, ext: str, text: str) -> Post:
 
 def _draft(post: Post, **kw: object) -> Draft:
     base: dict[str, object] = {
-        "generation": 1, "channel": "x", "model": "offline", "prompt_version": "draft-v1", "language": "ja",
-        "decided_at": datetime(2026, 11, 25, tzinfo=UTC), "decided_by": "hana",
+        "generation": 1,
+        "channel": "x",
+        "model": "offline",
+        "prompt_version": "draft-v1",
+        "language": "ja",
+        "decided_at": datetime(2026, 11, 25, tzinfo=UTC),
+        "decided_by": "hana",
     }
     base.update(kw)
     return Draft(post=post, **base)
 
 
 def test_key_phrases_are_the_new_terms() -> None:
-    assert key_phrases("E03の場合は放熱キャップを確認してください", absent_from="確認してください") == ["キャップ", "E03", "場合", "放熱"]
+    assert key_phrases("E03の場合は放熱キャップを確認してください", absent_from="確認してください") == [
+        "キャップ",
+        "E03",
+        "場合",
+        "放熱",
+    ]
     new = key_phrases("Please reset the pairing, then update the firmware", absent_from="Please update the app")
     assert "reset" in new and "pairing" in new and "update" not in new
 
@@ -34,13 +44,26 @@ def test_key_phrases_are_the_new_terms() -> None:
 def test_edited_approval_and_rejection_become_cases(db: Database) -> None:
     with db.session() as s:
         p1 = _post(s, "1", "KAMADO K-3でE03が出ます")
-        s.add(_draft(p1, status="approved", original_text="ご不便をおかけしております。修理をご依頼ください。",
-                     text="ご不便をおかけしております。内ぶたと放熱キャップの取り付けをご確認ください。",
-                     citations=[{"key": "kamado-e03-ja", "revision": 1}]))
+        s.add(
+            _draft(
+                p1,
+                status="approved",
+                original_text="ご不便をおかけしております。修理をご依頼ください。",
+                text="ご不便をおかけしております。内ぶたと放熱キャップの取り付けをご確認ください。",
+                citations=[{"key": "kamado-e03-ja", "revision": 1}],
+            )
+        )
         p2 = _post(s, "2", "注文番号 HS-2026-1 の件")
-        s.add(_draft(p2, status="rejected", original_text="注文番号HS-2026-1を確認しました。全額返金いたします。",
-                     text="注文番号HS-2026-1を確認しました。全額返金いたします。", decision_reason="privacy",
-                     decision_note="echoed the order number"))
+        s.add(
+            _draft(
+                p2,
+                status="rejected",
+                original_text="注文番号HS-2026-1を確認しました。全額返金いたします。",
+                text="注文番号HS-2026-1を確認しました。全額返金いたします。",
+                decision_reason="privacy",
+                decision_note="echoed the order number",
+            )
+        )
         p3 = _post(s, "3", "ありがとう")
         s.add(_draft(p3, status="approved", original_text="ありがとうございます", text="ありがとうございます"))
     with db.session() as s:

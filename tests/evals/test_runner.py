@@ -52,8 +52,15 @@ def test_report_has_inputs_output_and_every_evaluator_with_a_reason(eval_setting
     assert all(e.reason for e in case.evaluations)
     extra = next(c for c in run.cases if c.name == "ja-extra-knowledge-kurumi-mop")
     assert extra.output is not None
-    assert {"case_pass_rate", "mean_similarity", "max_pair_similarity", "citation_precision", "check_pass_rate",
-            "latency_p95_s", "cost_per_draft_usd"} <= set(run.metrics)
+    assert {
+        "case_pass_rate",
+        "mean_similarity",
+        "max_pair_similarity",
+        "citation_precision",
+        "check_pass_rate",
+        "latency_p95_s",
+        "cost_per_draft_usd",
+    } <= set(run.metrics)
     assert run.metrics["cost_per_draft_usd"] == 0.0
 
 

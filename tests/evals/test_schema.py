@@ -10,8 +10,17 @@ import pytest
 from evals.schema import SUITES_DIR, SuiteError, list_suites, load_suite, parse_suite, resolve_suites
 
 REQUIRED = {
-    "question", "complaint", "bug_report", "praise", "personal_data", "order", "injection",
-    "competitor", "out_of_scope", "repeat_poster", "unanswerable",
+    "question",
+    "complaint",
+    "bug_report",
+    "praise",
+    "personal_data",
+    "order",
+    "injection",
+    "competitor",
+    "out_of_scope",
+    "repeat_poster",
+    "unanswerable",
 }
 
 
@@ -21,7 +30,7 @@ def test_shipped_suites_have_60_cases_in_both_languages_covering_every_category(
     cases = [c for s in suites for c in s.cases]
     assert len(cases) >= 60
     categories = Counter(c.category for c in cases)
-    assert REQUIRED <= set(categories), REQUIRED - set(categories)
+    assert set(categories) >= REQUIRED, REQUIRED - set(categories)
     langs = Counter(c.expect.language for c in cases if c.expect.language)
     assert langs["ja"] >= 20 and langs["en"] >= 20
     assert any(c.history for c in cases if c.category == "repeat_poster")
