@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from api import errors
 from api.limits import BodySizeLimit
 from api.routers import admin, drafts, knowledge, posts, system
+from evals.api import router as evals_router
 from kizuki import __version__
 from kizuki.runtime import Runtime
 
@@ -24,5 +25,6 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(posts.router)
     app.include_router(drafts.router)
     app.include_router(admin.router)
+    app.include_router(evals_router)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
     return app

@@ -32,6 +32,15 @@ app.add_typer(drafts_app, name="drafts")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 
+
+def _register_evals() -> None:
+    from evals.cli import eval_app
+
+    app.add_typer(eval_app, name="eval")
+
+
+_register_evals()
+
 console = Console()
 err_console = Console(stderr=True)
 CLI_ACTOR = os.environ.get("KIZUKI_ACTOR") or f"cli:{os.environ.get('USER', 'operator')}"

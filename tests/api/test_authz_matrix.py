@@ -151,7 +151,41 @@ MATRIX: list[tuple[Call, Builder]] = [
         Call("DELETE", "/v1/do-not-engage/{handle}", ("agent", "editor"), ok=204),
         lambda rt, c: (f"/v1/do-not-engage/{_dne(c)}", None),
     ),
+    (
+        Call("POST", "/v1/evals/runs", ("evaluator",), ok=201),
+        lambda rt, c: ("/v1/evals/runs", {"suite": "adversarial", "model": "offline"}),
+    ),
+    (
+        Call("GET", "/v1/evals/runs/{run_id}", ("evaluator",)),
+        lambda rt, c: (f"/v1/evals/runs/{_eval_run(rt)}", None),
+    ),
+    (
+        Call("GET", "/v1/evals/runs/{a}/compare/{b}", ("evaluator",)),
+        lambda rt, c: (f"/v1/evals/runs/{_eval_run(rt)}/compare/{_eval_run(rt)}", None),
+    ),
 ]
+
+
+def _eval_run(rt: Runtime) -> int:
+    """A stored run, written directly (running a suite here would only measure the suite)."""
+    from evals import service
+    from evals.runner import SuiteRun
+    from kizuki.models import utcnow
+
+    run = SuiteRun(
+        suite="adversarial",
+        model="offline",
+        prompt_version="test",
+        judge="skipped (offline)",
+        started_at=utcnow(),
+        duration_s=0.0,
+        cases=[],
+        metrics={"case_pass_rate": 1.0},
+        evaluator_pass_rates={},
+        thresholds=[],
+    )
+    with rt.db.session() as s:
+        return service.save_run(s, run, actor="matrix").id
 
 
 def _post_id(rt: Runtime, draft_id: int) -> int:
