@@ -8,8 +8,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from evals.report import load_report, print_comparison, print_run, render_html, write_report
-from evals.runner import EvalReport, run_suites
 from evals.schema import SuiteError, list_suites, load_suite, resolve_suites
 
 __all__ = ["eval_app"]
@@ -42,6 +40,9 @@ def run_command(
     ] = None,
 ) -> None:
     """Run suites; exit 1 when a threshold fails or a score drops against --baseline beyond the suite's tolerance."""
+    # Imported here: the runner pulls in the agent stack, which `kizuki --help` should not wait for.
+    from evals.report import load_report, print_comparison, print_run, render_html, write_report
+    from evals.runner import EvalReport, run_suites
     from kizuki.settings import get_settings
 
     settings = get_settings()
@@ -97,6 +98,7 @@ def harvest_command(
     limit: Annotated[int, typer.Option(help="At most this many recent decisions")] = 500,
 ) -> None:
     """Turn reviewers' decisions into cases: edited approvals (expected content from the edit), rejections."""
+
     from evals.harvest import harvest_suite, suite_yaml
     from kizuki.runtime import Runtime
 
