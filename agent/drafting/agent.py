@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 from pydantic_ai import Agent, ModelRetry, RunContext
 
-from agent.prompts.fencing import fence
 from agent.drafting.similarity import TEMPLATE_THRESHOLD, max_similarity
 from agent.prompts import load_prompt
+from agent.prompts.fencing import fence
 from agent.schemas import PostIn, ReplyDraft, RetrievedEntry, Retriever, TriageResult
 
 if TYPE_CHECKING:
@@ -29,6 +29,8 @@ __all__ = [
     "HistoryItem",
     "build_user_prompt",
     "drafting_agent",
+    "review_draft",
+    "structural_problems",
 ]
 
 PROMPT = load_prompt("draft-v1")
@@ -94,7 +96,10 @@ async def search_knowledge(ctx: RunContext[DraftDeps], query: str, lang: str | N
     """
     if lang not in (None, "ja", "en"):
         lang = None
-    entries = await asyncio.to_thread(ctx.deps.retriever.retrieve, query, lang=lang, k=SEARCH_K)
+    # One unfiltered search, filtered here: a language-filtered vector query costs 4-7x an unfiltered one on
+    # the embedded chroma (measured 100-185 ms vs 25 ms over the demo knowledge).
+    found = await asyncio.to_thread(ctx.deps.retriever.retrieve, query, lang=None, k=SEARCH_K * 3)
+    entries = [e for e in found if lang is None or e.lang == lang][:SEARCH_K]
     out = []
     for e in entries:
         ctx.deps.state.retrieved.setdefault((e.key, e.revision), e)
@@ -138,9 +143,22 @@ def _finding_line(f: Finding) -> str:
 
 def review_draft(deps: DraftDeps, draft: ReplyDraft) -> list[str]:
     """Problems in a draft, one line each: check findings, citations, language, DM consistency, templates."""
-    problems: list[str] = []
     result = deps.checker.check(draft.text, post_text=deps.post.text, channel=deps.channel)
-    problems += [_finding_line(f) for f in result.findings]
+    problems = [_finding_line(f) for f in result.findings] + structural_problems(deps, draft)
+    sim, _ = max_similarity(draft.text, deps.recent_replies)
+    deps.state.template_similarity = sim
+    if sim > TEMPLATE_THRESHOLD and not deps.state.variation_requested:
+        deps.state.variation_requested = True
+        problems.append(
+            f'- finding category=template rule=recent_replies severity=warn match="": the reply is {sim:.2f} '
+            "similar to a recent reply; write it again with different wording and sentence order"
+        )
+    return problems
+
+
+def structural_problems(deps: DraftDeps, draft: ReplyDraft) -> list[str]:
+    """Problems the checks library does not see: citations, language, action/DM consistency."""
+    problems: list[str] = []
     for c in draft.citations:
         if (c.key, c.revision) not in deps.state.retrieved:
             known = ", ".join(f"{k}@{r}" for k, r in sorted(deps.state.retrieved)) or "none"
@@ -155,14 +173,6 @@ def review_draft(deps: DraftDeps, draft: ReplyDraft) -> list[str]:
         problems.append("- action: needs_dm is true, so action must be reply_and_dm (or escalate)")
     if draft.action == "escalate" and draft.escalate_to is None:
         problems.append("- escalate_to: an escalated draft must name a department")
-    sim, _ = max_similarity(draft.text, deps.recent_replies)
-    deps.state.template_similarity = sim
-    if sim > TEMPLATE_THRESHOLD and not deps.state.variation_requested:
-        deps.state.variation_requested = True
-        problems.append(
-            f"- finding category=template rule=recent_replies severity=warn match=\"\": the reply is {sim:.2f} "
-            "similar to a recent reply; write it again with different wording and sentence order"
-        )
     return problems
 
 

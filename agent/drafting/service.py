@@ -14,7 +14,14 @@ from pydantic_ai.messages import ModelResponse
 from pydantic_ai.models import Model
 
 from agent.checks import Checker, CheckResult, Finding, load_rules
-from agent.drafting.agent import PROMPT, DraftDeps, HistoryItem, build_user_prompt, drafting_agent
+from agent.drafting.agent import (
+    PROMPT,
+    DraftDeps,
+    HistoryItem,
+    build_user_prompt,
+    drafting_agent,
+    structural_problems,
+)
 from agent.drafting.similarity import TEMPLATE_THRESHOLD, max_similarity
 from agent.llm.errors import ModelUnavailable
 from agent.llm.litellm_model import cost_of
@@ -119,7 +126,7 @@ async def draft_reply(
 
     draft = result.output
     final = checker.check(draft.text, post_text=post.text, channel=channel)
-    sim, idx = max_similarity(draft.text, deps.recent_replies)
+    sim, _ = max_similarity(draft.text, deps.recent_replies)
     findings = list(final.findings)
     if sim > TEMPLATE_THRESHOLD:
         findings.append(
@@ -136,11 +143,10 @@ async def draft_reply(
         )
         final = CheckResult.from_findings(findings)
     seen = _categories(deps.state.problems_seen)
-    fixed = sorted(seen - final.categories - ({"template"} if sim > TEMPLATE_THRESHOLD else set()))
+    unresolved = final.categories | _categories(structural_problems(deps, draft))
+    fixed = sorted(seen - unresolved - ({"template"} if sim > TEMPLATE_THRESHOLD else set()))
     messages = result.all_messages()
-    answered = next(
-        (m.model_name for m in reversed(messages) if isinstance(m, ModelResponse) and m.model_name), None
-    )
+    answered = next((m.model_name for m in reversed(messages) if isinstance(m, ModelResponse) and m.model_name), None)
     usage = result.usage
     return DraftOutcome(
         draft=draft,

@@ -46,7 +46,7 @@ def import_litellm() -> Any:
 
     if not getattr(litellm, "disable_aiohttp_transport", False):
         litellm.disable_aiohttp_transport = True
-        litellm.in_memory_llm_clients_cache.flush_cache()
+        litellm.in_memory_llm_clients_cache.flush_cache()  # type: ignore[no-untyped-call]
     litellm.telemetry = False
     litellm.suppress_debug_info = True
     return litellm
@@ -117,7 +117,7 @@ class LiteLLMModel(Model):
             kwargs["tool_choice"] = "required" if not params.allow_text_output else "auto"
         for key in ("temperature", "max_tokens", "top_p", "seed"):
             if model_settings and key in model_settings:
-                kwargs[key] = model_settings[key]  # type: ignore[literal-required]
+                kwargs[key] = model_settings.get(key)
         if self._api_key:
             kwargs["api_key"] = self._api_key
         if self.api_base:
@@ -165,8 +165,10 @@ class LiteLLMModel(Model):
                     if isinstance(part, SystemPromptPart):
                         out.append({"role": "system", "content": part.content})
                     elif isinstance(part, UserPromptPart):
-                        content = part.content if isinstance(part.content, str) else "\n".join(
-                            c for c in part.content if isinstance(c, str)
+                        content = (
+                            part.content
+                            if isinstance(part.content, str)
+                            else "\n".join(c for c in part.content if isinstance(c, str))
                         )
                         out.append({"role": "user", "content": content})
                     elif isinstance(part, ToolReturnPart):

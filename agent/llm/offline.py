@@ -60,9 +60,21 @@ class Product:
 
 PRODUCTS: tuple[Product, ...] = (
     Product("kamado", "KAMADO K-3", "KAMADO K-3", ("kamado", "k-3", "カマド", "炊飯器", "rice cooker")),
-    Product("sorabuds", "SoraBuds 2", "SoraBuds 2", ("sorabuds", "ソラバッズ", "イヤホン", "イヤフォン", "earbud", "buds")),
-    Product("kurumi", "Kurumi R7", "Kurumi R7", ("kurumi", "r7", "クルミ", "ロボット掃除機", "掃除機", "robot vacuum", "vacuum")),
-    Product("charger", "充電アダプター（HZ-AC05）", "HZ-AC05 charging adapter", ("hz-ac05", "充電器", "アダプター", "アダプタ", "charger", "adapter")),
+    Product(
+        "sorabuds", "SoraBuds 2", "SoraBuds 2", ("sorabuds", "ソラバッズ", "イヤホン", "イヤフォン", "earbud", "buds")
+    ),
+    Product(
+        "kurumi",
+        "Kurumi R7",
+        "Kurumi R7",
+        ("kurumi", "r7", "クルミ", "ロボット掃除機", "掃除機", "robot vacuum", "vacuum"),
+    ),
+    Product(
+        "charger",
+        "充電アダプター（HZ-AC05）",
+        "HZ-AC05 charging adapter",
+        ("hz-ac05", "充電器", "アダプター", "アダプタ", "charger", "adapter"),
+    ),
     Product("app", "Hoshizoraアプリ", "Hoshizora app", ("アプリ", " app", "app ", "application")),
 )
 
@@ -81,63 +93,220 @@ class Topic:
 
 
 TOPICS: tuple[Topic, ...] = (
-    Topic("safety", ("発火", "発煙", "煙", "焦げ臭", "異常に熱", "発熱", "火傷", "やけど", "燃え"),
-          ("smoke", "fire", "burn", "overheat", "spark", "melted"), "安全に関わる症状", "a safety concern",
-          (), True, False, "quality"),
-    Topic("legal", ("訴え", "弁護士", "裁判", "消費者センター", "訴訟"), ("sue ", "lawyer", "lawsuit", "legal action"),
-          "ご指摘", "your concern", (), True, False, "legal"),
-    Topic("charger", ("充電器", "アダプター", "アダプタ", "26c", "26d", "26e", "hz-ac05", "刻印", "無償交換"),
-          ("charger", "adapter", "hz-ac05", "lot number", "replacement notice"), "充電アダプターのお知らせ",
-          "the charger replacement notice", ("charger",)),
-    Topic("scam", ("カード番号", "詐欺", "なりすまし", "偽物のアカウント", "偽アカウント"),
-          ("card number", "scam", "phishing", "fake account"), "当社を名乗るメッセージ",
-          "messages claiming to be from us", ("privacy",)),
-    Topic("pairing", ("接続", "つなが", "繋が", "ペアリング", "片耳", "音が出ない", "bluetooth"),
-          ("connect", "pair", "bluetooth", "dead silent", "one bud", "right one", "left one", "no sound"),
-          "接続", "connection", ("pairing",), True),
-    Topic("twofa", ("二段階", "確認コード", "認証コード", "sms"),
-          ("2fa", "two-step", "verification code", "code never", "sms"), "確認コード", "verification code",
-          ("2fa", "app-login"), True),
-    Topic("login", ("ログイン", "パスワード", "サインイン", "しばらくしてから"), ("log in", "login", "sign in", "password"),
-          "ログイン", "logging in", ("app-login",), True),
-    Topic("crash", ("落ちる", "クラッシュ", "起動しない", "起動直後", "強制終了"), ("crash", "keeps closing"),
-          "起動時の不具合", "crashes on start", ("app-crash",), True),
-    Topic("firmware", ("ファームウェア", "アップデート", "更新"), ("firmware", "update"), "ファームウェア更新",
-          "firmware update", ("firmware", "pairing")),
-    Topic("shipping", ("届かない", "届きません", "届いてない", "発送", "配送", "まだ来"),
-          ("hasn't shipped", "not shipped", "shipping", "delivery", "hasn't arrived", "not arrived", "not received", "hasn't come"), "ご注文の商品のお届け",
-          "your order's delivery", ("shipping",), True, True),
-    Topic("order_change", ("キャンセル", "色を変更", "注文内容", "変更したい"),
-          ("cancel my order", "change my order", "cancel the order", "change the colour", "change the color"),
-          "ご注文内容の変更", "changing your order", ("order-change",), False, True),
-    Topic("returns", ("返品", "交換したい", "交換できますか", "交換してほしい"), ("return", "exchange"), "返品・交換", "returns and exchanges",
-          ("returns", "initial-defect"), False, True),
-    Topic("refund", ("返金",), ("refund", "money back"), "返金のご相談", "your refund request",
-          ("compensation",), True, True),
+    Topic(
+        "safety",
+        ("発火", "発煙", "煙", "焦げ臭", "異常に熱", "発熱", "火傷", "やけど", "燃え"),
+        ("smoke", "fire", "burn", "overheat", "spark", "melted"),
+        "安全に関わる症状",
+        "a safety concern",
+        (),
+        True,
+        False,
+        "quality",
+    ),
+    Topic(
+        "legal",
+        ("訴え", "弁護士", "裁判", "消費者センター", "訴訟"),
+        ("sue ", "lawyer", "lawsuit", "legal action"),
+        "ご指摘",
+        "your concern",
+        (),
+        True,
+        False,
+        "legal",
+    ),
+    Topic(
+        "charger",
+        ("充電器", "アダプター", "アダプタ", "26c", "26d", "26e", "hz-ac05", "刻印", "無償交換"),
+        ("charger", "adapter", "hz-ac05", "lot number", "replacement notice"),
+        "充電アダプターのお知らせ",
+        "the charger replacement notice",
+        ("charger",),
+    ),
+    Topic(
+        "scam",
+        ("カード番号", "詐欺", "なりすまし", "偽物のアカウント", "偽アカウント"),
+        ("card number", "scam", "phishing", "fake account"),
+        "当社を名乗るメッセージ",
+        "messages claiming to be from us",
+        ("privacy",),
+    ),
+    Topic(
+        "pairing",
+        ("接続", "つなが", "繋が", "ペアリング", "片耳", "音が出ない", "bluetooth"),
+        ("connect", "pair", "bluetooth", "dead silent", "one bud", "right one", "left one", "no sound"),
+        "接続",
+        "connection",
+        ("pairing",),
+        True,
+    ),
+    Topic(
+        "twofa",
+        ("二段階", "確認コード", "認証コード", "sms"),
+        ("2fa", "two-step", "verification code", "code never", "sms"),
+        "確認コード",
+        "verification code",
+        ("2fa", "app-login"),
+        True,
+    ),
+    Topic(
+        "login",
+        ("ログイン", "パスワード", "サインイン", "しばらくしてから"),
+        ("log in", "login", "sign in", "password"),
+        "ログイン",
+        "logging in",
+        ("app-login",),
+        True,
+    ),
+    Topic(
+        "crash",
+        ("落ちる", "クラッシュ", "起動しない", "起動直後", "強制終了"),
+        ("crash", "keeps closing"),
+        "起動時の不具合",
+        "crashes on start",
+        ("app-crash",),
+        True,
+    ),
+    Topic(
+        "firmware",
+        ("ファームウェア", "アップデート", "更新"),
+        ("firmware", "update"),
+        "ファームウェア更新",
+        "firmware update",
+        ("firmware", "pairing"),
+    ),
+    Topic(
+        "shipping",
+        ("届かない", "届きません", "届いてない", "発送", "配送", "まだ来"),
+        (
+            "hasn't shipped",
+            "not shipped",
+            "shipping",
+            "delivery",
+            "hasn't arrived",
+            "not arrived",
+            "not received",
+            "hasn't come",
+        ),
+        "ご注文の商品のお届け",
+        "your order's delivery",
+        ("shipping",),
+        True,
+        True,
+    ),
+    Topic(
+        "order_change",
+        ("キャンセル", "色を変更", "注文内容", "変更したい"),
+        ("cancel my order", "change my order", "cancel the order", "change the colour", "change the color"),
+        "ご注文内容の変更",
+        "changing your order",
+        ("order-change",),
+        False,
+        True,
+    ),
+    Topic(
+        "returns",
+        ("返品", "交換したい", "交換できますか", "交換してほしい"),
+        ("return", "exchange"),
+        "返品・交換",
+        "returns and exchanges",
+        ("returns", "initial-defect"),
+        False,
+        True,
+    ),
+    Topic(
+        "refund",
+        ("返金",),
+        ("refund", "money back"),
+        "返金のご相談",
+        "your refund request",
+        ("compensation",),
+        True,
+        True,
+    ),
     Topic("warranty", ("保証",), ("warranty",), "保証期間", "the warranty", ("warranty",)),
     Topic("repair", ("修理",), ("repair",), "修理のお申し込み", "repairs", ("repair",)),
-    Topic("battery", ("バッテリー", "電池", "充電もち", "充電もつ", "充電が持"), ("battery",), "バッテリー",
-          "battery life", ("battery",)),
-    Topic("hardness", ("硬さ", "かため", "かたさ", "柔らか", "やわらか", "固め"), ("softer", "harder", "firmer", "mushy"),
-          "ご飯の硬さ", "rice texture", ("hardness",)),
-    Topic("maintenance", ("お手入れ", "メンテ", "交換時期", "毎週", "フィルター"),
-          ("maintenance", "filter", "replace parts", "how often"), "お手入れ", "maintenance", ("maintenance",)),
-    Topic("hours", ("何時", "受付時間", "営業時間", "電話", "土曜", "日曜"),
-          ("phone hours", "opening hours", "talk to a human", "phone", "hours"), "サポートの受付時間",
-          "our support hours", ("business-hours",)),
-    Topic("competitor", ("acme", "他社", "どっちがいい", "どちらがいい", "迷ってる"),
-          ("acme", " vs ", "versus", "better than"), "製品選び", "choosing earbuds", ("competitor",)),
-    Topic("feature", ("機能追加", "要望", "できるようにして", "してほしい", "欲しい"),
-          ("feature request", "please add", "would love", "please let us", "wish"), "機能のご要望",
-          "your feature request", ()),
-    Topic("compat", ("対応してますか", "使えますか", "対応機種"), ("work with", "compatible"), "対応状況",
-          "compatibility", ()),
-    Topic("broken", ("壊れ", "故障", "動かな", "止ま", "使えない", "不具合", "焦げ", "困っ"),
-          ("broken", "stopped", "died", "dead", "not working", "won't work", "doesn't work", "bricked", "stuck"),
-          "不具合", "the problem", (), True),
+    Topic(
+        "battery",
+        ("バッテリー", "電池", "充電もち", "充電もつ", "充電が持"),
+        ("battery",),
+        "バッテリー",
+        "battery life",
+        ("battery",),
+    ),
+    Topic(
+        "hardness",
+        ("硬さ", "かため", "かたさ", "柔らか", "やわらか", "固め"),
+        ("softer", "harder", "firmer", "mushy"),
+        "ご飯の硬さ",
+        "rice texture",
+        ("hardness",),
+    ),
+    Topic(
+        "maintenance",
+        ("お手入れ", "メンテ", "交換時期", "毎週", "フィルター"),
+        ("maintenance", "filter", "replace parts", "how often"),
+        "お手入れ",
+        "maintenance",
+        ("maintenance",),
+    ),
+    Topic(
+        "hours",
+        ("何時", "受付時間", "営業時間", "電話", "土曜", "日曜"),
+        ("phone hours", "opening hours", "talk to a human", "phone", "hours"),
+        "サポートの受付時間",
+        "our support hours",
+        ("business-hours",),
+    ),
+    Topic(
+        "competitor",
+        ("acme", "他社", "どっちがいい", "どちらがいい", "迷ってる"),
+        ("acme", " vs ", "versus", "better than"),
+        "製品選び",
+        "choosing earbuds",
+        ("competitor",),
+    ),
+    Topic(
+        "feature",
+        ("機能追加", "要望", "できるようにして", "してほしい", "欲しい"),
+        ("feature request", "please add", "would love", "please let us", "wish"),
+        "機能のご要望",
+        "your feature request",
+        (),
+    ),
+    Topic(
+        "compat",
+        ("対応してますか", "使えますか", "対応機種"),
+        ("work with", "compatible"),
+        "対応状況",
+        "compatibility",
+        (),
+    ),
+    Topic(
+        "broken",
+        ("壊れ", "故障", "動かな", "止ま", "使えない", "不具合", "焦げ", "困っ"),
+        ("broken", "stopped", "died", "dead", "not working", "won't work", "doesn't work", "bricked", "stuck"),
+        "不具合",
+        "the problem",
+        (),
+        True,
+    ),
 )
 
-_PRAISE_JA = ("最高", "ありがとう", "感謝", "嬉しい", "うれしい", "びっくり", "つやつや", "気に入", "すごい", "快適", "満足", "おいしい")
+_PRAISE_JA = (
+    "最高",
+    "ありがとう",
+    "感謝",
+    "嬉しい",
+    "うれしい",
+    "びっくり",
+    "つやつや",
+    "気に入",
+    "すごい",
+    "快適",
+    "満足",
+    "おいしい",
+)
 _PRAISE_EN = ("love", "great", "awesome", "well done", "legit", "thank", "amazing", "best", "perfect", "impressed")
 _ASPECTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("ノイキャン", "ノイズキャンセ", "noise cancel"), "ノイズキャンセリング", "noise cancelling"),
@@ -172,9 +341,15 @@ _ERROR_CODE = re.compile(r"(?<![A-Za-z0-9])E\s?-?(\d{2})(?![0-9])", re.IGNORECAS
 _KANA_KANJI = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _APOLOGY = re.compile(r"申し訳|すみません|お詫び|sorry|apologi", re.IGNORECASE)
 _ACTION_JA = re.compile(r"ください|お試し|確認し|押し|外し|取り除|削除|タップ|選んで|お申し込み|ご依頼|入れ|置い|登録")
-_ACTION_EN = re.compile(r"\b(please|tap|hold|remove|check|press|send|request|select|wait|update|clean|switch|put|register|keep|rinse|replace|stop|refit|run)\b", re.I)
+_ACTION_EN = re.compile(
+    r"\b(please|tap|hold|remove|check|press|send|request|select|wait|update|clean|switch|put|register|keep|rinse|replace|stop|refit|run)\b",
+    re.I,
+)
 _CONTACT = re.compile(r"0120-000-000|support@example\.co\.jp|\d{2,4}-\d{2,4}-\d{3,4}|@[\w.-]+\.\w+")
-_RISKY = re.compile(r"必ず|絶対|guarantee|無料|free of charge|新品と交換|exchange it for a new|注文番号|order number|無償|free of charge", re.I)
+_RISKY = re.compile(
+    r"必ず|絶対|guarantee|無料|free of charge|新品と交換|exchange it for a new|注文番号|order number|無償",
+    re.I,
+)
 
 
 def _has_word(n: str, w: str) -> bool:
@@ -248,14 +423,19 @@ class PostFacts:
         return any(t.id in ("compat", "feature") for t in self.topics)
 
 
-def read_post(text: str, triage: dict[str, Any], *, channel: str | None, followers: int, instructions: str | None) -> PostFacts:
+def read_post(
+    text: str, triage: dict[str, Any], *, channel: str | None, followers: int, instructions: str | None
+) -> PostFacts:
     """Extract what the offline model uses from a post: product, topics, error code, personal data."""
     n = _norm(text)
     lang = str(triage.get("language") or "")
     if lang not in ("ja", "en"):
         lang = "ja" if _KANA_KANJI.search(text) else "en"
-    found = [(min(i for a in p.aliases if (i := f" {n} ".find(a)) >= 0), k, p) for k, p in enumerate(PRODUCTS)
-             if any(a in f" {n} " for a in p.aliases)]
+    found = [
+        (min(i for a in p.aliases if (i := f" {n} ".find(a)) >= 0), k, p)
+        for k, p in enumerate(PRODUCTS)
+        if any(a in f" {n} " for a in p.aliases)
+    ]
     product = min(found)[2] if found else None
     code_m = _ERROR_CODE.search(unicodedata.normalize("NFKC", text))
     code = f"E{code_m.group(1)}" if code_m else None
@@ -273,15 +453,44 @@ def read_post(text: str, triage: dict[str, Any], *, channel: str | None, followe
     aspects = [(ja, en) for words, ja, en in _ASPECTS if any(w in n for w in words)]
     context = next(((ja, en) for words, ja, en in _CONTEXTS if any(w in n for w in words)), None)
     return PostFacts(
-        text=text, lang=lang, intent=intent, sentiment=sentiment, flame_risk=int(triage.get("flame_risk") or 0),
-        followers=followers, product=product, topics=topics, code=code, pii=bool(_PII.search(text)),
-        injection=bool(_INJECTION.search(n)), praise=praise, aspects=aspects[:2], context=context,
-        channel=channel, instructions=instructions, brand=brand, tried=_already_tried(n),
+        text=text,
+        lang=lang,
+        intent=intent,
+        sentiment=sentiment,
+        flame_risk=int(triage.get("flame_risk") or 0),
+        followers=followers,
+        product=product,
+        topics=topics,
+        code=code,
+        pii=bool(_PII.search(text)),
+        injection=bool(_INJECTION.search(n)),
+        praise=praise,
+        aspects=aspects[:2],
+        context=context,
+        channel=channel,
+        instructions=instructions,
+        brand=brand,
+        tried=_already_tried(n),
     )
 
 
-_TRIED_MARK = re.compile(r"確認済み|済みです|やってる|やった|試した|試しました|とっくに|already|even after|tried|twice|again and again")
-_TRIED_WORDS = ("パッキン", "ふた", "ブラシ", "再起動", "電源", "リセット", "brush", "restart", "reset", "unpair", "re-pair", "clean")
+_TRIED_MARK = re.compile(
+    r"確認済み|済みです|やってる|やった|試した|試しました|とっくに|already|even after|tried|twice|again and again"
+)
+_TRIED_WORDS = (
+    "パッキン",
+    "ふた",
+    "ブラシ",
+    "再起動",
+    "電源",
+    "リセット",
+    "brush",
+    "restart",
+    "reset",
+    "unpair",
+    "re-pair",
+    "clean",
+)
 
 
 def _already_tried(n: str) -> set[str]:
@@ -398,8 +607,12 @@ def _paraphrase_step(sentence: str, facts: PostFacts, pick: int, *, lead: bool =
         s = _LEAD_JA.sub("", sentence).strip()
         if not s.endswith(("。", "！", "？")):
             s += "。"
-        endings = (("てください。", "てください。"), ("てください。", "ていただけますでしょうか。"),
-                   ("てください。", "てみてください。"), ("てください。", "ていただけますと幸いです。"))
+        endings = (
+            ("てください。", "てください。"),
+            ("てください。", "ていただけますでしょうか。"),
+            ("てください。", "てみてください。"),
+            ("てください。", "ていただけますと幸いです。"),
+        )
         old, new = endings[pick % len(endings)]
         if s.endswith(old) and not s.endswith("てみてください。"):
             s = s[: -len(old)] + new
@@ -408,14 +621,39 @@ def _paraphrase_step(sentence: str, facts: PostFacts, pick: int, *, lead: bool =
     s = _LEAD_EN.sub("", sentence).strip()
     first, _, rest = s.partition(" ")
     low = first[:1].lower() + first[1:] if first[1:].islower() or len(first) == 1 else first
-    leads = (
-        lambda: s,
-        lambda: f"Could you try this: {low} {rest}",
-        lambda: f"A good first step: {low} {rest}",
-        lambda: f"What usually helps: {low} {rest}",
-        lambda: f"Here's what to do: {low} {rest}",
-    )
-    return (leads[pick % len(leads)]() if lead else s).strip()
+    en_leads = ("", "Could you try this: ", "A good first step: ", "What usually helps: ", "Here's what to do: ")
+    chosen = en_leads[pick % len(en_leads)] if lead else ""
+    return (f"{chosen}{low} {rest}" if chosen else s).strip()
+
+
+_CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
+    ("urgent", ("至急", "週末まで", "今夜", "急ぎ"), ("tonight", "guests", "asap", "urgent", "help!"),
+     ("お急ぎのところ、お待たせしないようご案内します。", "お急ぎとのこと、要点だけお伝えします。",
+      "時間がない中でのトラブル、本当にご不便ですよね。"),
+     ("We know you're short on time, so here's the quick version.", "Since you're in a hurry, straight to the point.",
+      "Bad timing, we know, so let's be quick.")),
+    ("new", ("買って", "届いたばかり", "新しい"), ("day 3 of owning", "just bought", "brand new"),
+     ("お使い始めたばかりでのトラブル、残念な思いをさせてしまいました。", "せっかくの新しい製品なのに、すみません。"),
+     ("Not the start you wanted with a new purchase.", "That's a disappointing start, and we want to fix it.")),
+    ("others", ("同じ人いる", "みんな", "ほかにも"), ("anyone else", "everyone", "others"),
+     ("同じ症状のお声は担当部署にも共有します。", "ほかのお客様の状況もあわせて確認しています。"),
+     ("We're also passing reports like yours on to the team.", "Reports like this help us spot patterns, thank you.")),
+    ("since", ("昨日から", "朝から", "ずっと"), ("since yesterday", "all day", "for days"),
+     ("昨日から続いているとのこと、お待たせしてすみません。", "しばらく続いているとのこと、ご不便をおかけしています。"),
+     ("Sorry it's been going on for a while.", "A problem that lingers is extra annoying, we get it.")),
+    ("repair", ("サポートに出す", "修理に出", "送るべき"), ("send it in", "should i return"),
+     ("修理に出す前に、まず次の点をお試しください。", "お預かりの前に、ご自宅でできる確認があります。"),
+     ("Before sending it in, there's one thing worth trying.", "You may not need to send it in yet.")),
+)  # fmt: skip
+
+
+def _cue_sentence(facts: PostFacts, seed: int) -> str | None:
+    """A sentence answering the post's situation (urgency, a new purchase, others affected, duration)."""
+    n = _norm(facts.text)
+    for cue, ja_words, en_words, ja, en in _CUES:
+        if any(w in n for w in (ja_words if facts.lang == "ja" else en_words)):
+            return _pick(ja if facts.lang == "ja" else en, seed, cue)
+    return None
 
 
 def _pick(options: Sequence[str], seed: int, slot: str) -> str:
@@ -423,8 +661,12 @@ def _pick(options: Sequence[str], seed: int, slot: str) -> str:
 
 
 def _subject_topic(facts: PostFacts) -> Topic | None:
-    for wanted in (lambda t: t.id not in ("broken", "firmware", "competitor"), lambda t: t.id == "firmware",
-                   lambda t: t.id == "broken", lambda t: True):
+    for wanted in (
+        lambda t: t.id not in ("broken", "firmware", "competitor"),
+        lambda t: t.id == "firmware",
+        lambda t: t.id == "broken",
+        lambda t: True,
+    ):
         found = next((t for t in facts.topics if wanted(t)), None)
         if found is not None:
             return found
@@ -469,8 +711,13 @@ class Composition:
 
     def args(self) -> dict[str, Any]:
         return {
-            "text": self.text, "language": self.language, "citations": self.citations, "needs_dm": self.needs_dm,
-            "action": self.action, "escalate_to": self.escalate_to, "rationale": self.rationale,
+            "text": self.text,
+            "language": self.language,
+            "citations": self.citations,
+            "needs_dm": self.needs_dm,
+            "action": self.action,
+            "escalate_to": self.escalate_to,
+            "rationale": self.rationale,
         }
 
 
@@ -516,7 +763,12 @@ def _dm_sentence(facts: PostFacts, seed: int) -> str:
 
 
 def compose_reply(
-    facts: PostFacts, entries: Sequence[Entry], *, history: Sequence[dict[str, Any]] = (), salt: int = 0
+    facts: PostFacts,
+    entries: Sequence[Entry],
+    *,
+    history: Sequence[dict[str, Any]] = (),
+    salt: int = 0,
+    avoid: frozenset[str] = frozenset(),
 ) -> Composition:
     """Compose a reply from the post's facts and the retrieved entries (deterministic for given inputs)."""
     seed = _hash(facts.text, facts.instructions or "", str(salt))
@@ -541,7 +793,12 @@ def compose_reply(
     policy_topic = next((t.id for t in facts.topics if t.id in ("refund", "scam", "competitor")), None)
     if not facts.brand and not facts.praise:
         return Composition(
-            text="", language=facts.lang, citations=[], needs_dm=False, action="ignore", escalate_to=None,
+            text="",
+            language=facts.lang,
+            citations=[],
+            needs_dm=False,
+            action="ignore",
+            escalate_to=None,
             rationale="not about Hoshizora Denki or its products: no reply",
         )
     if facts.praise:
@@ -550,26 +807,87 @@ def compose_reply(
         ctx = facts.context
         if ja:
             what = f"{name}の{aspect}" if aspect else name
-            parts.append(("ack", _pick((
-                f"{what}を気に入っていただけて、とても嬉しいです！",
-                f"{what}について温かいお言葉をありがとうございます！",
-                f"{what}をお楽しみいただけているとのこと、励みになります。",
-                f"うれしいご感想をありがとうございます。{what}がお役に立てて光栄です。",
-            ), seed, "praise")))
+            parts.append(
+                (
+                    "ack",
+                    _pick(
+                        (
+                            f"{what}を気に入っていただけて、とても嬉しいです！",
+                            f"{what}について温かいお言葉をありがとうございます！",
+                            f"{what}をお楽しみいただけているとのこと、励みになります。",
+                            f"うれしいご感想をありがとうございます。{what}がお役に立てて光栄です。",
+                        ),
+                        seed,
+                        "praise",
+                    ),
+                )
+            )
             if ctx:
-                parts.append(("detail", _pick((f"{ctx[0]}のお供にしていただけて何よりです。", f"{ctx[0]}でも活躍しているようでうれしいです。"), seed, "ctx")))
-            parts.append(("close", _pick(("これからもどうぞよろしくお願いいたします。", "今後ともご愛用いただけますと幸いです。", "また使い心地を聞かせてください。"), seed, "pclose")))
+                parts.append(
+                    (
+                        "detail",
+                        _pick(
+                            (
+                                f"{ctx[0]}のお供にしていただけて何よりです。",
+                                f"{ctx[0]}でも活躍しているようでうれしいです。",
+                            ),
+                            seed,
+                            "ctx",
+                        ),
+                    )
+                )
+            parts.append(
+                (
+                    "close",
+                    _pick(
+                        (
+                            "これからもどうぞよろしくお願いいたします。",
+                            "今後ともご愛用いただけますと幸いです。",
+                            "また使い心地を聞かせてください。",
+                        ),
+                        seed,
+                        "pclose",
+                    ),
+                )
+            )
         else:
             what = f"the {aspect} on your {name}" if aspect and p else (f"your {name}" if p else name)
-            parts.append(("ack", _pick((
-                f"Thank you for the kind words about {what}!",
-                f"So glad to hear you're enjoying {what}.",
-                f"That's wonderful to hear about {what}, thank you for sharing!",
-                f"Thanks a lot! It makes our day that {what} worked so well for you.",
-            ), seed, "praise")))
+            parts.append(
+                (
+                    "ack",
+                    _pick(
+                        (
+                            f"Thank you for the kind words about {what}!",
+                            f"So glad to hear you're enjoying {what}.",
+                            f"That's wonderful to hear about {what}, thank you for sharing!",
+                            f"Thanks a lot! It makes our day that {what} worked so well for you.",
+                        ),
+                        seed,
+                        "praise",
+                    ),
+                )
+            )
             if ctx:
-                parts.append(("detail", _pick((f"Happy they kept up with {ctx[1]}.", f"Great to know they made {ctx[1]} better."), seed, "ctx")))
-            parts.append(("close", _pick(("Enjoy!", "Thanks for being with us.", "Hope they keep you company for a long time."), seed, "pclose")))
+                parts.append(
+                    (
+                        "detail",
+                        _pick(
+                            (f"Happy they kept up with {ctx[1]}.", f"Great to know they made {ctx[1]} better."),
+                            seed,
+                            "ctx",
+                        ),
+                    )
+                )
+            parts.append(
+                (
+                    "close",
+                    _pick(
+                        ("Enjoy!", "Thanks for being with us.", "Hope they keep you company for a long time."),
+                        seed,
+                        "pclose",
+                    ),
+                )
+            )
         if policy:
             citations.append({"key": policy.key, "revision": policy.revision})
         why.append("praise: thank specifically, no apology")
@@ -584,87 +902,165 @@ def compose_reply(
         escalate_to = dept
         action = "escalate"
         if ja:
-            ack = _pick((
-                f"{subj}の件、ご不便をおかけして申し訳ございません。" if troubled else f"{subj}についてお問い合わせいただき、ありがとうございます。",
-                f"{subj}でお困りとのこと、大変申し訳ございません。" if troubled else f"{subj}についてのご連絡、ありがとうございます。",
-                f"たびたびご迷惑をおかけし、申し訳ございません。{subj}の件を承りました。" if repeat else f"{subj}の件、ご連絡ありがとうございます。",
-            ), seed, "eack")
+            ack = _pick(
+                (
+                    f"{subj}の件、ご不便をおかけして申し訳ございません。"
+                    if troubled
+                    else f"{subj}についてお問い合わせいただき、ありがとうございます。",
+                    f"{subj}でお困りとのこと、大変申し訳ございません。"
+                    if troubled
+                    else f"{subj}についてのご連絡、ありがとうございます。",
+                    f"たびたびご迷惑をおかけし、申し訳ございません。{subj}の件を承りました。"
+                    if repeat
+                    else f"{subj}の件、ご連絡ありがとうございます。",
+                ),
+                seed,
+                "eack",
+            )
             parts.append(("ack", ack))
-            parts.append(("esc", _pick((
-                "担当部署にて確認中です。分かり次第ご案内いたします。",
-                "現在、担当者が確認中です。もう少しお時間をください。",
-                "ただいま社内で確認中です。改めてご連絡いたします。",
-            ), seed, "esc")))
+            parts.append(
+                (
+                    "esc",
+                    _pick(
+                        (
+                            "担当部署にて確認中です。分かり次第ご案内いたします。",
+                            "現在、担当者が確認中です。もう少しお時間をください。",
+                            "ただいま社内で確認中です。改めてご連絡いたします。",
+                            "詳しい者が状況を確認中です。結果はこちらでお知らせします。",
+                            "この件は専門の窓口で確認中です。進みがあり次第お伝えします。",
+                            "社内で原因を確認中です。しばらくお待ちいただけますでしょうか。",
+                        ),
+                        seed,
+                        "esc",
+                    ),
+                )
+            )
             if safety is not None and safety.department == "quality":
                 parts.insert(1, ("safety", "安全のため、いったん使用を中止してください。"))
         else:
-            ack = _pick((
-                f"Sorry about {subj}." if troubled else f"Thanks for asking about {subj}.",
-                f"We're sorry for the trouble with {subj}." if troubled else f"Thanks for reaching out about {subj}.",
-                f"Sorry again for the hassle with {subj}." if repeat else f"Thanks for getting in touch about {subj}.",
-            ), seed, "eack")
+            ack = _pick(
+                (
+                    f"Sorry about {subj}." if troubled else f"Thanks for asking about {subj}.",
+                    f"We're sorry for the trouble with {subj}."
+                    if troubled
+                    else f"Thanks for reaching out about {subj}.",
+                    f"Sorry again for the hassle with {subj}."
+                    if repeat
+                    else f"Thanks for getting in touch about {subj}.",
+                ),
+                seed,
+                "eack",
+            )
             parts.append(("ack", ack))
-            parts.append(("esc", _pick((
-                "We're looking into it with the right team and will update you soon.",
-                "We're looking into it now and will get back to you here.",
-                "Our team is looking into it, and we'll follow up as soon as we know more.",
-            ), seed, "esc")))
+            parts.append(
+                (
+                    "esc",
+                    _pick(
+                        (
+                            "We're looking into it with the right team and will update you soon.",
+                            "We're looking into it now and will get back to you here.",
+                            "Our team is looking into it, and we'll follow up as soon as we know more.",
+                            "We're looking into it with our product specialists; expect an update from us.",
+                            "We don't have an answer yet, but we're looking into it and will come back to you.",
+                            "Good point to raise: we're looking into it and will reply here once we know.",
+                        ),
+                        seed,
+                        "esc",
+                    ),
+                )
+            )
             if safety is not None and safety.department == "quality":
                 parts.insert(1, ("safety", "For your safety, please stop using it for now."))
         needs_dm = True
         if policy:
             citations.append({"key": policy.key, "revision": policy.revision})
         reason = (
-            "safety/legal topic" if safety else "high reach" if high_reach
-            else "a question the knowledge does not cover" if facts.unanswerable
+            "safety/legal topic"
+            if safety
+            else "high reach"
+            if high_reach
+            else "a question the knowledge does not cover"
+            if facts.unanswerable
             else "no matching entry in the post's language"
         )
         why.append(f"escalated to {dept}: {reason}")
     else:
         if ja:
             if troubled:
-                ack = _pick((
-                    f"{subj}の件、ご不便をおかけして申し訳ございません。",
-                    f"{subj}でお困りとのこと、申し訳ありません。",
-                    f"{subj}についてご迷惑をおかけしております。",
-                    f"ご連絡ありがとうございます。{subj}の件、ご心配をおかけして申し訳ありません。",
-                    f"{subj}のせいでご予定が狂ってしまい、申し訳ございません。",
-                    f"せっかくお使いいただいているのに、{subj}でご迷惑をおかけしてすみません。",
-                ), seed, "ack")
+                ack = _pick(
+                    (
+                        f"{subj}の件、ご不便をおかけして申し訳ございません。",
+                        f"{subj}でお困りとのこと、申し訳ありません。",
+                        f"{subj}についてご迷惑をおかけしております。",
+                        f"ご連絡ありがとうございます。{subj}の件、ご心配をおかけして申し訳ありません。",
+                        f"{subj}のせいでご予定が狂ってしまい、申し訳ございません。",
+                        f"せっかくお使いいただいているのに、{subj}でご迷惑をおかけしてすみません。",
+                    ),
+                    seed,
+                    "ack",
+                )
                 if facts.tried:
-                    ack += _pick(("すでにご自身でお試しいただいたとのこと、ありがとうございます。", "ご確認済みの点を踏まえてご案内します。"), seed, "tried")
+                    ack += _pick(
+                        (
+                            "すでにご自身でお試しいただいたとのこと、ありがとうございます。",
+                            "ご確認済みの点を踏まえてご案内します。",
+                        ),
+                        seed,
+                        "tried",
+                    )
                 if repeat:
                     ack = f"たびたびご不便をおかけし申し訳ございません。{subj}の件ですね。"
             else:
-                ack = _pick((
-                    f"{subj}についてのご質問、ありがとうございます。",
-                    f"{subj}のお問い合わせをいただき、ありがとうございます。",
-                    f"{subj}について、ご案内いたします。",
-                    f"ご質問ありがとうございます。{subj}の件です。",
-                ), seed, "ack")
+                ack = _pick(
+                    (
+                        f"{subj}についてのご質問、ありがとうございます。",
+                        f"{subj}のお問い合わせをいただき、ありがとうございます。",
+                        f"{subj}について、ご案内いたします。",
+                        f"ご質問ありがとうございます。{subj}の件です。",
+                    ),
+                    seed,
+                    "ack",
+                )
         elif troubled:
-            ack = _pick((
-                f"Sorry about {subj}.",
-                f"We're sorry you're running into {subj}.",
-                f"Thanks for flagging {subj}, and sorry for the hassle.",
-                f"Sorry to hear about {subj}; let's get it sorted.",
-                f"That sounds frustrating, sorry about {subj}.",
-                f"Apologies for the trouble with {subj}.",
-            ), seed, "ack")
+            ack = _pick(
+                (
+                    f"Sorry about {subj}.",
+                    f"We're sorry you're running into {subj}.",
+                    f"Thanks for flagging {subj}, and sorry for the hassle.",
+                    f"Sorry to hear about {subj}; let's get it sorted.",
+                    f"That sounds frustrating, sorry about {subj}.",
+                    f"Apologies for the trouble with {subj}.",
+                ),
+                seed,
+                "ack",
+            )
             if facts.tried:
-                ack += " " + _pick(("Thanks for already trying the basics.", "Since you've already tried the usual fix, here's the next step."), seed, "tried")
+                ack += " " + _pick(
+                    (
+                        "Thanks for already trying the basics.",
+                        "Since you've already tried the usual fix, here's the next step.",
+                    ),
+                    seed,
+                    "tried",
+                )
             if repeat:
                 ack = f"Sorry again for the trouble with {subj}."
         else:
-            ack = _pick((
-                f"Thanks for asking about {subj}.",
-                f"Good question about {subj}.",
-                f"Happy to help with {subj}.",
-                f"Thanks for reaching out about {subj}.",
-            ), seed, "ack")
+            ack = _pick(
+                (
+                    f"Thanks for asking about {subj}.",
+                    f"Good question about {subj}.",
+                    f"Happy to help with {subj}.",
+                    f"Thanks for reaching out about {subj}.",
+                    f"Here's what we can tell you about {subj}.",
+                    f"Glad you asked about {subj}!",
+                ),
+                seed,
+                "ack",
+            )
         parts.append(("ack", ack))
-        cands = _step_candidates(answer, facts)
-        top = [c for c in cands if c[0] >= cands[0][0] - 1.5][:3] if cands else []
+        cands = [c for c in _step_candidates(answer, facts) if not any(a in c[2] for a in avoid)]
+        top = [c for c in cands if c[0] >= cands[0][0] - 3 and c[0] > 0][:4] or cands[:1] if cands else []
         first = top[_hash(str(seed), "step") % len(top)] if top else None
         if first:
             parts.append(("step", _paraphrase_step(first[2], facts, _hash(str(seed), "para"))))
@@ -675,14 +1071,32 @@ def compose_reply(
         if policy and policy.key != answer.key:
             citations.append({"key": policy.key, "revision": policy.revision})
         if not needs_dm:
-            parts.append(("close", _pick((
-                "ほかにも気になる点があればお知らせください。", "解決しない場合はお気軽にご連絡ください。",
-                "引き続きよろしくお願いいたします。", "お役に立てば幸いです。",
-            ) if ja else (
-                "Let us know if that doesn't do it.", "Hope that helps!", "Tell us how it goes.",
-                "We're here if you need anything else.",
-            ), seed, "close")))
+            parts.append(
+                (
+                    "close",
+                    _pick(
+                        (
+                            "ほかにも気になる点があればお知らせください。",
+                            "解決しない場合はお気軽にご連絡ください。",
+                            "引き続きよろしくお願いいたします。",
+                            "お役に立てば幸いです。",
+                        )
+                        if ja
+                        else (
+                            "Let us know if that doesn't do it.",
+                            "Hope that helps!",
+                            "Tell us how it goes.",
+                            "We're here if you need anything else.",
+                        ),
+                        seed,
+                        "close",
+                    ),
+                )
+            )
         why.append(f"answered from {answer.key}")
+    cue = _cue_sentence(facts, seed) if not facts.praise else None
+    if cue and not (facts.tried and cue.startswith(("修理に出す前", "お預かりの前", "Before sending", "You may not"))):
+        parts.insert(1, ("detail", cue))
     if needs_dm and not facts.praise:
         parts.insert(len(parts) - (1 if parts[-1][0] == "close" else 0), ("dm", _dm_sentence(facts, seed)))
         if action == "reply":
@@ -690,11 +1104,19 @@ def compose_reply(
         why.append("personal data or order matter: moved to DM without repeating it")
     if policy and policy.key not in {c["key"] for c in citations} and not facts.praise and action != "ignore":
         citations.append({"key": policy.key, "revision": policy.revision})
+    if avoid:  # words the checks flagged earlier in this run
+        parts = [(r, x) for r, x in ((r, _drop_all(x, avoid)) for r, x in parts) if x] or parts[:1]
     parts = fit(parts, facts)
     text = ("" if ja else " ").join(s for _, s in parts)
     return Composition(
-        text=text, language=facts.lang, citations=citations, needs_dm=needs_dm, action=action,
-        escalate_to=escalate_to, rationale="; ".join(why) or "answered", sentences=parts,
+        text=text,
+        language=facts.lang,
+        citations=citations,
+        needs_dm=needs_dm,
+        action=action,
+        escalate_to=escalate_to,
+        rationale="; ".join(why) or "answered",
+        sentences=parts,
     )
 
 
@@ -703,52 +1125,92 @@ def _policy_reply(facts: PostFacts, topic: str, subj: str, troubled: bool, seed:
     ja = facts.lang == "ja"
     name = facts.product.ja if facts.product and ja else facts.product.en if facts.product else ""
     if topic == "refund":
-        ack = _pick((
-            f"{name + 'の件で' if name else ''}ご不便をおかけしており、申し訳ございません。",
-            f"{name + 'について' if name else ''}ご迷惑をおかけし、大変申し訳ありません。",
-            "お怒りはごもっともです。ご不便をおかけして申し訳ございません。",
-        ) if ja else (
-            f"We're sorry for the frustration{' with your ' + name if name else ''}.",
-            f"Sorry{' about your ' + name if name else ''}; we understand how frustrating this is.",
-            "We hear you, and we're sorry for the trouble.",
-        ), seed, "pack")
-        body = _pick((
-            "返金などのご相談は、ご購入状況と症状を確認したうえで個別にご案内しています。",
-            "ご購入の状況と症状を確認のうえ、対応を個別にご案内いたします。",
-        ) if ja else (
-            "Requests like this are handled case by case once we've checked the purchase and the problem.",
-            "We look at each case individually after checking the purchase details with you.",
-        ), seed, "pbody")
+        ack = _pick(
+            (
+                f"{name + 'の件で' if name else ''}ご不便をおかけしており、申し訳ございません。",
+                f"{name + 'について' if name else ''}ご迷惑をおかけし、大変申し訳ありません。",
+                "お怒りはごもっともです。ご不便をおかけして申し訳ございません。",
+            )
+            if ja
+            else (
+                f"We're sorry for the frustration{' with your ' + name if name else ''}.",
+                f"Sorry{' about your ' + name if name else ''}; we understand how frustrating this is.",
+                "We hear you, and we're sorry for the trouble.",
+            ),
+            seed,
+            "pack",
+        )
+        body = _pick(
+            (
+                "返金などのご相談は、ご購入状況と症状を確認したうえで個別にご案内しています。",
+                "ご購入の状況と症状を確認のうえ、対応を個別にご案内いたします。",
+            )
+            if ja
+            else (
+                "Requests like this are handled case by case once we've checked the purchase and the problem.",
+                "We look at each case individually after checking the purchase details with you.",
+            ),
+            seed,
+            "pbody",
+        )
         return [("ack", ack), ("step", body)]
     if topic == "scam":
-        ack = _pick((
-            "ご確認いただきありがとうございます。",
-            "お知らせいただき、ありがとうございます。",
-        ) if ja else ("Thank you for checking with us first.", "Good call asking us before replying."), seed, "sack")
-        body = _pick((
-            "当社がSNSやDMでカード番号をお伺いすることはありませんので、そのメッセージには返信しないでください。",
-            "カード番号をSNSやDMでお尋ねすることは一切ありません。返信せずにそのままにしてください。",
-        ) if ja else (
-            "We never ask for card numbers on social media or in DMs, so please don't reply to that message.",
-            "That isn't us: we never request card numbers over social media or DM. Please don't respond to it.",
-        ), seed, "sbody")
-        tail = "公式アカウントは @hoshizora_support のみです。" if ja else "Our only official account on X is @hoshizora_support."
+        ack = _pick(
+            (
+                "ご確認いただきありがとうございます。",
+                "お知らせいただき、ありがとうございます。",
+            )
+            if ja
+            else ("Thank you for checking with us first.", "Good call asking us before replying."),
+            seed,
+            "sack",
+        )
+        body = _pick(
+            (
+                "当社がSNSやDMでカード番号をお伺いすることはありませんので、そのメッセージには返信しないでください。",
+                "カード番号をSNSやDMでお尋ねすることは一切ありません。返信せずにそのままにしてください。",
+            )
+            if ja
+            else (
+                "We never ask for card numbers on social media or in DMs, so please don't reply to that message.",
+                "That isn't us: we never request card numbers over social media or DM. Please don't respond to it.",
+            ),
+            seed,
+            "sbody",
+        )
+        tail = (
+            "公式アカウントは @hoshizora_support のみです。"
+            if ja
+            else "Our only official account on X is @hoshizora_support."
+        )
         return [("ack", ack), ("step", body), ("detail", tail)]
     # competitor comparison: talk about our product only, never the other one
-    ack = _pick((
-        f"{name or '当社製品'}をご検討いただき、ありがとうございます。",
-        f"{name or '当社製品'}に興味を持っていただけてうれしいです。",
-    ) if ja else (
-        f"Thanks for considering {name or 'our products'}!",
-        f"Great to hear you're looking at {name or 'our products'}.",
-    ), seed, "cack")
-    body = _pick((
-        "他社製品との比較は控えさせていただきますが、使い方に合わせて当社製品の特長をご案内できます。",
-        "比較についてはお答えを控えますが、普段の使い方を教えていただければ特長をご紹介します。",
-    ) if ja else (
-        "We'd rather not compare with other brands, but we're happy to tell you how it fits the way you listen.",
-        "We won't comment on other products, but tell us how you'd use them and we'll share what ours can do.",
-    ), seed, "cbody")
+    ack = _pick(
+        (
+            f"{name or '当社製品'}をご検討いただき、ありがとうございます。",
+            f"{name or '当社製品'}に興味を持っていただけてうれしいです。",
+        )
+        if ja
+        else (
+            f"Thanks for considering {name or 'our products'}!",
+            f"Great to hear you're looking at {name or 'our products'}.",
+        ),
+        seed,
+        "cack",
+    )
+    body = _pick(
+        (
+            "他社製品との比較は控えさせていただきますが、使い方に合わせて当社製品の特長をご案内できます。",
+            "比較についてはお答えを控えますが、普段の使い方を教えていただければ特長をご紹介します。",
+        )
+        if ja
+        else (
+            "We'd rather not compare with other brands, but we're happy to tell you how it fits the way you listen.",
+            "We won't comment on other products, but tell us how you'd use them and we'll share what ours can do.",
+        ),
+        seed,
+        "cbody",
+    )
     return [("ack", ack), ("step", body)]
 
 
@@ -799,18 +1261,39 @@ def fit(parts: list[tuple[str, str]], facts: PostFacts) -> list[tuple[str, str]]
 
 # --- repair ------------------------------------------------------------------------------------------------
 
-_FINDING = re.compile(r"^- finding category=(?P<cat>\w+) rule=(?P<rule>\S+) severity=(?P<sev>\w+) match=(?P<match>\".*?\")(?=:)", re.M)
+_FINDING = re.compile(
+    r"^- finding category=(?P<cat>\w+) rule=(?P<rule>\S+) severity=(?P<sev>\w+) match=(?P<match>\".*?\")(?=:)", re.M
+)
 
 
-def repair(previous: dict[str, Any], feedback: str, facts: PostFacts, entries: Sequence[Entry], *, attempt: int) -> dict[str, Any]:
+_DROP_CATEGORIES = (
+    "pii",
+    "pii_echo",
+    "ng_word",
+    "compensation",
+    "overpromise",
+    "uncertain",
+    "competitor",
+    "controversial",
+)
+
+
+def repair(
+    previous: dict[str, Any],
+    feedback: str,
+    facts: PostFacts,
+    entries: Sequence[Entry],
+    *,
+    attempt: int,
+    avoid: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
     """Fix a previous draft from the validator's feedback: drop flagged sentences, move to DM, shorten, reword."""
-    if "category=template" in feedback or "language" in feedback.split("\n", 1)[0] or "recompose" in feedback:
-        return compose_reply(facts, entries, salt=attempt + 1).args()
-    if feedback.startswith("{"):
-        try:
-            feedback = str(json.loads(feedback).get("error", feedback))
-        except (json.JSONDecodeError, AttributeError):
-            pass
+    feedback = _unwrap(feedback)
+    if "category=template" in feedback or "- language:" in feedback:
+        # reword: of a few alternative compositions, take the one least like the previous draft
+        options = [compose_reply(facts, entries, salt=attempt * 10 + k, avoid=avoid) for k in range(6)]
+        prev = str(previous.get("text", ""))
+        return min(options, key=lambda c: (_overlap(c.text, prev), c.text)).args()
     args = dict(previous)
     text = str(args.get("text", ""))
     sentences = split_sentences(text)
@@ -822,7 +1305,7 @@ def repair(previous: dict[str, Any], feedback: str, facts: PostFacts, entries: S
             match = json.loads(m.group("match"))
         except json.JSONDecodeError:
             match = ""
-        if cat in ("pii", "pii_echo", "ng_word", "compensation", "overpromise", "uncertain", "competitor", "controversial") and match:
+        if cat in _DROP_CATEGORIES and match:
             sentences = [_drop_match(s, match) for s in sentences]
             sentences = [s for s in sentences if s]
     if "dm_redirect" in cats or "pii_echo" in cats or "pii" in cats:
@@ -833,7 +1316,7 @@ def repair(previous: dict[str, Any], feedback: str, facts: PostFacts, entries: S
         if args.get("action") == "reply":
             args["action"] = "reply_and_dm"
     if not sentences:
-        return compose_reply(facts, entries, salt=attempt + 1).args()
+        return compose_reply(facts, entries, salt=attempt + 1, avoid=avoid).args()
     parts = [("step" if i else "ack", s) for i, s in enumerate(sentences)]
     if "length" in cats:
         parts = fit(parts, facts)
@@ -843,6 +1326,42 @@ def repair(previous: dict[str, Any], feedback: str, facts: PostFacts, entries: S
     args["text"] = ("" if facts.lang == "ja" else " ").join(s for _, s in parts)
     args["rationale"] = f"{args.get('rationale', '')}; repaired after findings: {', '.join(sorted(cats)) or 'feedback'}"
     return args
+
+
+def _overlap(a: str, b: str) -> float:
+    ga = {a[i : i + 3] for i in range(len(a) - 2)}
+    gb = {b[i : i + 3] for i in range(len(b) - 2)}
+    return len(ga & gb) / len(ga | gb) if ga and gb else 0.0
+
+
+def _drop_all(sentence: str, avoid: frozenset[str]) -> str:
+    for a in avoid:
+        sentence = _drop_match(sentence, a)
+    return sentence
+
+
+def flagged_matches(feedbacks: Sequence[str]) -> frozenset[str]:
+    """The texts that the checks flagged in any feedback of this run."""
+    out = set()
+    for fb in feedbacks:
+        for m in _FINDING.finditer(_unwrap(fb)):
+            if m.group("cat") in _DROP_CATEGORIES:
+                try:
+                    match = json.loads(m.group("match"))
+                except json.JSONDecodeError:
+                    continue
+                if match:
+                    out.add(str(match))
+    return frozenset(out)
+
+
+def _unwrap(feedback: str) -> str:
+    if feedback.startswith("{"):
+        try:
+            return str(json.loads(feedback).get("error", feedback))
+        except (json.JSONDecodeError, AttributeError):
+            return feedback
+    return feedback
 
 
 def _drop_match(sentence: str, match: str) -> str:
@@ -866,6 +1385,7 @@ class _Conversation:
     searched: bool = False
     last_draft: dict[str, Any] | None = None
     feedback: str | None = None
+    all_feedback: list[str] = field(default_factory=list)
     attempts: int = 0
 
 
@@ -889,8 +1409,10 @@ def _read(messages: list[ModelMessage], output_tool: str) -> _Conversation:
                     conv.history = list(part.content) if isinstance(part.content, list) else []
                 elif isinstance(part, ToolReturnPart) and part.tool_name == output_tool and part.outcome == "retried":
                     conv.feedback = part.model_response_str()
+                    conv.all_feedback.append(conv.feedback)
                 elif isinstance(part, RetryFeedbackPart):
                     conv.feedback = part.model_response()
+                    conv.all_feedback.append(conv.feedback)
         else:
             for rpart in msg.parts:
                 if isinstance(rpart, ToolCallPart) and rpart.tool_name == output_tool:
@@ -906,8 +1428,12 @@ def _entry_from_tool(item: Any) -> Entry | None:
     data = blocks[0][1] if blocks else str(item.get("content", ""))
     title, _, body = data.partition("\n\n")
     return Entry(
-        key=str(item.get("key")), revision=int(item.get("revision", 1)), lang=str(item.get("lang", "")),
-        kind=str(item.get("kind", "faq")), title=title.strip(), body=body.strip() or title.strip(),
+        key=str(item.get("key")),
+        revision=int(item.get("revision", 1)),
+        lang=str(item.get("lang", "")),
+        kind=str(item.get("kind", "faq")),
+        title=title.strip(),
+        body=body.strip() or title.strip(),
         score=float(item.get("score", 0.0)),
     )
 
@@ -927,7 +1453,9 @@ def facts_from_prompt(prompt: str) -> PostFacts:
     channel = ch.group("channel") if ch and ch.group("channel") != "none" else None
     rv = _REVIEWER.search(prompt)
     followers = int(attrs.get("followers", "0")) if attrs.get("followers", "0").isdigit() else 0
-    return read_post(text, triage, channel=channel, followers=followers, instructions=rv.group("text").strip() if rv else None)
+    return read_post(
+        text, triage, channel=channel, followers=followers, instructions=rv.group("text").strip() if rv else None
+    )
 
 
 def _search_query(facts: PostFacts) -> str:
@@ -938,9 +1466,12 @@ def _search_query(facts: PostFacts) -> str:
 
 
 _POLICY_QUERY = {
-    ("refund", "ja"): "返金 補償 方針", ("refund", "en"): "refund compensation policy",
-    ("competitor", "ja"): "他社製品との比較 方針", ("competitor", "en"): "competitor comparison policy",
-    ("scam", "ja"): "個人情報 カード番号 なりすまし", ("scam", "en"): "privacy card number official account",
+    ("refund", "ja"): "返金 補償 方針",
+    ("refund", "en"): "refund compensation policy",
+    ("competitor", "ja"): "他社製品との比較 方針",
+    ("competitor", "en"): "competitor comparison policy",
+    ("scam", "ja"): "個人情報 カード番号 なりすまし",
+    ("scam", "en"): "privacy card number official account",
 }
 
 
@@ -956,12 +1487,18 @@ async def _offline_turn(messages: list[ModelMessage], info: AgentInfo) -> ModelR
                 calls.append(ToolCallPart("search_knowledge", {"query": q, "lang": facts.lang}))
                 break
         if facts.praise:
-            calls.append(ToolCallPart("search_knowledge", {"query": "お褒めの投稿 方針" if facts.lang == "ja" else "praise policy", "lang": facts.lang}))
+            calls.append(
+                ToolCallPart(
+                    "search_knowledge",
+                    {"query": "お褒めの投稿 方針" if facts.lang == "ja" else "praise policy", "lang": facts.lang},
+                )
+            )
         if facts.trouble and any(t.name == "get_customer_history" for t in info.function_tools):
             calls.append(ToolCallPart("get_customer_history", {}))
         return ModelResponse(parts=[TextPart("Searching the knowledge base first."), *calls])
     if conv.feedback and conv.last_draft is not None:
-        args = repair(conv.last_draft, conv.feedback, facts, conv.entries, attempt=conv.attempts)
+        avoid = flagged_matches(conv.all_feedback)
+        args = repair(conv.last_draft, conv.feedback, facts, conv.entries, attempt=conv.attempts, avoid=avoid)
     else:
         args = compose_reply(facts, conv.entries, history=conv.history or ()).args()
     return ModelResponse(parts=[ToolCallPart(output_tool, args)])

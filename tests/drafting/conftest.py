@@ -45,8 +45,14 @@ class MemoryRetriever:
         scored.sort(key=lambda x: -x[0])
         return [
             RetrievedEntry(
-                key=e["key"], revision=1, kind=e["kind"], lang=e["lang"], title=e["title"], body=e["body"],
-                passage=e["body"][:200], score=s,
+                key=e["key"],
+                revision=1,
+                kind=e["kind"],
+                lang=e["lang"],
+                title=e["title"],
+                body=e["body"],
+                passage=e["body"][:200],
+                score=s,
             )
             for s, e in scored[:k]
         ]
@@ -79,10 +85,16 @@ def demo_posts() -> dict[str, PostIn]:
 def triage_for(post: PostIn, intent: str = "other", sentiment: str = "neutral", flame_risk: int = 10) -> TriageResult:
     lang = "ja" if re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", post.text) else "en"
     return TriageResult(
-        language=lang, sentiment=sentiment, sentiment_score=0.0, intent=intent, urgency="normal",  # type: ignore[arg-type]
+        language=lang,
+        sentiment=sentiment,
+        sentiment_score=0.0,
+        intent=intent,
+        urgency="normal",
         flame_risk=flame_risk,
     )
 
 
 def make_post(text: str, *, external_id: str = "t-1", source: str = "x", followers: int = 100) -> PostIn:
-    return PostIn(source=source, external_id=external_id, author={"handle": "someone", "followers": followers}, text=text)  # type: ignore[arg-type]
+    return PostIn(
+        source=source, external_id=external_id, author={"handle": "someone", "followers": followers}, text=text
+    )

@@ -5,8 +5,7 @@ from __future__ import annotations
 from agent.drafting import build_user_prompt
 from agent.prompts import load_prompt
 from agent.prompts.fencing import escape_fence, fence, unfence
-
-from .conftest import make_post, triage_for
+from tests.drafting.conftest import make_post, triage_for
 
 
 def test_fence_wraps_and_escapes_markers_inside_data() -> None:

@@ -9,8 +9,7 @@ import pytest
 from agent.checks import weighted_length
 from agent.drafting import draft_reply, similarity
 from agent.schemas import PostIn
-
-from .conftest import demo_posts, make_post, triage_for
+from tests.drafting.conftest import demo_posts, make_post, triage_for
 
 APOLOGY = re.compile(r"申し訳|すみません|お詫び|sorry|apologi", re.IGNORECASE)
 POSTS = demo_posts()
@@ -45,7 +44,10 @@ async def test_english_reply_names_product_and_gives_next_step(demo_kb: object) 
     assert not re.search(r"[\u3040-\u30ff]", d.text)
 
 
-@pytest.mark.parametrize(("post_id", "secrets"), [("demo-005", ["118734", "HS-2026"]), ("demo-023", ["ken.t", "120455"]), ("demo-006", ["1234-5678", "090"])])
+@pytest.mark.parametrize(
+    ("post_id", "secrets"),
+    [("demo-005", ["118734", "HS-2026"]), ("demo-023", ["ken.t", "120455"]), ("demo-006", ["1234-5678", "090"])],
+)
 async def test_personal_data_moves_to_dm_without_echo(demo_kb: object, post_id: str, secrets: list[str]) -> None:
     out = await _draft(POSTS[post_id], demo_kb)
     d = out.draft  # type: ignore[attr-defined]
@@ -76,7 +78,7 @@ async def test_prompt_injection_is_ignored(demo_kb: object, post_id: str) -> Non
     assert not re.search(r"guarantee|full refund|全額返金|約束|必ず|system prompt|システムプロンプト", d.text, re.I)
     assert out.checks.verdict == "pass"  # type: ignore[attr-defined]
     assert d.needs_dm and d.action == "reply_and_dm"
-    assert [c.key for c in d.citations][0].startswith("compensation-policy")
+    assert d.citations[0].key.startswith("compensation-policy")
     assert "ignored" in d.rationale
 
 
@@ -84,7 +86,10 @@ async def test_unanswerable_escalates_with_looking_into_it(demo_kb: object) -> N
     en = await _draft(POSTS["demo-015"], demo_kb, intent="question")
     assert en.draft.action == "escalate" and en.draft.escalate_to == "support"  # type: ignore[attr-defined]
     assert "looking into it" in en.draft.text.lower()  # type: ignore[attr-defined]
-    ja = await _draft(make_post("Kurumi R7で2階と1階の地図を両方保存できるようにしてほしいです。機能追加の予定はありますか？"), demo_kb)
+    ja = await _draft(
+        make_post("Kurumi R7で2階と1階の地図を両方保存できるようにしてほしいです。機能追加の予定はありますか？"),
+        demo_kb,
+    )
     assert ja.draft.action == "escalate" and "確認中です" in ja.draft.text  # type: ignore[attr-defined]
     # no entry in the post's language: an English question about phone hours (the entry is Japanese only)
     hours = await _draft(POSTS["demo-037"], demo_kb, intent="question")

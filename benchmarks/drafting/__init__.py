@@ -1,0 +1,1 @@
+"""Drafting benchmarks (`python -m benchmarks.drafting`)."""
