@@ -1,4 +1,4 @@
-"""HybridIndex: a chromadb collection (dense, multi-vector) plus a BM25 side rebuilt from it, fused by RRF."""
+"""HybridIndex: a chromadb collection (dense, multi-vector) plus a BM25 side rebuilt from it, fused."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ Mode = Literal["hybrid", "dense", "lexical"]
 MetaValue = str | int | float | bool
 
 # Bump when what is stored per document changes: every fingerprint changes, so callers re-index.
-INDEX_FORMAT = "kizuki-index-1"
+INDEX_FORMAT = "kizuki-index-2"
 _TOKEN_SEP = "\x1f"  # noqa: S105 - a separator, not a secret
 _RESERVED = "_"  # metadata keys we add start with "_" or "tag:"
 _TAG_PREFIX = "tag:"
@@ -54,13 +54,18 @@ class Hit:
 
 @dataclass(frozen=True)
 class IndexConfig:
-    """What is embedded and how rankings are fused. Chosen a priori and on our own tuning set (docs/bench)."""
+    """What is embedded and how rankings are fused: a-priori choices, none fitted to benchmark queries."""
 
     chunk_chars: int = 160  # body passages are cut at sentence ends into pieces of about this size
-    dense_chunks: int = 3  # embed the title plus the first N body passages (multi-vector, max-sim)
+    dense_chunks: int | None = None  # embed the title plus the first N body passages; None: all of them
     rrf_k: int = 60  # reciprocal rank fusion constant (Cormack et al. 2009 default)
     candidates: int = 100  # documents taken from each side before fusion
     title_repeat: int = 2  # title tokens count this many times in BM25 (a question names its topic)
+    rm3: bool = True  # RM3 pseudo-relevance feedback on BM25 (Anserini's defaults, see RM3Params)
+    # "combsum": each side's scores min-max normalised over its candidates, then averaged with
+    # `dense_weight` (Fox & Shaw 1994; Bruch et al. 2023 find it beats RRF); "rrf": rank fusion.
+    fusion: Literal["combsum", "rrf"] = "combsum"
+    dense_weight: float = 0.5  # equal weights: not fitted to any data
 
 
 _SENTENCE_END = re.compile(r"(?<=[。．！？!?\n])|(?<=\.\s)")
@@ -162,7 +167,7 @@ class HybridIndex:
         self._cache_dir = settings.cache_dir if settings is not None else None
         self.tokenizer = tokenizer or Tokenizer()
         self._lock = threading.RLock()
-        self._bm25 = BM25()
+        self._bm25 = BM25()  # title tokens (repeated), then body tokens
         self._docs: dict[str, _DocState] = {}
         self._gen: str | None = None
         self._collection, self._lex = self._open()
@@ -212,8 +217,8 @@ class HybridIndex:
             got = self._lex.get(include=["metadatas", "documents"], limit=batch, offset=offset)
             ids = got["ids"]
             for doc_id, meta, text in zip(ids, got["metadatas"] or [], got["documents"] or [], strict=True):
-                tokens = str(meta.get("_lex", ""))
-                bm25.put(doc_id, tokens.split(_TOKEN_SEP) if tokens else [])
+                title_tokens = _split_tokens(meta.get("_lex_t"))
+                bm25.put(doc_id, title_tokens * self.config.title_repeat + _split_tokens(meta.get("_lex_b")))
                 docs[doc_id] = _DocState(
                     fingerprint=str(meta["_fp"]),
                     metadata=_public_metadata(meta),
@@ -241,9 +246,9 @@ class HybridIndex:
         return state.fingerprint if state is not None else None
 
     # ---------- writes ----------
-    def _lex_tokens(self, doc: IndexDoc) -> list[str]:
-        title = self.tokenizer.tokenize(doc.title)
-        return title * self.config.title_repeat + self.tokenizer.tokenize(doc.body)
+    def _passages(self, body: str) -> list[str]:
+        passages = split_passages(body, self.config.chunk_chars)
+        return passages if self.config.dense_chunks is None else passages[: self.config.dense_chunks]
 
     def upsert(self, docs: Sequence[IndexDoc], progress: Callable[[int, int], None] | None = None) -> None:
         """Add or replace documents; documents whose fingerprint is unchanged are skipped."""
@@ -283,9 +288,10 @@ class HybridIndex:
         for doc, fp in part:
             base = _chroma_metadata(doc.metadata)
             base.update(_doc=doc.id, _fp=fp)
-            passages = split_passages(doc.body, self.config.chunk_chars)[: self.config.dense_chunks]
+            passages = self._passages(doc.body)
             full = f"{doc.title}\n\n{doc.body}".strip()
-            tokens = self._lex_tokens(doc)
+            title_tokens = self.tokenizer.tokenize(doc.title)
+            body_tokens = self.tokenizer.tokenize(doc.body)
             # the title vector; a document without title is represented by its opening text instead
             ids.append(f"{doc.id}::t")
             texts.append(doc.title.strip() or full[: self.config.chunk_chars])
@@ -295,8 +301,16 @@ class HybridIndex:
                 texts.append(passage)
                 metadatas.append({**base, "_part": f"c{n}"})
             lex_docs.append(full)
-            lex_metas.append({**doc.metadata, "_fp": fp, "_title": doc.title, "_lex": _TOKEN_SEP.join(tokens)})
-            self._bm25.put(doc.id, tokens)
+            lex_metas.append(
+                {
+                    **doc.metadata,
+                    "_fp": fp,
+                    "_title": doc.title,
+                    "_lex_t": _TOKEN_SEP.join(title_tokens),
+                    "_lex_b": _TOKEN_SEP.join(body_tokens),
+                }
+            )
+            self._bm25.put(doc.id, title_tokens * self.config.title_repeat + body_tokens)
             self._docs[doc.id] = _DocState(fp, dict(doc.metadata), doc.title, full)
         vectors = embed_texts(self.embedder, texts)
         doc_ids = [doc.id for doc, _ in part]
@@ -356,7 +370,8 @@ class HybridIndex:
             self._refresh()
             if not self._docs:
                 return []
-            n = max(k, self.config.candidates) if mode == "hybrid" else k
+            cfg = self.config
+            n = max(k, cfg.candidates) if mode == "hybrid" else k
             dense: dict[str, tuple[float, str]] = {}
             lexical: list[tuple[str, float]] = []
             if mode in ("hybrid", "dense"):
@@ -367,20 +382,18 @@ class HybridIndex:
                 q_tokens = [term for term, _ in q_terms]
                 surfaces = {w for pair in q_terms for w in pair if w}
                 allowed = self._allowed(where)
-                lexical = self._bm25.top(q_tokens, n, allowed)
-            dense_rank = sorted(dense, key=lambda d: -dense[d][0])
+                lexical = self._bm25.top(self._bm25.expand(q_tokens) if cfg.rm3 else q_tokens, n, allowed)
             lex_scores = dict(lexical)
+            dense_scores = {doc_id: sim for doc_id, (sim, _) in dense.items()}
+            order: list[tuple[str, float]]
             if mode == "dense":
-                order = [(d, dense[d][0]) for d in dense_rank]
+                order = sorted(dense_scores.items(), key=lambda kv: -kv[1])
             elif mode == "lexical":
                 order = lexical
+            elif cfg.fusion == "rrf":
+                order = _rrf([_ranked(dense_scores), [d for d, _ in lexical]], cfg.rrf_k)
             else:
-                fused: dict[str, float] = {}
-                for rank, doc_id in enumerate(dense_rank):
-                    fused[doc_id] = fused.get(doc_id, 0.0) + 1.0 / (self.config.rrf_k + rank + 1)
-                for rank, (doc_id, _) in enumerate(lexical):
-                    fused[doc_id] = fused.get(doc_id, 0.0) + 1.0 / (self.config.rrf_k + rank + 1)
-                order = sorted(fused.items(), key=lambda kv: -kv[1])
+                order = _combsum([(dense_scores, cfg.dense_weight), (lex_scores, 1.0 - cfg.dense_weight)])
             hits: list[Hit] = []
             for doc_id, score in order[:k]:
                 state = self._docs.get(doc_id)
@@ -422,8 +435,7 @@ class HybridIndex:
             doc_id = str(meta["_doc"])
             sim = 1.0 - float(dist)
             if doc_id not in best or sim > best[doc_id][0]:
-                passage = doc or ""
-                best[doc_id] = (sim, passage)
+                best[doc_id] = (sim, doc or "")
         top = sorted(best.items(), key=lambda kv: -kv[1][0])[:n_docs]
         return dict(top)
 
@@ -443,6 +455,37 @@ class HybridIndex:
             if score > best_score:
                 best, best_score = passage, score
         return best
+
+
+def _split_tokens(value: Any) -> list[str]:
+    text = str(value) if value is not None else ""
+    return text.split(_TOKEN_SEP) if text else []
+
+
+def _ranked(scores: Mapping[str, float]) -> list[str]:
+    return sorted(scores, key=lambda d: -scores[d])
+
+
+def _rrf(rankings: Sequence[Sequence[str]], k: int) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion, every ranking weighted alike: score = sum of 1 / (k + rank)."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, doc_id in enumerate(ranking):
+            fused[doc_id] = fused.get(doc_id, 0.0) + 1.0 / (k + rank + 1)
+    return sorted(fused.items(), key=lambda kv: -kv[1])
+
+
+def _combsum(sides: Sequence[tuple[Mapping[str, float], float]]) -> list[tuple[str, float]]:
+    """Weighted sum of min-max normalised scores; a document missing from a side gets 0 there."""
+    fused: dict[str, float] = {}
+    for scores, weight in sides:
+        if not scores:
+            continue
+        lo, hi = min(scores.values()), max(scores.values())
+        for doc_id, value in scores.items():
+            norm = (value - lo) / (hi - lo) if hi > lo else 1.0
+            fused[doc_id] = fused.get(doc_id, 0.0) + weight * norm
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 # ---------- metadata helpers ----------

@@ -7,7 +7,7 @@ import re
 import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,6 +155,15 @@ class BM25Params:
     b: float = 0.75
 
 
+@dataclass(frozen=True)
+class RM3Params:
+    """RM3 feedback constants: Anserini's defaults (fbDocs 10, fbTerms 10, original query weight 0.5)."""
+
+    fb_docs: int = 10
+    fb_terms: int = 10
+    original_weight: float = 0.5
+
+
 class BM25:
     """An in-memory Okapi BM25 index over pre-tokenised documents, keyed by string id."""
 
@@ -213,11 +222,12 @@ class BM25:
             self._idf[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         self._dirty = False
 
-    def scores(self, query_tokens: Sequence[str]) -> npt.NDArray[np.float32]:
-        """BM25 score of every document (in `ids` order) for the query tokens."""
+    def scores(self, query_tokens: Sequence[str] | Mapping[str, float]) -> npt.NDArray[np.float32]:
+        """BM25 score of every document (in `ids` order) for query tokens, or for term → query weight."""
         self._build()
+        weighted = query_tokens if isinstance(query_tokens, Mapping) else Counter(query_tokens)
         out = np.zeros(len(self._ids), dtype=np.float32)
-        for term, qtf in Counter(query_tokens).items():
+        for term, qtf in weighted.items():
             posting = self._postings.get(term)
             if posting is None:
                 continue
@@ -225,7 +235,42 @@ class BM25:
             out[docs] += self._idf[term] * qtf * weights
         return out
 
-    def top(self, query_tokens: Sequence[str], k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+    def expand(self, query_tokens: Sequence[str], params: RM3Params | None = None) -> dict[str, float]:
+        """RM3 pseudo-relevance feedback: the query as term weights, mixed with terms of its top documents.
+
+        Relevance model 1 over the `fb_docs` best documents (each weighted by its share of their BM25
+        scores, terms by their frequency in the document), its `fb_terms` heaviest terms, interpolated
+        with the original query (Lavrenko & Croft 2001; Abdul-Jaleel et al. 2004, as in Anserini).
+        """
+        params = params or RM3Params()
+        counts = Counter(query_tokens)
+        total = sum(counts.values())
+        original = {term: c / total for term, c in counts.items()} if total else {}
+        if not original:
+            return {}
+        scores = self.scores(counts)
+        positive = int(np.count_nonzero(scores > 0))
+        n = min(params.fb_docs, positive)
+        if n <= 0:
+            return original
+        idx = np.argpartition(-scores, n - 1)[:n]
+        doc_weights = scores[idx] / float(scores[idx].sum())
+        model: dict[str, float] = {}
+        for i, weight in zip(idx, doc_weights, strict=True):
+            tokens = self._docs[self._ids[int(i)]]
+            length = len(tokens)
+            for term, tf in Counter(tokens).items():
+                model[term] = model.get(term, 0.0) + float(weight) * tf / length
+        feedback = sorted(model.items(), key=lambda kv: -kv[1])[: params.fb_terms]
+        norm = sum(w for _, w in feedback) or 1.0
+        out = {term: params.original_weight * w for term, w in original.items()}
+        for term, w in feedback:
+            out[term] = out.get(term, 0.0) + (1 - params.original_weight) * w / norm
+        return out
+
+    def top(
+        self, query_tokens: Sequence[str] | Mapping[str, float], k: int, allowed: set[str] | None = None
+    ) -> list[tuple[str, float]]:
         """The best `k` documents with a positive score, optionally only among `allowed` ids."""
         scores = self.scores(query_tokens)
         if allowed is not None:

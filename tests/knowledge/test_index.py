@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.embeddings import CachedEmbedder
-from knowledge.index import HybridIndex, IndexDoc, split_passages
+from knowledge.index import HybridIndex, IndexConfig, IndexDoc, _combsum, split_passages
 
 from .conftest import QUERIES, index_docs, new_client
 
@@ -152,3 +152,34 @@ def test_settings_client_and_embedder(tmp_path: Path, monkeypatch: pytest.Monkey
     assert (tmp_path / "home" / "cache" / "embeddings.sqlite").is_file()
     assert idx.name == settings.chroma_collection
     assert idx.search("送料", k=1)[0].id == "a"
+
+
+def test_every_body_passage_is_embedded(chroma_path: Path, embedder: CachedEmbedder) -> None:
+    filler = "".join(f"第{i}条は一般的な注意事項です。" for i in range(30))
+    body = filler + "ペットの持ち込みは盲導犬と介助犬に限り認めています。"
+    doc = IndexDoc("long", "店舗のご利用について", body, {"lang": "ja"})
+    assert len(split_passages(body, IndexConfig().chunk_chars)) > 3
+    idx = HybridIndex(new_client(chroma_path), "long", embedder)
+    idx.upsert([doc, *index_docs()])
+    hit = idx.search("盲導犬を連れて入れますか", k=1, mode="dense")[0]
+    assert hit.id == "long"
+    assert "盲導犬" in hit.passage  # the late passage matched, not the title
+    first3 = HybridIndex(new_client(chroma_path), "long3", embedder, config=IndexConfig(dense_chunks=3))
+    first3.upsert([doc])
+    assert first3.fingerprints()["long"] != idx.fingerprints()["long"]  # the layout is part of the fingerprint
+
+
+def test_fusion_choices(chroma_path: Path, embedder: CachedEmbedder) -> None:
+    rrf = HybridIndex(new_client(chroma_path), "rrf", embedder, config=IndexConfig(fusion="rrf", rm3=False))
+    rrf.upsert(index_docs())
+    for text, expected in QUERIES.values():
+        assert expected in [h.id for h in rrf.search(text, k=3)], text
+    hits = rrf.search("水濡れは保証の対象ですか", k=5)
+    assert all(0 < h.score <= 2 / 61 for h in hits)  # two rankings, k = 60
+
+
+def test_combsum_normalises_each_side() -> None:
+    fused = dict(_combsum([({"a": 0.9, "b": 0.5, "c": 0.1}, 0.5), ({"b": 30.0, "d": 10.0}, 0.5)]))
+    assert fused == pytest.approx({"a": 0.5, "b": 0.75, "c": 0.0, "d": 0.0})
+    assert _combsum([({"x": 2.0}, 0.5), ({}, 0.5)]) == [("x", 0.5)]
+    assert [d for d, _ in _combsum([({"b": 1.0, "a": 1.0}, 1.0)])] == ["a", "b"]  # ties by id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.lexical import BM25, BM25Params, Tokenizer, normalise
+from knowledge.lexical import BM25, BM25Params, RM3Params, Tokenizer, normalise
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +106,26 @@ def test_bm25_remove_allowed_and_replace() -> None:
     assert bm.top(["返品"], 5) == []
     assert bm.top([], 5) == []
     assert len(bm) == 1
+
+
+def test_rm3_adds_feedback_terms_and_keeps_the_query() -> None:
+    bm = BM25()
+    bm.put("a", ["転入", "届出", "住民票"])
+    bm.put("b", ["転入", "届出", "本人確認"])
+    bm.put("c", ["ごみ", "収集"])
+    weights = bm.expand(["転入"], RM3Params(fb_docs=2, fb_terms=3, original_weight=0.5))
+    assert weights["転入"] > weights["届出"] > 0  # the query term keeps half the mass, plus its feedback share
+    assert "ごみ" not in weights  # only terms of the feedback documents come in
+    assert sum(weights.values()) == pytest.approx(1.0)
+    # the expanded query now finds a document that shares only a feedback term
+    bm.put("d", ["届出"])
+    assert "d" in {doc for doc, _ in bm.top(bm.expand(["転入"]), k=5)}
+    assert "d" not in {doc for doc, _ in bm.top(["転入"], k=5)}
+
+
+def test_rm3_without_matches_or_terms() -> None:
+    bm = BM25()
+    bm.put("a", ["返品"])
+    assert bm.expand([]) == {}
+    assert bm.expand(["送料", "送料"]) == {"送料": 1.0}  # nothing to learn from: the query alone
+    assert bm.scores({"返品": 0.5})[0] == pytest.approx(bm.scores(["返品"])[0] / 2)
