@@ -194,10 +194,20 @@ def _model_label(model: str | Model) -> str:
     return model if isinstance(model, str) else model.model_name
 
 
+DEMO_RULES = Path(__file__).resolve().parent.parent / "knowledge" / "demo" / "rules.yaml"
+
+
 def eval_settings(base: Settings, home: Path) -> Settings:
     """Settings for a run's own knowledge base: a fresh home and SQLite file, the shared embedding cache."""
+    rules = base.effective_rules_file or DEMO_RULES  # suites run over the demo company's knowledge
     return base.model_copy(
-        update={"home": home, "database_url": None, "chroma_url": None, "cache_home": base.cache_dir.resolve()}
+        update={
+            "home": home,
+            "database_url": None,
+            "chroma_url": None,
+            "cache_home": base.cache_dir.resolve(),
+            "rules_file": rules,
+        }
     )
 
 

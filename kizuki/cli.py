@@ -47,6 +47,7 @@ CLI_ACTOR = os.environ.get("KIZUKI_ACTOR") or f"cli:{os.environ.get('USER', 'ope
 PROJECT = Path(__file__).resolve().parent.parent
 DEMO_KNOWLEDGE = PROJECT / "knowledge" / "demo" / "knowledge.jsonl"
 DEMO_POSTS = PROJECT / "agent" / "demo" / "posts.jsonl"
+DEMO_RULES = PROJECT / "knowledge" / "demo" / "rules.yaml"
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -102,6 +103,11 @@ def load_demo(rt: Runtime) -> None:
     from agent.models import Post
     from agent.postfile import read_posts
 
+    local_rules = rt.settings.home / "rules.yaml"
+    if rt.settings.rules_file is None and not local_rules.exists():
+        # The demo company's own contacts and competitors, as an organisation would configure them.
+        local_rules.write_text(DEMO_RULES.read_text(encoding="utf-8"), encoding="utf-8")
+        console.print(f"wrote the demo organisation's rules to {local_rules}")
     if rt.knowledge.count() == 0:
         with progress_bar("indexing demo knowledge") as update:
             report = rt.knowledge.import_file(DEMO_KNOWLEDGE, actor="demo")

@@ -37,10 +37,10 @@ class Runtime:
 
     @cached_property
     def checker(self) -> Any:
-        """The reply checker with the shipped rules merged with `KIZUKI_RULES_FILE`, compiled once."""
+        """The reply checker: shipped rules merged with the organisation's rules file, compiled once."""
         from agent.checks import Checker, load_rules
 
-        return Checker(load_rules(self.settings.rules_file))
+        return Checker(load_rules(self.settings.effective_rules_file))
 
     @cached_property
     def pipeline(self) -> Pipeline:

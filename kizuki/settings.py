@@ -33,7 +33,10 @@ class Settings(BaseSettings):
     model_max_retries: int = 3
     api_key: SecretStr | None = Field(default=None, description="Provider API key passed to litellm, if any.")
     api_base: str | None = None
-    rules_file: Path | None = Field(default=None, description="YAML rules merged with the shipped defaults.")
+    rules_file: Path | None = Field(
+        default=None,
+        description="YAML rules merged with the shipped defaults (default: KIZUKI_HOME/rules.yaml if present).",
+    )
     max_body_bytes: int = 1_000_000
     delivery: Literal["manual", "webhook"] = Field(
         default="manual", description="Where approved replies go: a person posts them by hand, or a signed webhook."
@@ -55,6 +58,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'kizuki.db').resolve()}"
+
+    @property
+    def effective_rules_file(self) -> Path | None:
+        """`KIZUKI_RULES_FILE`, else `KIZUKI_HOME/rules.yaml` when it exists, else none (shipped defaults)."""
+        if self.rules_file is not None:
+            return self.rules_file
+        local = self.home / "rules.yaml"
+        return local if local.is_file() else None
 
     @property
     def chroma_path(self) -> Path:

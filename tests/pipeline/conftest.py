@@ -17,6 +17,8 @@ _ids = itertools.count(1)
 
 @pytest.fixture
 def kb_runtime(runtime: Runtime) -> Runtime:
+    """The demo company's knowledge and rules (its own contacts are not personal data)."""
+    runtime.settings.rules_file = DEMO.with_name("rules.yaml")
     runtime.knowledge.import_file(DEMO, actor="test")
     return runtime
 
