@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 INDEXED_STATUSES = ("published", "draft")
+# How often a search compares SQL with the index (another process's failed index update is repaired
+# within this many seconds; this process's own changes are indexed immediately).
+FRESHNESS_CHECK_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class KnowledgeBase:
         self._index: HybridIndex | None = None
         self._lock = threading.RLock()
         self._synced_marker: tuple[Any, ...] | None = None
+        self._checked_at = 0.0
 
     @property
     def index(self) -> HybridIndex:
@@ -153,9 +158,19 @@ class KnowledgeBase:
             with self._lock:
                 self._synced_marker = None
 
-    def ensure_fresh(self, *, force: bool = False, progress: Callable[[int, int], None] | None = None) -> SyncReport:
-        """Compare SQL with the index and repair every missing, stale or orphaned document."""
+    def ensure_fresh(
+        self, *, force: bool = False, progress: Callable[[int, int], None] | None = None, max_age_s: float = 0.0
+    ) -> SyncReport:
+        """Compare SQL with the index and repair every missing, stale or orphaned document.
+
+        `max_age_s` lets a hot path skip the comparison when it ran that recently; this process's own
+        changes reach the index at once either way (see `_follow`).
+        """
         with self._lock:
+            now = time.monotonic()
+            if not force and self._synced_marker is not None and now - self._checked_at < max_age_s:
+                return SyncReport(0, 0, -1)
+            self._checked_at = now
             marker = self._marker()
             if not force and marker == self._synced_marker:
                 return SyncReport(0, 0, -1)
@@ -186,7 +201,7 @@ class KnowledgeBase:
             return self.ensure_fresh(force=True, progress=progress)
 
     def search(self, req: SearchRequest) -> SearchResponse:
-        self.ensure_fresh()
+        self.ensure_fresh(max_age_s=FRESHNESS_CHECK_S)
         where: dict[str, Any] = {}
         if not req.include_drafts:
             where["status"] = "published"
