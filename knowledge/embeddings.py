@@ -247,6 +247,21 @@ def embed_texts(embedder: Embedder, texts: Sequence[str], progress: Callable[[in
     return vecs
 
 
+def embed_query(embedder: Embedder, text: str) -> Vectors:
+    """Embed a search query: a cached vector is used if present, but a new one is not stored.
+
+    Queries are one-off texts: storing each would grow the cache without bound and cost a disk
+    commit on every search.
+    """
+    if isinstance(embedder, CachedEmbedder):
+        key = EmbeddingCache.key(embedder.model_name, text)
+        found = embedder.cache.get_many([key])
+        if key in found:
+            return found[key][None, :].astype(np.float32, copy=False)
+        return embedder.inner.embed([text])
+    return embedder.embed([text])
+
+
 _EF_CLASS: type[Any] | None = None
 
 

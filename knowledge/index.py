@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
-from knowledge.embeddings import Embedder, chroma_embedding_function, embed_texts, get_embedder
+from knowledge.embeddings import Embedder, chroma_embedding_function, embed_query, embed_texts, get_embedder
 from knowledge.lexical import BM25, Tokenizer, normalise
 
 if TYPE_CHECKING:
@@ -422,7 +422,7 @@ class HybridIndex:
         total = self._collection.count()
         if total == 0:
             return {}
-        q = embed_texts(self.embedder, [query])
+        q = embed_query(self.embedder, query)
         n_records = min(total, n_docs * 2)
         res = self._collection.query(
             query_embeddings=q,

