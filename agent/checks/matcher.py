@@ -4,13 +4,20 @@ Three automata, built once:
 
 - *surface*: Japanese/CJK terms folded by :func:`ng_view`, matched on the text's ``ng_view``;
 - *reading*: readings of kanji terms (``死ね`` -> ``しね``), matched on the readings of the text's
-  tokens (so ``氏ね`` is found), only where the matched text itself has a kanji;
+  tokens (so ``氏ね`` is found), only where the matched text itself has a kanji. A reading is evidence
+  of a *substituted spelling*, never of an ordinary word that happens to sound the same, so a reading
+  hit is kept only when (1) it spans two tokens or more, or one token whose normalised form is the
+  term's (``30分`` is not ``糞``, ``古事記`` is not ``乞食``); and (2) every kana token of the text
+  stands where the term itself is written in kana (``氏ね`` keeps ``ね`` of ``死ね``; ``その場かな``
+  does not spell ``馬鹿``, its ``か`` is a particle where the term has the kanji ``鹿``);
 - *latin*: Latin terms folded by :func:`latin_view` (with masked variants ``f*ck``), matched on the
   text's ``latin_view`` with word boundaries and inflection suffixes.
 
 Short CJK matches (three characters or less) must start and end on token boundaries (SudachiPy, mode
-A), so ``カス`` is not found in ``カスタマー`` nor ``しね`` in ``もう少しね``. Exception phrases (per term
-and global) suppress a match they cover.
+A), so ``カス`` is not found in ``カスタマー`` nor ``しね`` in ``もう少しね``; and when such a match is
+exactly one token, the token must not be an inflected word (verb, adjective, auxiliary, particle) where
+the term is a noun-like word (``傘をかす`` is the verb 貸す, not ``カス``; ``めくらない`` is 捲る). Exception
+phrases (per term and global) suppress a match they cover.
 """
 
 from __future__ import annotations
@@ -32,6 +39,9 @@ __all__ = ["Hit", "TermMatcher", "TermSpec", "TextViews", "tokenize", "tokenizer
 _SUFFIXES = ("", "s", "es", "ed", "d", "er", "ers", "ing", "in", "y", "ie", "ies")
 _KANJI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff々]")
 _LETTER = re.compile(r"[a-z0-9*]")
+_KANA_ONLY = re.compile(r"[\u3041-\u309f\u30a1-\u30ff\uff66-\uff9f]+")
+# parts of speech (SudachiPy, first level) of words that inflect or only attach to others
+_FUNCTIONAL = frozenset({"動詞", "形容詞", "助動詞", "助詞", "接尾辞"})
 _LATINISH = re.compile(
     r"[A-Za-z\u00c0-\u024f\u0370-\u04ff\u0500-\u052f\u0561-\u0586\uff21-\uff3a\uff41-\uff5a\U0001d400-\U0001d7ff]"
 )
@@ -126,52 +136,64 @@ class TextViews:
         return v
 
     @property
-    def tokens(self) -> list[tuple[int, int, str]]:
-        """(start, end, reading in hiragana) for each token of ``ng_surface``, in view offsets."""
+    def tokens(self) -> list[tuple[int, int, str, Any]]:
+        """(start, end, reading in hiragana, morpheme) for each token of ``ng_surface``, in view offsets."""
 
-        def make() -> list[tuple[int, int, str]]:
+        def make() -> list[tuple[int, int, str, Any]]:
             s = self.ng_surface.text
             if not s:
                 return []
             out = []
             for a, b, m in tokenize(s):
                 reading = m.reading_form() or m.surface()
-                out.append((a, b, jaconv.kata2hira(reading)))
+                out.append((a, b, jaconv.kata2hira(reading), m))
             return out
 
-        t: list[tuple[int, int, str]] = self._get("tokens", make)
+        t: list[tuple[int, int, str, Any]] = self._get("tokens", make)
         return t
+
+    @property
+    def token_at(self) -> dict[tuple[int, int], Any]:
+        """The morpheme spanning exactly view ``[start, end)``."""
+        d: dict[tuple[int, int], Any] = self._get("token_at", lambda: {(a, b): m for a, b, _r, m in self.tokens})
+        return d
 
     @property
     def boundaries(self) -> tuple[set[int], set[int]]:
         def make() -> tuple[set[int], set[int]]:
             toks = self.tokens
-            return {a for a, _, _ in toks}, {b for _, b, _ in toks}
+            return {a for a, _, _, _ in toks}, {b for _, b, _, _ in toks}
 
         b: tuple[set[int], set[int]] = self._get("bounds", make)
         return b
 
     @property
-    def reading(self) -> tuple[str, list[int], list[int], set[int], set[int]]:
-        """Reading string, maps reading index -> surface start/end, token starts and ends."""
+    def reading(self) -> tuple[str, list[int], list[int], set[int], set[int], list[bool], list[int]]:
+        """Reading string, maps reading index -> surface start/end, token starts and ends, whether the
+        reading character comes from a token written in kana only, and reading index -> token index."""
 
-        def make() -> tuple[str, list[int], list[int], set[int], set[int]]:
+        def make() -> tuple[str, list[int], list[int], set[int], set[int], list[bool], list[int]]:
             parts: list[str] = []
             rstart: list[int] = []
             rend: list[int] = []
             starts: set[int] = set()
             ends: set[int] = set()
+            kana: list[bool] = []
+            tok: list[int] = []
             pos = 0
-            for a, b, r in self.tokens:
+            surf = self.ng_surface.text
+            for k, (a, b, r, _m) in enumerate(self.tokens):
                 starts.add(pos)
                 parts.append(r)
                 rstart.extend([a] * len(r))
                 rend.extend([b] * len(r))
+                kana.extend([bool(_KANA_ONLY.fullmatch(surf[a:b]))] * len(r))
+                tok.extend([k] * len(r))
                 pos += len(r)
                 ends.add(pos)
-            return "".join(parts), rstart, rend, starts, ends
+            return "".join(parts), rstart, rend, starts, ends, kana, tok
 
-        r: tuple[str, list[int], list[int], set[int], set[int]] = self._get("reading", make)
+        r: tuple[str, list[int], list[int], set[int], set[int], list[bool], list[int]] = self._get("reading", make)
         return r
 
 
@@ -317,11 +339,16 @@ class TermMatcher:
                 starts, ends = views.boundaries
                 if (a not in starts and not lead) or (b not in ends and not trail):
                     continue
+                m = views.token_at.get((a, b))
+                if m is not None and m.part_of_speech()[0] in _FUNCTIONAL:
+                    info = _term_info(spec.term.strip("*").strip())
+                    if info.nominal and m.normalized_form() not in info.normalized:
+                        continue  # 傘をかす (貸す) is not カス, めくらない (捲る) is not めくら
             hits.append(Hit(spec, *v.span(a, b)))
         return hits
 
     def _find_reading(self, views: TextViews) -> list[Hit]:
-        reading, rstart, rend, starts, ends = views.reading
+        reading, rstart, rend, starts, ends, kana, tok = views.reading
         surf = views.ng_surface
         cands = []
         for idx, a, b in self._iter(self._reading, reading):
@@ -330,6 +357,17 @@ class TermMatcher:
             sa, sb = rstart[a], rend[b - 1]
             if sb <= sa or not _KANJI.search(surf.text[sa:sb]):
                 continue  # kana spellings are the surface path's
+            spec = self._payload[idx][0]
+            assert spec is not None
+            info = _term_info(spec.term.strip("*").strip())
+            if tok[a] == tok[b - 1]:
+                # one word of the text that merely sounds like the term (分 ふん, 古事記 こじき)
+                m = views.tokens[tok[a]][3]
+                if m.normalized_form() not in info.normalized:
+                    continue
+            # kana in the text only where the term is written in kana (その場かな is not 馬鹿)
+            if any(kana[i] and not info.kana_mask[i - a] for i in range(a, b)):
+                continue
             cands.append((idx, sa, sb))
         if not cands:
             return []
@@ -370,6 +408,43 @@ class TermMatcher:
             assert spec is not None
             out.append(Hit(spec, *v.span(a, b)))
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class _TermInfo:
+    normalized: frozenset[str]  # SudachiPy normalised forms the term may take as a single token
+    kana_mask: tuple[bool, ...]  # per character of the term's reading: written in kana in the term
+    nominal: bool  # the term is one token of a noun-like part of speech (not verb/adjective/...)
+
+
+@lru_cache(maxsize=65536)
+def _term_info(term: str) -> _TermInfo:
+    surf = ng_surface_view(term).text
+    morphemes = list(tokenizer().tokenize(surf)) if surf else []
+    normalized = {surf, jaconv.hira2kata(surf), jaconv.kata2hira(surf)}
+    mask: list[bool] = []
+    for m in morphemes:
+        normalized.add(m.normalized_form())
+        s = m.surface()
+        r = jaconv.kata2hira(m.reading_form() or s)
+        if _KANA_ONLY.fullmatch(s):
+            mask.extend([True] * len(r))
+            continue
+        # okurigana: kana at the start and the end of a kanji word (気違い -> きちが|い)
+        head = re.match(r"[\u3041-\u309f\u30a1-\u30ff]*", s)
+        tail = re.search(r"[\u3041-\u309f\u30a1-\u30ff]*$", s)
+        lead = len(head.group()) if head else 0
+        trail = len(tail.group()) if tail and lead < len(s) else 0
+        lead_ok = lead and jaconv.kata2hira(s[:lead]) == r[:lead]
+        trail_ok = trail and jaconv.kata2hira(s[len(s) - trail :]) == r[len(r) - trail :]
+        part = [False] * len(r)
+        for i in range(lead if lead_ok else 0):
+            part[i] = True
+        for i in range(trail if trail_ok else 0):
+            part[len(r) - 1 - i] = True
+        mask.extend(part)
+    nominal = len(morphemes) == 1 and morphemes[0].part_of_speech()[0] not in _FUNCTIONAL
+    return _TermInfo(frozenset(normalized), tuple(mask), nominal)
 
 
 @lru_cache(maxsize=65536)

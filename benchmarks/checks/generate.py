@@ -388,6 +388,13 @@ def ng_cases(rng: random.Random) -> list[Case]:
         "Essex store", "bass guitar", "compass app", "we will be tardy? no, on time", "Sussex office", "massive sale",
         "therapist appointment", "hancock street", "a hitchhiker", "the title is Shitake Cooking? No: Shiitake",
         "password", "assistant", "embassy", "cocoon", "raccoon", "Japan", "Pakistan", "skyscraper",
+        # readings of ordinary words that sound like an NG word (分 ふん, 古事記 こじき, 場+か), kanji that
+        # also appear in NG words (下手, 死, 殺), kana verbs spelled like NG nouns (貸す, 捲る)
+        "30分ほどお待ちください", "5分後に自動で再送されます", "10分程度で完了します", "約15分でお届けします",
+        "3分間クッキングの動画です", "古事記の特集ページを公開しました", "受け取りはその場か、ご自宅かをお選びください", "下手な説明で申し訳ございません",
+        "死角になる場所をご確認ください", "必死に対応しております", "ポイントで相殺できます", "殺菌済みの容器です",
+        "注文が殺到しております", "時差ボケにご注意ください", "ボケ防止にも役立ちます", "ページをめくらないでください",
+        "傘をかすサービスです", "気を遣いすぎないでください", "分割払いに対応しています", "粉末タイプもございます",
     ]  # fmt: skip
     for i, t in enumerate(negatives):
         out.append(case(f"ngneg-{i:03d}", t, [], forbid=["ng_word"], part="hard_negative_ng"))

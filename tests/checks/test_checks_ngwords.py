@@ -79,3 +79,54 @@ def test_ten_thousand_terms_compile() -> None:
     c = Checker(load_rules(text="ng_words: [" + ", ".join(terms) + "]"))
     res = c.check("hello zq04321x there")
     assert [f.match for f in res.findings] == ["zq04321x"]
+
+
+# --- readings are evidence of a substituted spelling, not of an ordinary word that sounds the same ---
+
+
+@pytest.fixture(scope="module")
+def default_checker() -> Checker:
+    return Checker(load_rules())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "30分ほどお待ちください",  # 分 (ふん) is not 糞
+        "5分後に再送します",
+        "10分で完了します",
+        "Please wait 30 minutes (about 30分).",
+        "古事記の特集ページです",  # こじき, one word: not 乞食
+        "受け取りはその場か、ご自宅かをお選びください",  # 場 + particle か: not 馬鹿
+        "下手な説明で申し訳ございません",
+        "死角になっている場所をご確認ください",
+        "必死に対応しております",
+        "ポイントで相殺できます",
+        "殺菌済みの容器です",
+        "時差ボケにご注意ください",
+        "ボケ防止にも役立ちます",
+        "ページをめくらないでください",  # 捲る, not めくら
+        "傘をかすサービスです",  # 貸す, not カス
+        "The delivery takes 10 minutes; we apologise for the wait.",
+    ],
+)
+def test_readings_do_not_turn_ordinary_words_into_ng_words(default_checker: Checker, text: str) -> None:
+    res = default_checker.check(text)
+    assert not [f for f in res.findings if f.category == "ng_word"], (text, res.findings)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("氏ね", "氏ね"),  # homophone kanji, kana kept where the term has kana
+        ("市ねよ", "市ねよ"),
+        ("基地外かよ", "基地外"),
+        ("糞みたいな対応", "糞"),
+        ("お前はカスだ", "カス"),
+        ("you are a sh1t", "sh1t"),
+    ],
+)
+def test_reading_and_surface_evasions_still_found(default_checker: Checker, text: str, match: str) -> None:
+    res = default_checker.check(text)
+    ng = [f for f in res.findings if f.category == "ng_word"]
+    assert ng and ng[0].match == match, (text, res.findings)
