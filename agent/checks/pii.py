@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from stdnum import luhn
@@ -60,9 +61,50 @@ _CARD_CONTEXT = re.compile(
     r"(カード|クレジット|card|visa|master|amex|jcb|カード番号|credit|debit|デビット)", re.IGNORECASE
 )
 _JAN_CONTEXT = re.compile(r"(JAN|EAN|ISBN|バーコード|barcode|商品コード|品番|型番)", re.IGNORECASE)
+_MODEL_CONTEXT = re.compile(r"(型番|品番|型式|機種|model|part\s?(?:no\.?|number)|SKU|JAN)\s*[:#]?\s*$", re.IGNORECASE)
 _MY_NUMBER_CONTEXT = re.compile(r"(マイナンバー|個人番号|my\s*number|マイナ)", re.IGNORECASE)
 _HONORIFIC = re.compile(r"(様|さま|さん|殿|氏|くん|君|ちゃん)")
 _EN_NAME = re.compile(r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?")
+
+
+_URL = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'*+,;=%]+", re.IGNORECASE)
+_HANDLE = re.compile(r"(?<![A-Za-z0-9_.])@[A-Za-z0-9_]{1,30}(?![A-Za-z0-9_@.]*[A-Za-z0-9_@])")
+
+
+def _url_key(url: str) -> str:
+    """``https://www.Example.co.jp/support/`` -> ``example.co.jp/support``."""
+    u = re.sub(r"^(?:https?://)?(?:www\.)?", "", url.strip().lower())
+    return u.rstrip("/.,;:!?")
+
+
+@lru_cache(maxsize=256)
+def _allow_shapes(allow: frozenset[str]) -> tuple[tuple[str, ...], frozenset[str]]:
+    """Allowed URL prefixes (scheme and ``www.`` dropped) and social handles (``@name``, lower case)."""
+    urls = tuple(sorted({_url_key(a) for a in allow if _URL.fullmatch(a)}))
+    handles = frozenset(a for a in allow if re.fullmatch(r"@[a-z0-9_]{1,30}", a))
+    return urls, handles
+
+
+def _allowed_spans(s: str, allow: frozenset[str]) -> list[tuple[int, int]]:
+    """Spans of ``s`` that are our own URLs (at or under an allowed URL) or allowed handles.
+
+    An allowed URL ``https://example.co.jp/support`` covers ``example.co.jp/support``, ``.../support/``,
+    ``.../support/faq?id=1`` and ``.../support#x``, with or without ``https://`` or ``www.``, but not
+    ``example.co.jp/supporters`` or another host."""
+    urls, handles = _allow_shapes(allow)
+    out: list[tuple[int, int]] = []
+    if urls:
+        for m in _URL.finditer(s):
+            key = _url_key(m.group())
+            for p in urls:
+                if key == p or (key.startswith(p) and key[len(p)] in "/?#"):
+                    out.append((m.start(), m.end()))
+                    break
+    if handles:
+        for m in _HANDLE.finditer(s):
+            if m.group().lower() in handles:
+                out.append((m.start(), m.end()))
+    return out
 
 
 def _span(v: View, a: int, b: int) -> tuple[int, int]:
@@ -93,6 +135,11 @@ def find_pii(
 
     def free(a: int, b: int) -> bool:
         return all(b <= x or a >= y for x, y in taken)
+
+    # our own URLs and social handles (allow-list) explain their whole span: digits in
+    # https://example.co.jp/support/0120000000 are not a phone
+    if allow and ("@" in s or "." in s):
+        taken.extend(_allowed_spans(s, allow))
 
     def add(kind: str, a: int, b: int, value: str) -> None:
         if value in allow:
@@ -146,7 +193,7 @@ def find_pii(
     # order numbers (configurable)
     for pat in order_patterns:
         for m in pat.finditer(s):
-            if free(m.start(), m.end()):
+            if free(m.start(), m.end()) and not _MODEL_CONTEXT.search(s[max(0, m.start() - 12) : m.start()]):
                 ident = re.search(r"[A-Za-z0-9][A-Za-z0-9-]*$", m.group())
                 add("order_number", m.start(), m.end(), (ident.group() if ident else m.group()).lower())
     # names with honorifics (Japanese through SudachiPy's person-name POS; English titles)

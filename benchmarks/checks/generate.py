@@ -201,6 +201,20 @@ def pii_cases(rng: random.Random) -> list[Case]:
         )
         t = rng.choice(["ご注文番号{v}の件ですね", "注文番号：{v}", "order number {v} has shipped", "オーダー番号 {v}"])
         add(t.format(v=v), "order_number")
+    for _ in range(10):  # letters-year-digits, with or without an order word
+        pre = "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(rng.randint(1, 4)))
+        v = f"{pre}-{rng.randint(2019, 2027)}-{rng.randint(0, 10**6 - 1):06d}"
+        v = v.translate(FW) if rng.random() < 0.2 else v
+        t = rng.choice(
+            [
+                "{v}の件でご連絡しました",
+                "ご注文({v})につきまして",
+                "order #{v} is delayed",
+                "Re: {v}",
+                "注文番号は{v}です",
+            ]
+        )
+        add(t.format(v=v), "order_number")
     for _ in range(15):
         t = rng.choice(["{n}様、ご連絡ありがとうございます", "{n}さん、お待たせしました", "{n}様のご注文について"])
         add(t.format(n=rng.choice(SURNAMES)), "name")
@@ -234,7 +248,8 @@ def pii_negatives(rng: random.Random) -> list[Case]:
                         f"受付は{h1}時〜{h2}時です", f"Open {h1}:00-{h2}:00 JST"]), "time")  # fmt: skip
     for _ in range(12):
         mdl = rng.choice([f"KJ-{rng.randint(40, 85)}X{rng.randint(8000, 9999)}H", f"WH-{rng.randint(1000, 1999)}XM{rng.randint(3, 6)}",
-                          f"SR-{rng.randint(10000, 99999)}-B", f"iPhone {rng.randint(11, 17)} Pro"])  # fmt: skip
+                          f"SR-{rng.randint(10000, 99999)}-B", f"iPhone {rng.randint(11, 17)} Pro",
+                          f"K-{rng.randint(1, 9)}", f"R{rng.randint(1, 9)}", f"HZ-AC{rng.randint(1, 99):02d}"])  # fmt: skip
         add(rng.choice([f"型番 {mdl}", f"対象機種は{mdl}です", f"Model {mdl} is supported."]), "model")
     for _ in range(12):
         body = rng.choice(["49", "45"]) + "".join(str(rng.randint(0, 9)) for _ in range(10))
@@ -252,7 +267,8 @@ def pii_negatives(rng: random.Random) -> list[Case]:
         d = card_number(rng)
         bad = d[:-1] + str((int(d[-1]) + 1) % 10)
         add(group4(bad), "luhn_invalid")
-    contacts = ["0120-000-000", "support@example.co.jp", "0120000000", "ＳＵＰＰＯＲＴ＠ＥＸＡＭＰＬＥ．ＣＯ．ＪＰ"]
+    contacts = ["0120-000-000", "support@example.co.jp", "0120000000", "ＳＵＰＰＯＲＴ＠ＥＸＡＭＰＬＥ．ＣＯ．ＪＰ",
+                "https://example.co.jp/support/faq?id=0312345678", "@hoshizora_support"]  # fmt: skip
     for c in contacts:
         add(f"{c} までご連絡ください", "allow")
         add(f"ご不明点は{c}へお問い合わせください。", "allow")

@@ -93,3 +93,90 @@ def test_dm_redirect_when_reply_stays_public(checker: Checker) -> None:
     assert checker.check("ご住所と電話番号を教えてください").categories == {"dm_redirect"}
     assert checker.check("ご住所と電話番号をDMで教えてください").categories == set()
     assert checker.check("ありがとうございます！", post_text="おいしかった！").categories == set()
+
+
+# --- order numbers: common shapes by default, not model numbers, dates or prices ---
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("HS-2026-120455の件でご連絡しました", "HS-2026-120455"),
+        ("ＨＳ－２０２６－１２０４５５について", "ＨＳ－２０２６－１２０４５５"),
+        ("ご注文(HS-2026-120455)につきまして", "ご注文(HS-2026-120455"),
+        ("注文番号 HS-2026-120455 の件", "注文番号 HS-2026-120455"),
+        ("ご注文番号はAB12345678です", "ご注文番号はAB12345678"),
+        ("order no. HS-2026-120455 has shipped", "order no. HS-2026-120455"),
+        ("Your order #HS-2026-120455 is on its way", "order #HS-2026-120455"),
+        ("ORD-12345678", "ORD-12345678"),
+        ("HS-120455 is ready", "HS-120455"),
+    ],
+)
+def test_order_number_shapes(checker: Checker, text: str, match: str) -> None:
+    found = [f for f in checker.check(text).findings if f.rule == "order_number"]
+    assert [f.match for f in found] == [match], text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "型番K-3とR7、HZ-AC05に対応しています",
+        "Models K-3, R7 and HZ-AC05 are supported.",
+        "型番 HS-2026-120455 の在庫",
+        "KJ-55X9500H の取扱説明書",
+        "2026-11-05に発送しました",
+        "Shipped on 2026-11-05.",
+        "価格は¥12,800(税込)です",
+        "ISO-8601-2019 の形式です",
+        "ご注文の商品は2026-11-05にお届けします",
+    ],
+)
+def test_order_number_negatives(checker: Checker, text: str) -> None:
+    assert not [f for f in checker.check(text).findings if f.category == "pii"], text
+
+
+def test_order_number_patterns_configurable() -> None:
+    c = Checker(load_rules(text="order_number_patterns: ['(?<![0-9])Z\\d{5}(?![0-9])']"))
+    assert [f.match for f in c.check("Z12345 を確認しました").findings if f.rule == "order_number"] == ["Z12345"]
+
+
+# --- our own URLs and handles in allow are never personal data ---
+
+
+@pytest.fixture(scope="module")
+def own() -> Checker:
+    return Checker(
+        load_rules(
+            text='allow: ["0120-000-000", "support@example.co.jp", "https://example.co.jp/support", "@hoshizora_support"]'
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "詳しくは https://example.co.jp/support をご覧ください",
+        "詳しくは https://example.co.jp/support/faq?id=0312345678 まで",
+        "www.example.co.jp/support/contact/09012345678 からどうぞ",
+        "See https://example.co.jp/support/orders/HS-2026-120455 for details.",
+        "@hoshizora_support までDMください",
+        "X（＠hoshizora_support）からお問い合わせください",
+        "Message us at @hoshizora_support or call 0120-000-000.",
+        "support@example.co.jp へメールください",
+    ],
+)
+def test_own_urls_and_handles_are_not_pii(own: Checker, text: str) -> None:
+    res = own.check(text, post_text="@hoshizora_support 届きません")
+    assert not [f for f in res.findings if f.category in ("pii", "pii_echo")], (text, res.findings)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("https://example.co.jp/supporters/09012345678", "09012345678"),  # not under /support
+        ("https://other.example.com/support/09012345678", "09012345678"),  # another host
+        ("@hoshizora_support2 の 09012345678 です", "09012345678"),  # another handle
+    ],
+)
+def test_allow_does_not_cover_other_urls_or_handles(own: Checker, text: str, match: str) -> None:
+    assert [f.match for f in own.check(text).findings if f.category == "pii"] == [match]
