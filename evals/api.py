@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
-from api.deps import Actor, RuntimeDep, requires
+from api.deps import Actor, IdPath, RuntimeDep, requires
 from api.errors import ERROR_RESPONSES
 from evals import service
 from evals.runner import run_suite_async
@@ -48,7 +48,7 @@ async def create_run(rt: RuntimeDep, actor: Evaluator, body: RunCreate) -> RunPu
 
 
 @router.get("/runs/{run_id}", response_model=RunPublic, summary="A stored run with its full report")
-def get_run(rt: RuntimeDep, actor: Evaluator, run_id: int) -> RunPublic:
+def get_run(rt: RuntimeDep, actor: Evaluator, run_id: IdPath) -> RunPublic:
     with rt.db.session() as s:
         return service.to_public(service.get_run(s, run_id))
 
@@ -57,8 +57,8 @@ def get_run(rt: RuntimeDep, actor: Evaluator, run_id: int) -> RunPublic:
 def compare_runs(
     rt: RuntimeDep,
     actor: Evaluator,
-    a: int,
-    b: int,
+    a: IdPath,
+    b: IdPath,
     tolerance: Annotated[float, Query(ge=0, le=1, description="Allowed absolute drop per score")] = 0.02,
 ) -> RunComparison:
     with rt.db.session() as s:

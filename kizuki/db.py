@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from kizuki.errors import InvalidInput
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -37,6 +40,35 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _unstorable(value: str) -> str | None:
+    if "\x00" in value:
+        return "a NUL character"
+    if _JSON_NUL.search(value):
+        return "a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "a lone surrogate (not valid Unicode)"
+    return None
+
+
+def _guard_parameters(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+    """Refuse text no database stores faithfully (PostgreSQL rejects NUL; neither encodes lone surrogates).
+
+    Edges validate the fields they know; this catches every other path (filters, extra fields, notes)
+    with a clear 422 instead of a driver error.
+    """
+    rows = parameters if executemany else [parameters]
+    for row in rows:
+        values = row.values() if isinstance(row, dict) else row or ()
+        for value in values:
+            if isinstance(value, str) and (problem := _unstorable(value)):
+                raise InvalidInput(f"input contains {problem}, which cannot be stored")
+
+
 def _sqlite_begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -58,6 +90,7 @@ class Database:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 20
         self.engine: Engine = create_engine(self.url, **kwargs)
+        event.listen(self.engine, "before_cursor_execute", _guard_parameters)
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin_immediate)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from agent.models import DoNotEngageEntry, WatchRuleSet
 from api import auth
-from api.deps import Actor, RuntimeDep, requires
+from api.deps import Actor, Offset, RuntimeDep, requires
 from api.errors import ERROR_RESPONSES
 from kizuki import audit
 from kizuki.errors import InvalidInput, NotFound, PayloadTooLarge
@@ -62,7 +62,7 @@ def list_audit(
     action: Annotated[str | None, Query(max_length=64)] = None,
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[AuditPublic]:
     stmt = select(audit.AuditEntry)
     if subject:

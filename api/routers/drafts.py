@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from agent.drafts import DraftPublic, DraftStatus, draft_public, get_draft, queue
 from api import review
-from api.deps import Actor, RuntimeDep, requires
+from api.deps import Actor, IdPath, Offset, RuntimeDep, requires
 from api.errors import ERROR_RESPONSES
 
 router = APIRouter(prefix="/v1/drafts", tags=["drafts"], responses=ERROR_RESPONSES)
@@ -32,7 +32,7 @@ def list_drafts(
     language: Annotated[str | None, Query(max_length=8)] = None,
     min_risk: Annotated[int | None, Query(ge=0, le=100, description="Only drafts with flame risk ≥ this")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> DraftPage:
     with rt.db.session() as s:
         rows, total = queue(
@@ -42,18 +42,18 @@ def list_drafts(
 
 
 @router.get("/{draft_id}", response_model=DraftPublic, summary="A draft with everything it was made from")
-def get(rt: RuntimeDep, actor: Reviewer, draft_id: int) -> DraftPublic:
+def get(rt: RuntimeDep, actor: Reviewer, draft_id: IdPath) -> DraftPublic:
     with rt.db.session() as s:
         return draft_public(get_draft(s, draft_id), detail=True, session=s)
 
 
 @router.post("/{draft_id}/approve", response_model=DraftPublic, summary="Approve, optionally with an edited text")
-def approve(rt: RuntimeDep, actor: Reviewer, draft_id: int, body: review.ApproveRequest) -> DraftPublic:
+def approve(rt: RuntimeDep, actor: Reviewer, draft_id: IdPath, body: review.ApproveRequest) -> DraftPublic:
     return review.approve(rt, draft_id, body, actor=actor.name)
 
 
 @router.post("/{draft_id}/reject", response_model=DraftPublic, summary="Reject with a reason code")
-def reject(rt: RuntimeDep, actor: Reviewer, draft_id: int, body: review.RejectRequest) -> DraftPublic:
+def reject(rt: RuntimeDep, actor: Reviewer, draft_id: IdPath, body: review.RejectRequest) -> DraftPublic:
     return review.reject(rt, draft_id, body, actor=actor.name)
 
 
@@ -64,13 +64,13 @@ def reject(rt: RuntimeDep, actor: Reviewer, draft_id: int, body: review.RejectRe
     summary="Draft again with instructions (the old draft is kept)",
 )
 def regenerate(
-    rt: RuntimeDep, actor: Reviewer, draft_id: int, body: review.RegenerateRequest | None = None
+    rt: RuntimeDep, actor: Reviewer, draft_id: IdPath, body: review.RegenerateRequest | None = None
 ) -> review.RegenerateResponse:
     return review.regenerate(rt, draft_id, body or review.RegenerateRequest(), actor=actor.name)
 
 
 @router.post("/{draft_id}/mark-sent", response_model=DraftPublic, summary="Manual channel: the reply was posted")
 def mark_sent(
-    rt: RuntimeDep, actor: Reviewer, draft_id: int, body: review.MarkSentRequest | None = None
+    rt: RuntimeDep, actor: Reviewer, draft_id: IdPath, body: review.MarkSentRequest | None = None
 ) -> DraftPublic:
     return review.mark_sent(rt, draft_id, body or review.MarkSentRequest(), actor=actor.name)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from api.deps import Actor, RuntimeDep, requires
+from api.deps import Actor, IdPath, Offset, RuntimeDep, requires
 from api.errors import ERROR_RESPONSES
 from knowledge import service
 from knowledge.schemas import (
@@ -38,7 +38,7 @@ def list_entries(
     status_: Annotated[Status | None, Query(alias="status")] = None,
     text: Annotated[str | None, Query(max_length=200, description="Substring of key, title or body")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> EntryPage:
     with rt.db.session() as s:
         rows, total = service.list_entries(
@@ -73,7 +73,9 @@ def archive_entry(
     rt: RuntimeDep,
     actor: Editor,
     key: str,
-    revision: Annotated[int | None, Query(ge=1, description="Refuse (409) unless this is current")] = None,
+    revision: Annotated[
+        int | None, Query(ge=1, le=2_147_483_647, description="Refuse (409) unless this is current")
+    ] = None,
 ) -> EntryPublic:
     return rt.knowledge.archive(key, actor=actor.name, revision=revision)
 
@@ -85,6 +87,6 @@ def list_revisions(rt: RuntimeDep, actor: Reader, key: str) -> list[RevisionPubl
 
 
 @router.get("/{key}/revisions/{revision}", response_model=RevisionPublic, summary="One revision of an entry")
-def get_revision(rt: RuntimeDep, actor: Reader, key: str, revision: int) -> RevisionPublic:
+def get_revision(rt: RuntimeDep, actor: Reader, key: str, revision: IdPath) -> RevisionPublic:
     with rt.db.session() as s:
         return service.get_revision(s, key, revision)

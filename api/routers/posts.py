@@ -11,7 +11,7 @@ from agent.drafts import PostPublic, post_public
 from agent.models import Post
 from agent.pipeline import IngestOutcome
 from agent.schemas import PostIn
-from api.deps import Actor, RuntimeDep, requires
+from api.deps import Actor, IdPath, RuntimeDep, requires
 from api.errors import ERROR_RESPONSES
 from kizuki.errors import NotFound
 
@@ -43,7 +43,7 @@ def receive(
 
 
 @router.get("/{post_id}", response_model=PostPublic, summary="A post with its watch decision and triage")
-def get(rt: RuntimeDep, actor: Annotated[Actor, requires("agent")], post_id: int) -> PostPublic:
+def get(rt: RuntimeDep, actor: Annotated[Actor, requires("agent")], post_id: IdPath) -> PostPublic:
     with rt.db.session() as s:
         post = s.get(Post, post_id)
         if post is None:

@@ -1,0 +1,42 @@
+"""Schema fuzzing (schemathesis against /openapi.json): no input, however odd, gets a 5xx."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from kizuki.runtime import Runtime
+from tests.conftest import make_token
+
+DEMO = Path(__file__).resolve().parents[2] / "knowledge" / "demo" / "knowledge.jsonl"
+# Running a whole evaluation suite per generated example would only measure the suite.
+SKIP = {("POST", "/v1/evals/runs")}
+
+
+def test_no_server_errors(runtime: Runtime) -> None:
+    from api.app import create_app
+
+    runtime.knowledge.import_file(DEMO, actor="fuzz")
+    app = create_app(runtime)
+    headers = {"Authorization": f"Bearer {make_token(runtime, 'admin', 'fuzzer')}"}
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    tried = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if (operation.method.upper(), operation.path) in SKIP:
+            continue
+        tried += 1
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        def call(case: schemathesis.Case) -> None:
+            response = case.call(headers=headers)
+            assert response.status_code < 500, (
+                f"{case.method} {case.formatted_path} {case.query} {case.body!r:.200} -> "
+                f"{response.status_code}: {response.text[:300]}"
+            )
+
+        call()
+    assert tried >= 25
