@@ -135,6 +135,8 @@ class _DocState:
     metadata: dict[str, Any]
     title: str
     text: str
+    # (passage, its normalised form): the title and body passages, cut on first use by a search
+    passages: list[tuple[str, str]] | None = None
 
 
 class HybridIndex:
@@ -446,11 +448,13 @@ class HybridIndex:
 
     def _lexical_passage(self, state: _DocState, surfaces: set[str]) -> str:
         """The title or body passage containing the most query words (the title on ties)."""
-        body = state.text[len(state.title) :].strip() if state.text.startswith(state.title) else state.text
-        candidates = [p for p in [state.title, *split_passages(body, self.config.chunk_chars)] if p]
-        best, best_score = (candidates[0] if candidates else ""), 0
-        for passage in candidates:
-            folded = normalise(passage)
+        if state.passages is None:
+            text, title = state.text, state.title
+            body = text[len(title) :].strip() if text.startswith(title) else text
+            pieces = [p for p in [title, *split_passages(body, self.config.chunk_chars)] if p]
+            state.passages = [(p, normalise(p)) for p in pieces]
+        best, best_score = (state.passages[0][0] if state.passages else ""), 0
+        for passage, folded in state.passages:
             score = sum(1 for word in surfaces if word in folded)
             if score > best_score:
                 best, best_score = passage, score
