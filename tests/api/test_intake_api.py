@@ -1,0 +1,90 @@
+"""Posts, watch rules, do-not-engage and checks over REST."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+
+def _post(i: int, text: str, **kw: Any) -> dict[str, Any]:
+    return {
+        "source": "x",
+        "external_id": f"api-{i}",
+        "author": {"handle": kw.pop("handle", "hana")},
+        "text": text,
+        **kw,
+    }
+
+
+def test_posts_one_or_many_idempotent(client: TestClient) -> None:
+    one = client.post("/v1/posts", json=_post(1, "KAMADOでE03が出る"))
+    assert one.status_code == 202
+    assert one.json()["items"][0]["outcome"] == "queued"
+    many = client.post("/v1/posts", json=[_post(1, "KAMADOでE03が出る"), _post(2, "流星群と星空がきれい")])
+    assert [i["outcome"] for i in many.json()["items"]] == ["duplicate", "dropped"]
+    post_id = one.json()["items"][0]["post_id"]
+    got = client.get(f"/v1/posts/{post_id}").json()
+    assert got["status"] == "queued"
+    assert got["triage"]["language"] == "ja"
+    assert got["watch"]["keep"] is True
+    assert client.get("/v1/posts/999999").status_code == 404
+
+
+def test_posts_bad_input(client: TestClient) -> None:
+    assert client.post("/v1/posts", json=[]).status_code == 422
+    assert client.post("/v1/posts", json=_post(3, "")).status_code == 422
+    too_many = [_post(100 + i, "KAMADO") for i in range(501)]
+    assert client.post("/v1/posts", json=too_many).status_code == 422
+    nul = client.post("/v1/posts", json=_post(4, "KAMADO", url="https://x.example/\u0000"))
+    assert nul.status_code == 422
+    assert nul.json()["error"] in ("ValidationError", "InvalidInput")
+
+
+def test_watch_rules_are_versioned_and_take_effect(client: TestClient) -> None:
+    current = client.get("/v1/watch-rules").json()
+    assert current["version"] == 0
+    before = client.post("/v1/posts", json=_post(9, "HoshiCamのレンズが曇って使えない")).json()["items"][0]
+    assert before["outcome"] == "dropped"  # not a product the rules know yet
+    rules = current["rules"]
+    rules["brand"] = [*rules.get("brand", []), "HoshiCam"]
+    stale = client.put("/v1/watch-rules", json={"version": 5, "rules": rules})
+    assert stale.status_code == 409
+    saved = client.put("/v1/watch-rules", json={"version": 0, "rules": rules, "note": "campaign noise"})
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["version"] == 1
+    res = client.post("/v1/posts", json=_post(10, "HoshiCamのレンズが曇って使えない"))
+    item = res.json()["items"][0]
+    assert item["outcome"] == "queued"
+    post = client.get(f"/v1/posts/{item['post_id']}").json()
+    assert "HoshiCam" in post["watch"]["matched"]["brand"]
+    assert [v["version"] for v in client.get("/v1/watch-rules/versions").json()] == [1]
+    bad = client.put("/v1/watch-rules", json={"version": 1, "rules": {"brand": "not a list"}})
+    assert bad.status_code == 422
+
+
+def test_do_not_engage_round_trip(client: TestClient) -> None:
+    res = client.post("/v1/do-not-engage", json={"handle": "@Troll_99", "reason": "harassment"})
+    assert res.status_code == 201
+    assert res.json()["handle"] == "troll_99"
+    item = client.post("/v1/posts", json=_post(20, "KAMADO壊れた", handle="troll_99")).json()["items"][0]
+    assert item["outcome"] == "no_engage"
+    assert client.delete("/v1/do-not-engage/TROLL_99").status_code == 204
+    assert client.delete("/v1/do-not-engage/troll_99").status_code == 404
+    naive = client.post("/v1/do-not-engage", json={"handle": "x", "reason": "r", "expires_at": "2030-01-01T00:00:00"})
+    assert naive.status_code == 422
+
+
+def test_checks_endpoint(client: TestClient) -> None:
+    ok = client.post("/v1/checks", json={"text": ""})
+    assert ok.json() == {"verdict": "pass", "findings": []}
+    res = client.post("/v1/checks", json={"text": "お電話番号は090-1234-5678ですね", "post_text": "090-1234-5678です"})
+    cats = {f["category"] for f in res.json()["findings"]}
+    assert {"pii", "pii_echo"} <= cats
+    assert res.json()["verdict"] == "block"
+    finding = res.json()["findings"][0]
+    assert "お電話番号は090-1234-5678ですね"[finding["start"] : finding["end"]] == "090-1234-5678"
+    big = client.post("/v1/checks", json={"text": "あ" * 20_001})
+    assert big.status_code == 413
+    assert big.json()["error"] == "PayloadTooLarge"
+    assert client.post("/v1/checks", json={"text": "hi", "channel": "fax"}).status_code == 422
