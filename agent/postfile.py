@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from pydantic import ValidationError
 
 from agent.schemas import PostIn
 from kizuki.errors import InvalidInput
+from kizuki.records import jsonl_records
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
 CSV_AUTHOR = {
@@ -62,18 +62,6 @@ def _csv_records(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
         yield line, f"malformed CSV: {exc}"
 
 
-def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            yield number, f"invalid JSON: {exc.msg} (column {exc.colno})"
-            continue
-        yield number, value if isinstance(value, dict) else "each line must be a JSON object"
-
-
 def read_posts(path: Path) -> list[PostRow]:
     """Every row of a posts file, valid or not (a bad row never stops the good ones)."""
     suffix = path.suffix.lower().lstrip(".")
@@ -90,7 +78,7 @@ def read_posts(path: Path) -> list[PostRow]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InvalidInput(f"{path}: line {line}: not UTF-8 (byte offset {exc.start})") from None
-    records = _csv_records(text) if suffix == "csv" else _jsonl_records(text)
+    records = _csv_records(text) if suffix == "csv" else jsonl_records(text)
     rows: list[PostRow] = []
     for line, record in records:
         if isinstance(record, str):

@@ -14,9 +14,10 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from kizuki.errors import InvalidInput
+from kizuki.records import jsonl_records
 from knowledge.models import KnowledgeEntry
 from knowledge.schemas import EntryCreate
-from knowledge.service import upsert_from_import
+from knowledge.service import snapshot, upsert_from_import
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 CSV_COLUMNS = ["key", "kind", "title", "body", "lang", "tags", "status"]
@@ -66,18 +67,6 @@ def decode(raw: bytes, name: str) -> str:
         ) from None
 
 
-def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, f"invalid JSON: {exc.msg} (column {exc.colno})"
-            continue
-        yield number, value if isinstance(value, dict) else "each line must be a JSON object"
-
-
 def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -117,7 +106,7 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
 
 def parse(text: str, fmt: str, name: str) -> list[EntryCreate]:
     """Validate every row; raise one error listing every bad line, or return all entries."""
-    rows = _jsonl_rows(text) if fmt == "jsonl" else _csv_rows(text)
+    rows = jsonl_records(text) if fmt == "jsonl" else _csv_rows(text)
     problems: list[tuple[int, str]] = []
     entries: list[EntryCreate] = []
     seen: dict[str, int] = {}
@@ -170,16 +159,9 @@ def import_entries(session: Session, entries: Iterable[EntryCreate], *, actor: s
 
 
 def _export_record(entry: KnowledgeEntry) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "key": entry.key,
-        "kind": entry.kind,
-        "title": entry.title,
-        "body": entry.body,
-        "lang": entry.lang,
-        "tags": list(entry.tags or []),
-        "status": entry.status,
-    }
-    for k, v in (entry.extra or {}).items():
+    record = snapshot(entry)
+    record.pop("revision")
+    for k, v in record.pop("extra").items():
         record.setdefault(k, v)
     return record
 

@@ -38,19 +38,11 @@ class StaleRevision(Conflict):
 def to_public(entry: KnowledgeEntry) -> EntryPublic:
     return EntryPublic.model_validate(
         {
-            "key": entry.key,
-            "kind": entry.kind,
-            "title": entry.title,
-            "body": entry.body,
-            "lang": entry.lang,
-            "tags": list(entry.tags or []),
-            "status": entry.status,
-            "revision": entry.revision,
+            **snapshot(entry),
             "created_at": entry.created_at,
             "created_by": entry.created_by,
             "updated_at": entry.updated_at,
             "updated_by": entry.updated_by,
-            "extra": dict(entry.extra or {}),
         }
     )
 
@@ -70,9 +62,7 @@ def snapshot(entry: KnowledgeEntry) -> dict[str, Any]:
     }
 
 
-def _add_revision(
-    session: Session, entry: KnowledgeEntry, actor: str, changed: list[str], note: str | None
-) -> None:
+def _add_revision(session: Session, entry: KnowledgeEntry, actor: str, changed: list[str], note: str | None) -> None:
     session.add(
         KnowledgeRevision(
             entry_id=entry.id,
