@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -18,22 +19,25 @@ from agent.prompts.fencing import fence
 from agent.schemas import PostIn, ReplyDraft, RetrievedEntry, Retriever, TriageResult
 
 if TYPE_CHECKING:
-    from agent.checks import Checker, Finding
+    from agent.checks import Checker, CheckResult, Finding
     from kizuki.settings import Settings
 
 __all__ = [
+    "DEFAULT_PROMPT",
     "MAX_OUTPUT_RETRIES",
     "PROMPT",
     "DraftDeps",
     "DraftState",
     "HistoryItem",
+    "agent_for",
     "build_user_prompt",
     "drafting_agent",
     "review_draft",
     "structural_problems",
 ]
 
-PROMPT = load_prompt("draft-v1")
+DEFAULT_PROMPT = "draft-v1"
+PROMPT = load_prompt(DEFAULT_PROMPT)
 MAX_OUTPUT_RETRIES = 2
 """How many times the validator may send findings back before the draft is taken as it is (the final gate
 still records what is left)."""
@@ -59,6 +63,9 @@ class DraftState:
     problems_seen: list[str] = field(default_factory=list)
     variation_requested: bool = False
     template_similarity: float = 0.0
+    checked_text: str | None = None
+    """The text the validator last checked, with its result: the final gate reuses them when unchanged."""
+    checked_result: CheckResult | None = None
 
 
 @dataclass
@@ -77,17 +84,6 @@ class DraftDeps:
     state: DraftState = field(default_factory=DraftState)
 
 
-drafting_agent: Agent[DraftDeps, ReplyDraft] = Agent(
-    deps_type=DraftDeps,
-    output_type=ReplyDraft,
-    system_prompt=PROMPT.text,
-    retries={"output": MAX_OUTPUT_RETRIES, "tools": 1},
-    name="kizuki-drafting",
-    defer_model_check=True,
-)
-
-
-@drafting_agent.tool
 async def search_knowledge(ctx: RunContext[DraftDeps], query: str, lang: str | None = None) -> list[dict[str, Any]]:
     """Search the FAQ and policy knowledge base. `lang` ("ja" or "en") keeps entries in that language.
 
@@ -116,7 +112,6 @@ async def search_knowledge(ctx: RunContext[DraftDeps], query: str, lang: str | N
     return out
 
 
-@drafting_agent.tool
 async def get_customer_history(ctx: RunContext[DraftDeps]) -> list[dict[str, Any]]:
     """This customer's recent posts and our replies (newest first), the posts fenced as untrusted data."""
     items = sorted(
@@ -141,12 +136,20 @@ def _finding_line(f: Finding) -> str:
     return f"- finding category={f.category} rule={f.rule} severity={f.severity} match={match}: {f.message}{hint}"
 
 
+def check_text(deps: DraftDeps, text: str) -> tuple[CheckResult, float]:
+    """The checks and the highest similarity to the recent replies for ``text``, computed once per text."""
+    state = deps.state
+    if state.checked_text != text or state.checked_result is None:
+        state.checked_result = deps.checker.check(text, post_text=deps.post.text, channel=deps.channel)
+        state.template_similarity, _ = max_similarity(text, deps.recent_replies)
+        state.checked_text = text
+    return state.checked_result, state.template_similarity
+
+
 def review_draft(deps: DraftDeps, draft: ReplyDraft) -> list[str]:
     """Problems in a draft, one line each: check findings, citations, language, DM consistency, templates."""
-    result = deps.checker.check(draft.text, post_text=deps.post.text, channel=deps.channel)
+    result, sim = check_text(deps, draft.text)
     problems = [_finding_line(f) for f in result.findings] + structural_problems(deps, draft)
-    sim, _ = max_similarity(draft.text, deps.recent_replies)
-    deps.state.template_similarity = sim
     if sim > TEMPLATE_THRESHOLD and not deps.state.variation_requested:
         deps.state.variation_requested = True
         problems.append(
@@ -176,7 +179,6 @@ def structural_problems(deps: DraftDeps, draft: ReplyDraft) -> list[str]:
     return problems
 
 
-@drafting_agent.output_validator
 async def validate_draft(ctx: RunContext[DraftDeps], draft: ReplyDraft) -> ReplyDraft:
     """Run the checks on the draft; send the findings back (bounded) so the model fixes its own draft."""
     state = ctx.deps.state
@@ -188,6 +190,27 @@ async def validate_draft(ctx: RunContext[DraftDeps], draft: ReplyDraft) -> Reply
             "The draft has problems. Fix exactly these and call final_result again:\n" + "\n".join(problems)
         )
     return draft
+
+
+@lru_cache(maxsize=16)
+def agent_for(prompt: str = DEFAULT_PROMPT) -> Agent[DraftDeps, ReplyDraft]:
+    """The drafting agent for the prompt file ``agent/prompts/<prompt>.md`` (one agent per prompt, cached)."""
+    text = load_prompt(prompt).text
+    agent: Agent[DraftDeps, ReplyDraft] = Agent(
+        deps_type=DraftDeps,
+        output_type=ReplyDraft,
+        system_prompt=text,
+        tools=[search_knowledge, get_customer_history],
+        retries={"output": MAX_OUTPUT_RETRIES, "tools": 1},
+        name="kizuki-drafting",
+        defer_model_check=True,
+    )
+    agent.output_validator(validate_draft)
+    return agent
+
+
+drafting_agent = agent_for(DEFAULT_PROMPT)
+"""The agent with the default prompt."""
 
 
 def build_user_prompt(

@@ -15,18 +15,20 @@ from pydantic_ai.models import Model
 
 from agent.checks import Checker, CheckResult, Finding, load_rules
 from agent.drafting.agent import (
-    PROMPT,
+    DEFAULT_PROMPT,
     DraftDeps,
     HistoryItem,
+    agent_for,
     build_user_prompt,
-    drafting_agent,
+    check_text,
     structural_problems,
 )
-from agent.drafting.similarity import TEMPLATE_THRESHOLD, max_similarity
+from agent.drafting.similarity import TEMPLATE_THRESHOLD
 from agent.llm.errors import ModelUnavailable
 from agent.llm.litellm_model import cost_of
 from agent.llm.offline import OFFLINE_MODEL_NAME
 from agent.llm.routing import build_model
+from agent.prompts import load_prompt
 from agent.schemas import PostIn, ReplyDraft, RetrievedEntry, Retriever, TriageResult
 from kizuki.errors import KizukiError
 from kizuki.settings import Settings, get_settings
@@ -93,13 +95,19 @@ async def draft_reply(
     instructions: str | None = None,
     checker: Checker | None = None,
     clock: Callable[[], datetime] | None = None,
+    prompt: str | None = None,
 ) -> DraftOutcome:
     """Draft a reply with the agent, then run the checks again as the final gate.
+
+    ``prompt`` names the system prompt file under ``agent/prompts`` (default ``draft-v1``); its version is
+    stored as ``prompt_version``. An unknown name raises :class:`FileNotFoundError` before any model call.
 
     Raises :class:`ModelUnavailable` when every model failed (the pipeline stores the draft as failed and
     retryable) and :class:`DraftFailed` when the model's output stayed unusable past its retries.
     """
     settings = settings or get_settings()
+    prompt_file = load_prompt(DEFAULT_PROMPT if prompt is None else prompt)
+    agent = agent_for(prompt_file.name)
     checker = checker or default_checker(settings)
     channel = channel or post.channel or post.source
     if channel not in checker.rules.channel_limits:
@@ -116,17 +124,17 @@ async def draft_reply(
         settings=settings,
         clock=clock or (lambda: datetime.now(UTC)),
     )
-    prompt = build_user_prompt(post, triage, channel=channel, instructions=instructions)
+    user_prompt = build_user_prompt(post, triage, channel=channel, instructions=instructions)
     try:
-        result = await drafting_agent.run(prompt, deps=deps, model=model_obj)
+        result = await agent.run(user_prompt, deps=deps, model=model_obj)
     except ModelUnavailable:
         raise
     except UnexpectedModelBehavior as exc:
         raise DraftFailed(f"the model's output stayed unusable: {exc}", extra={"retryable": True}) from exc
 
     draft = result.output
-    final = checker.check(draft.text, post_text=post.text, channel=channel)
-    sim, _ = max_similarity(draft.text, deps.recent_replies)
+    # the final gate: the validator's result when it checked this very text (it usually did), else check again
+    final, sim = check_text(deps, draft.text)
     findings = list(final.findings)
     if sim > TEMPLATE_THRESHOLD:
         findings.append(
@@ -151,7 +159,7 @@ async def draft_reply(
     return DraftOutcome(
         draft=draft,
         model=OFFLINE_MODEL_NAME if model_obj.model_name == OFFLINE_MODEL_NAME else (answered or model_obj.model_name),
-        prompt_version=PROMPT.version,
+        prompt_version=prompt_file.version,
         usage={"requests": usage.requests, "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
         cost_usd=0.0 if model_obj.model_name == OFFLINE_MODEL_NAME else cost_of(messages),
         retrieved=list(deps.state.retrieved.values()),

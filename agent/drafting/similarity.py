@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 TEMPLATE_THRESHOLD = 0.5
 """A draft whose char-3-gram Jaccard with any recent reply exceeds this is regenerated once, then flagged.
@@ -17,7 +18,9 @@ product name or an error code score about 0.7-0.9, two tailored replies on the s
 _SPACE = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=8192)
 def _grams(text: str, n: int = 3) -> frozenset[str]:
+    """The character n-gram set of ``text`` (cached per text: recent replies are compared again and again)."""
     t = _SPACE.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
     if len(t) < n:
         return frozenset([t]) if t else frozenset()
@@ -38,11 +41,17 @@ def max_similarity(text: str, others: Iterable[str]) -> tuple[float, int | None]
     """The highest similarity of ``text`` to any of ``others`` and the index of that one (None if empty)."""
     best, at = 0.0, None
     g = _grams(text)
+    ng = len(g)
+    if not ng:
+        return best, at
     for i, other in enumerate(others):
         go = _grams(other)
-        if not g or not go:
+        no = len(go)
+        # Jaccard is at most min/max of the set sizes: skip the intersection when it cannot beat the best
+        if not no or min(ng, no) <= best * max(ng, no):
             continue
-        s = len(g & go) / len(g | go)
+        inter = len(g & go) if ng <= no else len(go & g)
+        s = inter / (ng + no - inter)
         if s > best:
             best, at = s, i
     return best, at
@@ -55,7 +64,8 @@ def pairwise_stats(texts: Sequence[str]) -> tuple[float, float]:
     for i in range(len(grams)):
         for j in range(i + 1, len(grams)):
             a, b = grams[i], grams[j]
-            s = len(a & b) / len(a | b) if (a or b) else 1.0
+            inter = len(a & b)
+            s = inter / (len(a) + len(b) - inter) if (a or b) else 1.0
             total += s
             top = max(top, s)
             n += 1

@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from pydantic_ai.messages import (
@@ -352,11 +353,17 @@ _RISKY = re.compile(
 )
 
 
+@lru_cache(maxsize=1024)
+def _word_pattern(w: str) -> re.Pattern[str] | None:
+    return re.compile(rf"(?<![a-z0-9]){re.escape(w)}") if w.isascii() and w[:1].isalnum() else None
+
+
 def _has_word(n: str, w: str) -> bool:
     """``w`` in normalised text ``n``; ASCII words must start at a word boundary ("pair" not in "repair")."""
-    if w.isascii() and w[:1].isalnum():
-        return re.search(rf"(?<![a-z0-9]){re.escape(w)}", n) is not None
-    return w in n
+    if w not in n:
+        return False
+    pat = _word_pattern(w)
+    return pat is None or pat.search(n) is not None
 
 
 def _norm(text: str) -> str:
@@ -1443,8 +1450,12 @@ _CHANNEL = re.compile(r"^Reply channel: (?P<channel>[\w.-]+)", re.M)
 _REVIEWER = re.compile(r"^Reviewer instructions[^\n]*\n(?P<text>.*?)(?=\n\n)", re.M | re.DOTALL)
 
 
+@lru_cache(maxsize=256)
 def facts_from_prompt(prompt: str) -> PostFacts:
-    """Read the post (fenced), the triage JSON, the channel and reviewer instructions from the user prompt."""
+    """Read the post (fenced), the triage JSON, the channel and reviewer instructions from the user prompt.
+
+    Cached per prompt: the model reads the same prompt on every turn of a run (the facts are not mutated).
+    """
     blocks = unfence(prompt, "POST")
     attrs, text = blocks[0] if blocks else ({}, prompt)
     m = _TRIAGE_BLOCK.search(prompt)

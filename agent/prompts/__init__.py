@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _FRONT = re.compile(r"\A---\n(?P<meta>.*?)\n---\n", re.DOTALL)
 
 
@@ -17,10 +18,19 @@ class Prompt:
     text: str
 
 
+def _read(name: str) -> str:
+    return resources.files(__package__).joinpath(f"{name}.md").read_text(encoding="utf-8")
+
+
 @lru_cache(maxsize=16)
 def load_prompt(name: str) -> Prompt:
-    """The prompt file ``agent/prompts/<name>.md``; its ``version:`` header is stored with every draft."""
-    raw = resources.files(__package__).joinpath(f"{name}.md").read_text(encoding="utf-8")
+    """The prompt file ``agent/prompts/<name>.md``; its ``version:`` header is stored with every draft.
+
+    Raises :class:`ValueError` for a malformed name and :class:`FileNotFoundError` for an unknown one.
+    """
+    if not _NAME.fullmatch(name) or ".." in name:
+        raise ValueError(f"invalid prompt name {name!r}")
+    raw = _read(name)
     m = _FRONT.match(raw)
     if not m:
         raise ValueError(f"prompt {name!r} has no front matter with a version")

@@ -293,7 +293,7 @@ async def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.drafting", description=__doc__)
     ap.add_argument("--offline-n", type=int, default=200)
     ap.add_argument("--latency-n", type=int, default=100)
-    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--concurrency", type=int, default=128)
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
