@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api import errors
 from api.limits import BodySizeLimit
@@ -17,7 +18,8 @@ and waits for a person to approve. Errors are `{"error": Name, "detail": "..."}`
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
     runtime = runtime or Runtime()
-    app = FastAPI(title="Kizuki", version=__version__, description=DESCRIPTION)
+    # The docs pages are served from files in a package, not a CDN: they work on a closed network.
+    app: FastAPI = FastAPIOffline(title="Kizuki", version=__version__, description=DESCRIPTION)
     app.state.runtime = runtime
     errors.install(app)
     app.include_router(system.router)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
+from fastapi.security import HTTPBearer
 
 from kizuki.runtime import Runtime
 
@@ -29,6 +30,10 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 
+# Declares the scheme in OpenAPI (the Authorize button in /docs); the header is checked in `requires`.
+_bearer = HTTPBearer(auto_error=False, description="A token from `kizuki token create` or POST /v1/tokens")
+
+
 def requires(*roles: str) -> object:
     """Declare the roles an endpoint accepts (admin always may); resolves to the acting `Actor`.
 
@@ -36,7 +41,7 @@ def requires(*roles: str) -> object:
     """
     from api.auth import authenticate, authorise
 
-    def _actor(request: Request) -> Actor:
+    def _actor(request: Request, _scheme: Annotated[object, Depends(_bearer)]) -> Actor:
         rt: Runtime = request.app.state.runtime
         with rt.db.session() as s:
             token = authenticate(s, request.headers.get("authorization"))

@@ -37,8 +37,13 @@ def _search(client: TestClient, query: str, **kw: Any) -> list[str]:
     return [h["key"] for h in res.json()["hits"]]
 
 
-def test_healthz_and_openapi(client: TestClient) -> None:
+def test_healthz_openapi_and_docs_without_a_cdn(client: TestClient) -> None:
     assert client.get("/healthz").json()["status"] == "ok"
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert "cdn.jsdelivr" not in docs.text  # works on a closed network
+    assert client.get("/static-offline-docs/swagger-ui-bundle.js").status_code == 200
+    assert "HTTPBearer" in client.get("/openapi.json").json()["components"]["securitySchemes"]
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/knowledge", "/v1/knowledge/{key}", "/v1/knowledge/{key}/revisions", "/v1/knowledge/search"} <= set(
         paths
