@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import resource
 import statistics
@@ -96,6 +97,7 @@ def run_retrieval_bench(dataset: Path, k: int = 10, as_json: bool = False) -> di
 
     console = Console(stderr=True)
     started = time.perf_counter()
+    load_start = os.getloadavg()[0]
     corpus, queries, qrels = load_dataset(dataset)
     judged = [q for q in queries if q in qrels and any(g > 0 for g in qrels[q].values())]
     docs = [to_index_doc(doc_id, text) for doc_id, text in corpus.items()]
@@ -160,6 +162,9 @@ def run_retrieval_bench(dataset: Path, k: int = 10, as_json: bool = False) -> di
         "index_docs_per_s": round(len(docs) / index_s, 1) if index_s > 0 else None,
         "total_seconds": round(total_s, 2),
         "peak_rss_mib": round(peak_rss_mib(), 1),
+        # timings depend on what else runs: the 1-minute load average at start and end, and the cores
+        "load_avg": [round(load_start, 2), round(os.getloadavg()[0], 2)],
+        "cpu_count": os.cpu_count(),
         "modes": {m: {key: round(v, 4) for key, v in r.items()} for m, r in rows.items()},
     }
     if as_json:
@@ -200,7 +205,8 @@ def _print_table(result: Mapping[str, Any], k: int) -> None:
     console.print(table)
     console.print(
         f"indexing {result['index_seconds']} s (shared by the three modes),"
-        f" whole run {result['total_seconds']} s, embeddings {result['embedding_model']}"
+        f" whole run {result['total_seconds']} s, embeddings {result['embedding_model']};"
+        f" load average {result['load_avg'][0]} → {result['load_avg'][1]} on {result['cpu_count']} cores"
     )
 
 

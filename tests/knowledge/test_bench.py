@@ -48,6 +48,7 @@ def test_run_writes_one_json_object(beir_dir: Path, capsys: pytest.CaptureFixtur
     assert result["modes"]["hybrid"]["recall@3"] >= 0.75
     assert result["index_docs_per_s"] > 0
     assert result["peak_rss_mib"] > 50
+    assert len(result["load_avg"]) == 2 and result["cpu_count"] >= 1
 
 
 def test_table_output_and_typer_command(beir_dir: Path) -> None:
@@ -55,7 +56,7 @@ def test_table_output_and_typer_command(beir_dir: Path) -> None:
     app.command()(bench.bench_retrieval)
     res = CliRunner().invoke(app, ["--dataset", str(beir_dir), "-k", "5"])
     assert res.exit_code == 0, res.output
-    for word in ("dense", "lexical", "hybrid", "Recall@5", "nDCG@5"):
+    for word in ("dense", "lexical", "hybrid", "Recall@5", "nDCG@5", "load average"):
         assert word in res.output
     bad = CliRunner().invoke(app, ["--dataset", str(beir_dir / "missing")])
     assert bad.exit_code != 0
