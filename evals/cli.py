@@ -38,6 +38,10 @@ def run_command(
     judge_model: Annotated[
         str | None, typer.Option(help="Model for the LLM judge (default: --model when it is not offline)")
     ] = None,
+    prompt: Annotated[str | None, typer.Option(help="Drafting prompt file in agent/prompts (default draft-v1)")] = None,
+    compare_prompt: Annotated[
+        str | None, typer.Option("--compare-prompt", help="Run a second prompt version too, side by side")
+    ] = None,
 ) -> None:
     """Run suites; exit 1 when a threshold fails or a score drops against --baseline beyond the suite's tolerance."""
     # Imported here: the runner pulls in the agent stack, which `kizuki --help` should not wait for.
@@ -56,10 +60,31 @@ def run_command(
     except (OSError, ValueError) as exc:
         _fail(f"cannot read baseline {baseline}: {exc}")
         return
-    report = run_suites(suites, model=model, settings=settings, judge_model=judge_model, baseline=base)
-    other: EvalReport | None = None
-    if compare_model:
-        other = run_suites(suites, model=compare_model, settings=settings, judge_model=judge_model, baseline=base)
+    from agent.prompts import load_prompt
+
+    for name in filter(None, (prompt, compare_prompt)):
+        try:
+            load_prompt(name)
+        except (FileNotFoundError, ValueError) as exc:
+            _fail(f"prompt {name!r}: {exc}")
+            return
+    try:
+        report = run_suites(
+            suites, model=model, settings=settings, judge_model=judge_model, baseline=base, prompt=prompt
+        )
+        other: EvalReport | None = None
+        if compare_model or compare_prompt:
+            other = run_suites(
+                suites,
+                model=compare_model or model,
+                settings=settings,
+                judge_model=judge_model,
+                baseline=base,
+                prompt=compare_prompt or prompt,
+            )
+    except SuiteError as exc:
+        _fail(str(exc))
+        return
     for run in report.runs:
         print_run(run, console)
     if other is not None:

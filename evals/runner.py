@@ -214,9 +214,10 @@ def eval_settings(base: Settings, home: Path) -> Settings:
 class _Drafter:
     """The task pydantic-evals runs per case: triage, then draft with the run's model against the run's KB."""
 
-    def __init__(self, rt: Runtime, model: str | Model) -> None:
+    def __init__(self, rt: Runtime, model: str | Model, prompt: str | None = None) -> None:
         self.rt = rt
         self.model = build_model(model, rt.settings) if isinstance(model, str) else model
+        self.prompt = prompt
 
     async def __call__(self, inputs: CaseInputs) -> DraftOutput:
         post = PostIn.model_validate(inputs.post)
@@ -231,6 +232,7 @@ class _Drafter:
             channel=inputs.channel,
             customer_history=inputs.history,
             checker=self.rt.checker,
+            prompt=self.prompt,
         )
         latency = time.perf_counter() - t0
         retrieved = {(e.key, e.revision): e for e in outcome.retrieved}
@@ -395,6 +397,7 @@ async def run_suite_async(
     judge_model: str | Model | None = None,
     baseline: EvalReport | None = None,
     max_concurrency: int | None = None,
+    prompt: str | None = None,
 ) -> SuiteRun:
     """Run one suite against its own knowledge base (demo knowledge + the suite's entries) in a temp home.
 
@@ -418,7 +421,7 @@ async def run_suite_async(
                 max_concurrency = 4 if is_real_model(model) else 1
             dataset = build_dataset(suite, judge_model=judge_model)
             report = await dataset.evaluate(
-                _Drafter(rt, model),
+                _Drafter(rt, model, prompt),
                 name=f"{suite.name}:{_model_label(model)}",
                 max_concurrency=max_concurrency,
                 progress=False,

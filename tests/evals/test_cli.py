@@ -78,3 +78,20 @@ def test_bad_suite_file_exits_two_with_the_line(tmp_path: Path) -> None:
     result = runner.invoke(eval_app, ["run", str(bad)])
     assert result.exit_code == 2
     assert "bad.yaml:4" in result.output
+
+
+def test_unknown_prompt_exits_two_before_running() -> None:
+    result = runner.invoke(eval_app, ["run", "trouble", "--compare-prompt", "draft-v9"])
+    assert result.exit_code == 2
+    assert "draft-v9" in result.output
+
+
+def test_compare_prompt_records_each_runs_prompt_version(tmp_path: Path) -> None:
+    from agent.prompts import load_prompt
+
+    out = tmp_path / "r.json"
+    args = ["run", "trouble", "--prompt", "draft-v1", "--compare-prompt", "draft-v1", "--out", str(out)]
+    result = runner.invoke(eval_app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert [r["prompt_version"] for r in report["runs"]] == [load_prompt("draft-v1").version] * 2
