@@ -116,6 +116,51 @@ class Timer:
         return timed
 
 
+def scale_out(rt: Any, posts: list[Any], workers: int, concurrency: int) -> dict[str, int]:
+    """Intake here; drafting in `workers` separate `kizuki worker` processes sharing the database."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import func, select
+
+    from agent.models import Draft, Post
+    from kizuki import jobs
+
+    env = {
+        **os.environ,
+        "KIZUKI_HOME": str(rt.settings.home),
+        "KIZUKI_DATABASE_URL": rt.settings.resolved_database_url,
+        "KIZUKI_WORKER_CONCURRENCY": str(concurrency),
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "kizuki.cli", "worker"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
+    try:
+        for p in posts:
+            rt.pipeline.intake(p)
+        while True:
+            with rt.db.session() as s:
+                left = s.scalar(select(func.count()).select_from(jobs.Job).where(jobs.Job.status != "done"))
+            if not left:
+                break
+            time.sleep(0.1)
+        with rt.db.session() as s:
+            return {
+                "drafted": int(s.scalar(select(func.count()).select_from(Draft).where(Draft.status == "pending")) or 0)
+            }
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -128,6 +173,12 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=1000)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="Draft in N `kizuki worker` processes (scale-out); 0 drafts in this process (the CLI's path)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -158,15 +209,18 @@ def main() -> None:
         pipe.draft = timer.wrap_async("draft job (all)", pipe.draft)  # type: ignore[method-assign]
 
         start = time.perf_counter()
-        outcomes = pipe.ingest(posts, concurrency=args.concurrency)
-        wall = time.perf_counter() - start
         counts: dict[str, int] = defaultdict(int)
-        for o in outcomes:
-            counts[o.outcome] += 1
+        if args.workers:
+            counts.update(scale_out(rt, posts, args.workers, args.concurrency))
+        else:
+            for o in pipe.ingest(posts, concurrency=args.concurrency):
+                counts[o.outcome] += 1
+        wall = time.perf_counter() - start
         result = {
             "posts": len(posts),
             "database": rt.db.dialect,
             "model": settings.model,
+            "worker_processes": args.workers,
             "wall_s": round(wall, 2),
             "posts_per_s": round(len(posts) / wall, 1),
             "target_posts_per_s": 20,
