@@ -123,7 +123,7 @@ def scale_out(rt: Any, posts: list[Any], workers: int, concurrency: int) -> dict
 
     from sqlalchemy import func, select
 
-    from agent.models import Draft, Post
+    from agent.models import Draft
     from kizuki import jobs
 
     env = {
