@@ -237,8 +237,8 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "hardness",
-        ("硬さ", "かため", "かたさ", "柔らか", "やわらか", "固め"),
-        ("softer", "harder", "firmer", "mushy"),
+        ("硬さ", "かため", "かたさ", "かたすぎ", "硬すぎ", "柔らか", "やわらか", "固め"),
+        ("softer", "harder", "firmer", "mushy", "too soft", "too hard"),
         "ご飯の硬さ",
         "rice texture",
         ("hardness",),
@@ -735,18 +735,22 @@ def _dm_sentence(facts: PostFacts, seed: int) -> str:
                 "個人情報を守るため、公開の投稿ではなく @hoshizora_support へのDMで詳細をお知らせください。",
                 "お客様の情報保護のため、詳しい内容はDM（@hoshizora_support）でお送りいただけますでしょうか。",
                 "大切な個人情報ですので、続きは @hoshizora_support へのDMにてお願いいたします。",
+                "公開の場ではなく、@hoshizora_support へのDMで続きをお聞かせください。",
             )
         elif facts.order_matter:
             opts = (
                 "ご注文の状況を個別にお調べしますので、@hoshizora_support までDMをお送りください。",
                 "ご購入状況を確認いたしますので、お手数ですがDM（@hoshizora_support）でご連絡をお願いいたします。",
                 "個別に確認のうえご案内しますので、@hoshizora_support へDMをいただけますでしょうか。",
+                "ご注文に関わる内容ですので、続きは @hoshizora_support とのDMでお願いします。",
             )
         else:
             opts = (
                 "詳しい状況は @hoshizora_support へのDMでお聞かせください。",
                 "よろしければ、DM（@hoshizora_support）で状況を詳しくお知らせください。",
                 "個別に確認いたしますので、@hoshizora_support までDMをお送りいただけますか。",
+                "お使いの状況をもう少し伺いたいので、@hoshizora_support にDMをいただけると助かります。",
+                "続きは @hoshizora_support とのDMでやり取りさせてください。",
             )
     elif facts.pii:
         opts = (
@@ -765,6 +769,8 @@ def _dm_sentence(facts: PostFacts, seed: int) -> str:
             "Feel free to DM @hoshizora_support with more details.",
             "If you DM @hoshizora_support with the details, we can look at it together.",
             "Send us a DM at @hoshizora_support and we'll follow up there.",
+            "A DM to @hoshizora_support with when it started would help us a lot.",
+            "Drop @hoshizora_support a DM and we'll pick it up from there.",
         )
     return _pick(opts, seed, "dm")
 
