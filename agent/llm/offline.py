@@ -729,6 +729,7 @@ class Composition:
 
 
 def _dm_sentence(facts: PostFacts, seed: int) -> str:
+    opts: tuple[str, ...]
     if facts.lang == "ja":
         if facts.pii:
             opts = (
