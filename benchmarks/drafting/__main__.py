@@ -294,6 +294,12 @@ async def main() -> None:
     ap.add_argument("--offline-n", type=int, default=200)
     ap.add_argument("--latency-n", type=int, default=100)
     ap.add_argument("--concurrency", type=int, default=128)
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        choices=["scenarios", "non_template", "offline_throughput", "simulated_latency"],
+        help="run only these sections (default: all)",
+    )
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -301,14 +307,18 @@ async def main() -> None:
         t = time.perf_counter()
         rt = load_kb(Path(home))
         setup = round(time.perf_counter() - t, 1)
-        report = {
-            "setup_s": setup,
-            "scenarios": await run_scenarios(rt.knowledge, args.verbose),
-            "non_template": await run_non_template(rt.knowledge),
-            "offline_throughput": await run_offline_throughput(rt.knowledge, args.offline_n),
-            "simulated_latency": await run_latency(rt.knowledge, args.latency_n, args.concurrency),
-            "cpu_count": os.cpu_count(),
+        sections = {
+            "scenarios": lambda: run_scenarios(rt.knowledge, args.verbose),
+            "non_template": lambda: run_non_template(rt.knowledge),
+            "offline_throughput": lambda: run_offline_throughput(rt.knowledge, args.offline_n),
+            "simulated_latency": lambda: run_latency(rt.knowledge, args.latency_n, args.concurrency),
         }
+        report: dict[str, Any] = {"setup_s": setup}
+        for name, run in sections.items():
+            if not args.only or name in args.only:
+                report[name] = await run()
+        report["cpu_count"] = os.cpu_count()
+        report["load_average"] = [round(x, 2) for x in os.getloadavg()]
         rt.close()
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
