@@ -61,12 +61,20 @@ def _guard_parameters(conn: Any, cursor: Any, statement: str, parameters: Any, c
     Edges validate the fields they know; this catches every other path (filters, extra fields, notes)
     with a clear 422 instead of a driver error.
     """
-    rows = parameters if executemany else [parameters]
-    for row in rows:
-        values = row.values() if isinstance(row, dict) else row or ()
-        for value in values:
-            if isinstance(value, str) and (problem := _unstorable(value)):
-                raise InvalidInput(f"input contains {problem}, which cannot be stored")
+    _check_values(parameters)
+
+
+def _check_values(value: Any) -> None:
+    # Parameters come as a dict, a tuple, or (executemany) a list of either, depending on driver and path.
+    if isinstance(value, str):
+        if problem := _unstorable(value):
+            raise InvalidInput(f"input contains {problem}, which cannot be stored")
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_values(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_values(item)
 
 
 def _sqlite_begin_immediate(connection: Any) -> None:
