@@ -148,6 +148,9 @@ TEMPLATES_EN = [
 
 def generated_posts(n: int = 100, seed: int = 7) -> list[str]:
     """Varied posts from templates x products x symptoms x languages (seeded, no duplicates)."""
+    distinct = sum(len(SYMPTOMS[k][0]) * len(TEMPLATES_JA) + len(SYMPTOMS[k][1]) * len(TEMPLATES_EN) for k in SYMPTOMS)
+    if n > distinct:  # the loop below would never end
+        raise ValueError(f"only {distinct} distinct generated posts exist; asked for {n}")
     rnd = random.Random(seed)
     out: list[str] = []
     seen: set[str] = set()
@@ -291,7 +294,7 @@ async def run_latency(kb: Any, n: int, concurrency: int) -> dict[str, Any]:
 
 async def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.drafting", description=__doc__)
-    ap.add_argument("--offline-n", type=int, default=200)
+    ap.add_argument("--offline-n", type=int, default=150)
     ap.add_argument("--latency-n", type=int, default=100)
     ap.add_argument("--concurrency", type=int, default=128)
     ap.add_argument(
