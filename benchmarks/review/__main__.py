@@ -96,6 +96,7 @@ async def reviewer(
     lat: dict[str, list[float]],
     codes: Counter[tuple[str, int]],
     decided: list[tuple[str, int, int]],
+    think_s: float = 0.0,
 ) -> None:
     rng = random.Random(seed)
     headers = {"Authorization": f"Bearer {token}"}
@@ -115,10 +116,12 @@ async def reviewer(
                 await asyncio.sleep(0.05)
                 continue
             pick = rng.choice(items[: min(len(items), 20)])
+            await asyncio.sleep(rng.expovariate(1 / think_s) if think_s else 0)  # reads the queue
             opened = await call("open", "GET", f"/v1/drafts/{pick['id']}")
-            if opened.status_code != 200:
-                continue
+            if opened.status_code != 200 or opened.json()["status"] != "pending":
+                continue  # decided by someone else meanwhile: back to the queue
             version = opened.json()["version"]
+            await asyncio.sleep(rng.expovariate(1 / think_s) if think_s else 0)  # reads the draft
             r = rng.random()
             if r < 0.6:
                 kind, url, body = (
@@ -181,6 +184,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--drafts", type=int, default=4000)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="Mean pause (exponential) before opening and before deciding; 0 = as fast as possible",
+    )
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/kizuki_bench")
     args = parser.parse_args()
 
@@ -223,7 +232,10 @@ def main() -> None:
 
             async def run_all() -> None:
                 await asyncio.gather(
-                    *(reviewer(base, tok, stop_at, i, lat, codes, decided) for i, tok in enumerate(tokens))
+                    *(
+                        reviewer(base, tok, stop_at, i, lat, codes, decided, args.think_ms / 1000)
+                        for i, tok in enumerate(tokens)
+                    )
                 )
 
             asyncio.run(run_all())
