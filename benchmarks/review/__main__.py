@@ -247,7 +247,8 @@ def main() -> None:
     total = sum(codes.values())
     five = sum(n for (_, c), n in codes.items() if c >= 500)
     print(
-        f"{args.reviewers} reviewers (mean think time {args.think_ms:.0f} ms), {wall:.0f} s, {total} requests → {total / wall:.0f} req/s, "
+        f"{args.reviewers} reviewers (mean think time {args.think_ms:.0f} ms), {wall:.0f} s, "
+        f"{total} requests → {total / wall:.0f} req/s, "
         f"{check['decisions']} decisions ({check['decisions'] / wall:.1f}/s); 5xx: {five}; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
