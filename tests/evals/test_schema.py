@@ -89,3 +89,12 @@ def test_unknown_suite_lists_the_shipped_ones() -> None:
         resolve_suites("nope")
     assert all(n in str(exc.value) for n in list_suites())
     assert (SUITES_DIR / "questions.yaml").exists()
+
+
+def test_suite_finding_categories_are_the_checkers() -> None:
+    from typing import get_args
+
+    from agent.checks import CATEGORIES
+    from evals.schema import FindingCategory
+
+    assert set(get_args(FindingCategory)) == set(CATEGORIES)
