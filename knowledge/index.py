@@ -368,6 +368,9 @@ class HybridIndex:
             raise ValueError(f"unknown mode {mode!r}")
         if k <= 0 or not query.strip():
             return []
+        # Embed before taking the lock: the forward pass is the slow part, and it needs no index state,
+        # so concurrent searches (the drafting agent's tools run in threads) overlap it.
+        q_vec = embed_query(self.embedder, query) if mode in ("hybrid", "dense") else None
         with self._lock:
             self._refresh()
             if not self._docs:
@@ -377,7 +380,7 @@ class HybridIndex:
             dense: dict[str, tuple[float, str]] = {}
             lexical: list[tuple[str, float]] = []
             if mode in ("hybrid", "dense"):
-                dense = self._dense(query, n, where)
+                dense = self._dense(q_vec, n, where)
             surfaces: set[str] = set()
             if mode in ("hybrid", "lexical"):
                 q_terms = self.tokenizer.terms(query)
@@ -419,12 +422,11 @@ class HybridIndex:
                 )
             return hits
 
-    def _dense(self, query: str, n_docs: int, where: Mapping[str, Any] | None) -> dict[str, tuple[float, str]]:
+    def _dense(self, q: Any, n_docs: int, where: Mapping[str, Any] | None) -> dict[str, tuple[float, str]]:
         """Document id → (best cosine similarity over its vectors, the passage of that vector)."""
         total = self._collection.count()
         if total == 0:
             return {}
-        q = embed_query(self.embedder, query)
         n_records = min(total, n_docs * 2)
         res = self._collection.query(
             query_embeddings=q,
