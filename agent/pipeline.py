@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from agent.drafts import DraftPublic, draft_public, priority_of
 from agent.models import DoNotEngageEntry, Draft, Post, WatchRuleSet
@@ -195,6 +195,7 @@ class Pipeline:
                 .where(Post.author_handle == post.author_handle, Post.id != post.id)
                 .order_by(Post.received_at.desc())
                 .limit(HISTORY_LIMIT)
+                .options(selectinload(Post.drafts))  # one query for their drafts, not one per post
             ).all()
             history = []
             for p in earlier:
