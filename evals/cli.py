@@ -13,8 +13,8 @@ from evals.schema import SuiteError, list_suites, load_suite, resolve_suites
 __all__ = ["eval_app"]
 
 eval_app = typer.Typer(help="Evaluation suites: reply quality measured, compared and gated.", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 EXIT_GATE_FAILED = 1
 EXIT_USAGE = 2

@@ -41,8 +41,8 @@ def _register_evals() -> None:
 
 _register_evals()
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 CLI_ACTOR = os.environ.get("KIZUKI_ACTOR") or f"cli:{os.environ.get('USER', 'operator')}"
 PROJECT = Path(__file__).resolve().parent.parent
 DEMO_KNOWLEDGE = PROJECT / "knowledge" / "demo" / "knowledge.jsonl"

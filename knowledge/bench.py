@@ -95,7 +95,7 @@ def run_retrieval_bench(dataset: Path, k: int = 10, as_json: bool = False) -> di
 
     from knowledge.embeddings import make_embedder
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     started = time.perf_counter()
     load_start = os.getloadavg()[0]
     corpus, queries, qrels = load_dataset(dataset)
@@ -201,7 +201,7 @@ def _print_table(result: Mapping[str, Any], k: int) -> None:
             f"{row['query_p95_ms']:.1f}",
             f"{result['peak_rss_mib']:.0f}",
         )
-    console = Console()
+    console = Console(soft_wrap=True)
     console.print(table)
     console.print(
         f"indexing {result['index_seconds']} s (shared by the three modes),"
