@@ -181,7 +181,7 @@ def _serve(rt: Runtime, host: str, port: int, *, worker: bool) -> None:
     if worker:
         _, stop = run_in_thread(rt, concurrency=rt.settings.worker_concurrency)
     try:
-        uvicorn.run(create_app(rt), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(rt, warm=True), host=host, port=port, log_level="info")
     finally:
         if stop is not None:
             stop.set()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
+from kizuki.runtime import Runtime
+from kizuki.settings import Settings
 
 E03_JA = {
     "key": "kamado-e03-ja",
@@ -126,3 +130,26 @@ def test_search_filters(client: TestClient) -> None:
     assert _search(client, "reset", tag="sorabuds") == ["sorabuds-pairing-en"]
     assert _search(client, "reset", kind="policy") == []
     assert client.post("/v1/knowledge/search", json={"query": ""}).status_code == 422
+
+
+def test_served_app_warms_up_before_the_first_request(runtime: Runtime, tmp_path: Path) -> None:
+    """The served app opens its connection pool and builds the checker at startup, not on the
+    first burst of reviewers; on a database that is not migrated yet it still starts."""
+    from sqlalchemy.pool import QueuePool
+
+    from api.app import create_app
+
+    assert "checker" not in runtime.__dict__
+    with TestClient(create_app(runtime, warm=True)) as c:
+        assert "checker" in runtime.__dict__
+        pool = runtime.db.engine.pool
+        if isinstance(pool, QueuePool):
+            assert pool.checkedin() >= pool.size()
+        assert c.get("/healthz").status_code == 200
+
+    fresh = Runtime(Settings(home=tmp_path / "fresh", database_url=f"sqlite:///{tmp_path / 'empty.db'}"))
+    try:
+        with TestClient(create_app(fresh, warm=True)) as c:
+            assert c.get("/healthz").status_code == 200
+    finally:
+        fresh.close()
