@@ -168,7 +168,7 @@ class Pipeline:
 
     # -- drafting ------------------------------------------------------------------------------
     def _snapshot(self, post_id: int) -> tuple[PostIn, TriageResult, str, list[dict[str, Any]], list[str]]:
-        with self.rt.db.session() as s:
+        with self.rt.db.reading() as s:
             post = s.get(Post, post_id)
             if post is None:
                 raise LookupError(f"post {post_id} is gone")

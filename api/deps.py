@@ -76,7 +76,7 @@ def requires(*roles: str) -> object:
         header = request.headers.get("authorization")
         actor = _recent.get((rt.db.url, header or ""))
         if actor is None:
-            with rt.db.session() as s:
+            with rt.db.reading() as s:
                 token = authenticate(s, header)
                 actor = Actor(name=token.name, role=token.role)
             _recent.put((rt.db.url, header or ""), actor)

@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -77,8 +77,16 @@ def _check_values(value: Any) -> None:
             _check_values(item)
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+READ_ONLY = "kizuki_read_only"
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # A read-only transaction (`Database.reading()`) begins deferred: under WAL it reads a snapshot and
+    # never waits for, or holds up, a writer. Every other transaction takes the write lock up front.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -101,8 +109,11 @@ class Database:
         event.listen(self.engine, "before_cursor_execute", _guard_parameters)
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine, "begin", _sqlite_begin_immediate)
+            event.listen(self.engine, "begin", _sqlite_begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @property
     def is_postgres(self) -> bool:
@@ -120,6 +131,23 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads (queue pages, snapshots, lookups).
+
+        On SQLite it does not take the write lock, so readers never queue behind writers; writing
+        in it is refused. On PostgreSQL it is a READ ONLY transaction.
+        """
+        session = self._read_sessions()
+        if self.dialect == "postgresql":
+            session.execute(text("SET TRANSACTION READ ONLY"))
+        try:
+            yield session
+            if session.new or session.dirty or session.deleted:
+                raise RuntimeError("a read-only session has pending changes")
+        finally:
+            session.close()  # ends the transaction (rolled back) and keeps loaded objects readable
 
     def alembic_config(self) -> Config:
         cfg = Config()

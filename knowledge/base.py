@@ -118,19 +118,19 @@ class KnowledgeBase:
         return report
 
     def export_file(self, path: Path, *, fmt: str | None = None, status: str | None = None) -> int:
-        with self.db.session() as s:
+        with self.db.reading() as s:
             stmt = select(KnowledgeEntry).order_by(KnowledgeEntry.key)
             if status:
                 stmt = stmt.where(KnowledgeEntry.status == status)
             return kio.export(s.scalars(stmt), path, fmt)
 
     def count(self) -> int:
-        with self.db.session() as s:
+        with self.db.reading() as s:
             return service.count_entries(s)
 
     # -- index ---------------------------------------------------------------------------------
     def _marker(self) -> tuple[Any, ...]:
-        with self.db.session() as s:
+        with self.db.reading() as s:
             row = s.execute(
                 select(
                     func.count(KnowledgeEntry.id),
@@ -143,7 +143,7 @@ class KnowledgeBase:
     def _follow(self, keys: Sequence[str]) -> None:
         """Bring the index up to date for `keys` after their change committed; never raises."""
         try:
-            with self.db.session() as s:
+            with self.db.reading() as s:
                 rows = list(s.scalars(select(KnowledgeEntry).where(KnowledgeEntry.key.in_(keys))))
             live = [r for r in rows if r.status in INDEXED_STATUSES]
             gone = sorted(set(keys) - {r.key for r in live})
@@ -174,7 +174,7 @@ class KnowledgeBase:
             marker = self._marker()
             if not force and marker == self._synced_marker:
                 return SyncReport(0, 0, -1)
-            with self.db.session() as s:
+            with self.db.reading() as s:
                 rows = list(s.scalars(select(KnowledgeEntry).where(KnowledgeEntry.status.in_(INDEXED_STATUSES))))
             docs = {r.key: to_index_doc(r) for r in rows}
             from knowledge.index import fingerprint
@@ -246,7 +246,7 @@ class KnowledgeBase:
         hits = self.search(SearchRequest(query=query, k=k, lang=lang_filter)).hits
         if not hits:
             return []
-        with self.db.session() as s:
+        with self.db.reading() as s:
             rows = s.execute(
                 select(KnowledgeEntry.key, KnowledgeRevision)
                 .join(KnowledgeRevision, KnowledgeRevision.entry_id == KnowledgeEntry.id)

@@ -75,7 +75,7 @@ def list_audit(
         if since.tzinfo is None:
             raise InvalidInput("since needs a time zone, e.g. 2026-11-20T10:00:00+09:00")
         stmt = stmt.where(audit.AuditEntry.at >= since)
-    with rt.db.session() as s:
+    with rt.db.reading() as s:
         rows = s.scalars(stmt.order_by(audit.AuditEntry.id).limit(limit).offset(offset)).all()
         return [AuditPublic.model_validate(r, from_attributes=True) for r in rows]
 
@@ -119,7 +119,7 @@ class WatchRulesUpdate(BaseModel):
 
 @router.get("/watch-rules", response_model=WatchRulesPublic, tags=["watch rules"])
 def get_watch_rules(rt: RuntimeDep, actor: Annotated[Actor, requires("editor", "agent")]) -> WatchRulesPublic:
-    with rt.db.session() as s:
+    with rt.db.reading() as s:
         version, rules = rt.pipeline.watch_rules(s)
         row = s.scalars(select(WatchRuleSet).where(WatchRuleSet.version == version)).first()
         return WatchRulesPublic(
@@ -168,7 +168,7 @@ def put_watch_rules(
 
 @router.get("/watch-rules/versions", response_model=list[WatchRulesPublic], tags=["watch rules"])
 def watch_rule_versions(rt: RuntimeDep, actor: Annotated[Actor, requires("editor", "agent")]) -> list[WatchRulesPublic]:
-    with rt.db.session() as s:
+    with rt.db.reading() as s:
         rows = s.scalars(select(WatchRuleSet).order_by(WatchRuleSet.version)).all()
         return [
             WatchRulesPublic(
@@ -195,7 +195,7 @@ class DoNotEngagePublic(BaseModel):
 
 @router.get("/do-not-engage", response_model=list[DoNotEngagePublic], tags=["watch rules"])
 def list_dne(rt: RuntimeDep, actor: Annotated[Actor, requires("agent", "editor")]) -> list[DoNotEngagePublic]:
-    with rt.db.session() as s:
+    with rt.db.reading() as s:
         rows = s.scalars(select(DoNotEngageEntry).order_by(DoNotEngageEntry.handle)).all()
         return [DoNotEngagePublic.model_validate(r, from_attributes=True) for r in rows]
 

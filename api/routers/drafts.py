@@ -34,7 +34,7 @@ def list_drafts(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
 ) -> DraftPage:
-    with rt.db.session() as s:
+    with rt.db.reading() as s:
         rows, total = queue(
             s, status=status_, channel=channel, language=language, min_risk=min_risk, limit=limit, offset=offset
         )
@@ -43,7 +43,7 @@ def list_drafts(
 
 @router.get("/{draft_id}", response_model=DraftPublic, summary="A draft with everything it was made from")
 def get(rt: RuntimeDep, actor: Reviewer, draft_id: IdPath) -> DraftPublic:
-    with rt.db.session() as s:
+    with rt.db.reading() as s:
         return draft_public(get_draft(s, draft_id), detail=True, session=s)
 
 

@@ -40,7 +40,7 @@ def list_entries(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> EntryPage:
-    with rt.db.session() as s:
+    with rt.db.reading() as s:
         rows, total = service.list_entries(
             s, kind=kind, lang=lang, tag=tag, status=status_, text=text, limit=limit, offset=offset
         )
@@ -59,7 +59,7 @@ def search(rt: RuntimeDep, actor: Reader, body: SearchRequest) -> SearchResponse
 
 @router.get("/{key}", response_model=EntryPublic, summary="Get an entry")
 def get_entry(rt: RuntimeDep, actor: Reader, key: str) -> EntryPublic:
-    with rt.db.session() as s:
+    with rt.db.reading() as s:
         return service.to_public(service.get_entry(s, key))
 
 
@@ -82,11 +82,11 @@ def archive_entry(
 
 @router.get("/{key}/revisions", response_model=list[RevisionPublic], summary="Every revision of an entry")
 def list_revisions(rt: RuntimeDep, actor: Reader, key: str) -> list[RevisionPublic]:
-    with rt.db.session() as s:
+    with rt.db.reading() as s:
         return service.revisions(s, key)
 
 
 @router.get("/{key}/revisions/{revision}", response_model=RevisionPublic, summary="One revision of an entry")
 def get_revision(rt: RuntimeDep, actor: Reader, key: str, revision: IdPath) -> RevisionPublic:
-    with rt.db.session() as s:
+    with rt.db.reading() as s:
         return service.get_revision(s, key, revision)

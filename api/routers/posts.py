@@ -44,7 +44,7 @@ def receive(
 
 @router.get("/{post_id}", response_model=PostPublic, summary="A post with its watch decision and triage")
 def get(rt: RuntimeDep, actor: Annotated[Actor, requires("agent")], post_id: IdPath) -> PostPublic:
-    with rt.db.session() as s:
+    with rt.db.reading() as s:
         post = s.get(Post, post_id)
         if post is None:
             raise PostNotFound(f"no post with id {post_id}")

@@ -23,7 +23,7 @@ router = APIRouter(tags=["system"])
 
 @router.get("/healthz", response_model=Health)
 def healthz(rt: RuntimeDep) -> Health:
-    with rt.db.session() as s:
+    with rt.db.reading() as s:
         s.execute(text("SELECT 1"))
     return Health(
         status="ok",

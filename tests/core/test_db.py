@@ -1,0 +1,57 @@
+"""The database layer: read-only transactions never queue behind a writer, and never write."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select, text
+
+from agent.models import WatchRuleSet
+from kizuki.db import Database
+
+
+def test_reading_does_not_wait_for_a_writer(db: Database) -> None:
+    """A writer holds its transaction open; a reader still sees the committed state at once."""
+    with db.session() as s:
+        s.add(WatchRuleSet(version=1, rules={}, created_by="test"))
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with db.session() as s:
+            s.add(WatchRuleSet(version=2, rules={}, created_by="test"))
+            s.flush()
+            holding.set()
+            release.wait(10)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        assert holding.wait(10)
+        done = threading.Event()
+        seen: list[int] = []
+
+        def reader() -> None:
+            with db.reading() as s:
+                seen.append(int(s.scalar(select(func.count()).select_from(WatchRuleSet)) or 0))
+            done.set()
+
+        threading.Thread(target=reader).start()
+        # On SQLite a write transaction here would wait for the writer's lock (busy_timeout 30 s).
+        assert done.wait(5), "a read-only transaction waited for a writer"
+        assert seen == [1]  # the uncommitted row is not visible
+    finally:
+        release.set()
+        t.join()
+    with db.reading() as s:
+        assert s.scalar(select(func.count()).select_from(WatchRuleSet)) == 2
+
+
+def test_reading_refuses_to_write(db: Database) -> None:
+    with pytest.raises(RuntimeError, match="read-only"), db.reading() as s:
+        s.add(WatchRuleSet(version=1, rules={}, created_by="test"))
+    with db.reading() as s:
+        assert s.scalar(select(func.count()).select_from(WatchRuleSet)) == 0
+    if db.is_postgres:
+        with pytest.raises(Exception, match="read-only"), db.reading() as s:
+            s.execute(text("CREATE TEMP TABLE t (x int)"))
