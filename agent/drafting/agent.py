@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 from pydantic_ai import Agent, ModelRetry, RunContext
 
-from agent.drafting.similarity import TEMPLATE_THRESHOLD, max_similarity
+from agent.drafting.similarity import TEMPLATE_THRESHOLD, max_similarity, most_similar
 from agent.prompts import load_prompt
 from agent.prompts.fencing import fence
 from agent.schemas import PostIn, ReplyDraft, RetrievedEntry, Retriever, TriageResult
@@ -42,6 +42,8 @@ MAX_OUTPUT_RETRIES = 2
 """How many times the validator may send findings back before the draft is taken as it is (the final gate
 still records what is left)."""
 SEARCH_K = 5
+TEMPLATE_MATCH_CHARS = 600
+TEMPLATE_MATCHES = 3
 HISTORY_LIMIT = 5
 
 
@@ -61,8 +63,9 @@ class DraftState:
     retrieved: dict[tuple[str, int], RetrievedEntry] = field(default_factory=dict)
     attempts: int = 0
     problems_seen: list[str] = field(default_factory=list)
-    variation_requested: bool = False
     template_similarity: float = 0.0
+    similar_replies: list[tuple[float, str]] = field(default_factory=list)
+    """The recent replies the checked text is too like, most similar first (shown to the model)."""
     checked_text: str | None = None
     """The text the validator last checked, with its result: the final gate reuses them when unchanged."""
     checked_result: CheckResult | None = None
@@ -142,6 +145,10 @@ def check_text(deps: DraftDeps, text: str) -> tuple[CheckResult, float]:
     if state.checked_text != text or state.checked_result is None:
         state.checked_result = deps.checker.check(text, post_text=deps.post.text, channel=deps.channel)
         state.template_similarity, _ = max_similarity(text, deps.recent_replies)
+        state.similar_replies = [
+            (sim, deps.recent_replies[i])
+            for sim, i in most_similar(text, deps.recent_replies, above=TEMPLATE_THRESHOLD, k=TEMPLATE_MATCHES)
+        ]
         state.checked_text = text
     return state.checked_result, state.template_similarity
 
@@ -150,12 +157,16 @@ def review_draft(deps: DraftDeps, draft: ReplyDraft) -> list[str]:
     """Problems in a draft, one line each: check findings, citations, language, DM consistency, templates."""
     result, sim = check_text(deps, draft.text)
     problems = [_finding_line(f) for f in result.findings] + structural_problems(deps, draft)
-    if sim > TEMPLATE_THRESHOLD and not deps.state.variation_requested:
-        deps.state.variation_requested = True
-        problems.append(
-            f'- finding category=template rule=recent_replies severity=warn match="": the reply is {sim:.2f} '
-            "similar to a recent reply; write it again with different wording and sentence order"
-        )
+    if sim > TEMPLATE_THRESHOLD:
+        # The recent replies are our own earlier texts (checked, never the customer's data), shown so the
+        # model can move away from all of them at once; bounded like every retry.
+        for s, reply in deps.state.similar_replies:
+            similar = json.dumps(reply[:TEMPLATE_MATCH_CHARS], ensure_ascii=False)
+            problems.append(
+                f"- finding category=template rule=recent_replies severity=warn match={similar}: the reply is "
+                f"{s:.2f} similar to this recent reply (limit {TEMPLATE_THRESHOLD}); write it again for this "
+                "post with different wording, sentence order and details"
+            )
     return problems
 
 

@@ -57,6 +57,21 @@ def max_similarity(text: str, others: Iterable[str]) -> tuple[float, int | None]
     return best, at
 
 
+def most_similar(text: str, others: Sequence[str], *, above: float, k: int = 3) -> list[tuple[float, int]]:
+    """Up to ``k`` (similarity, index) of ``others`` more similar to ``text`` than ``above``, most similar first."""
+    g = _grams(text)
+    found: list[tuple[float, int]] = []
+    for i, other in enumerate(others):
+        go = _grams(other)
+        if not g or not go or min(len(g), len(go)) <= above * max(len(g), len(go)):
+            continue
+        inter = len(g & go)
+        s = inter / (len(g) + len(go) - inter)
+        if s > above:
+            found.append((s, i))
+    return sorted(found, key=lambda x: (-x[0], x[1]))[:k]
+
+
 def pairwise_stats(texts: Sequence[str]) -> tuple[float, float]:
     """(mean, max) pairwise similarity over all pairs of ``texts``."""
     grams = [_grams(t) for t in texts]

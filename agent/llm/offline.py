@@ -46,6 +46,7 @@ OFFLINE_MODEL_NAME = "offline"
 X_LIMIT = 280
 URL_WEIGHT = 23
 MIN_RELEVANCE = 4.0
+REWORD_OPTIONS = 12
 """An entry must score at least this on product/topic/error-code overlap to count as an answer."""
 
 # --- what the offline model "knows" about the domain: products and topics -----------------------------
@@ -654,6 +655,18 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple
 )  # fmt: skip
 
 
+def _carried(sentence: str, replies: Sequence[str], share: float = 0.5) -> bool:
+    """Whether most of ``sentence``'s character 3-grams already appear in one of ``replies``."""
+    grams = {sentence[i : i + 3] for i in range(len(sentence) - 2)}
+    if not grams:
+        return False
+    for reply in replies:
+        other = {reply[i : i + 3] for i in range(len(reply) - 2)}
+        if len(grams & other) >= share * len(grams):
+            return True
+    return False
+
+
 def _cue_sentence(facts: PostFacts, seed: int) -> str | None:
     """A sentence answering the post's situation (urgency, a new purchase, others affected, duration)."""
     n = _norm(facts.text)
@@ -783,8 +796,13 @@ def compose_reply(
     history: Sequence[dict[str, Any]] = (),
     salt: int = 0,
     avoid: frozenset[str] = frozenset(),
+    unlike: Sequence[str] = (),
 ) -> Composition:
-    """Compose a reply from the post's facts and the retrieved entries (deterministic for given inputs)."""
+    """Compose a reply from the post's facts and the retrieved entries (deterministic for given inputs).
+
+    ``unlike`` are replies this one must not resemble (a template finding named them): a step sentence
+    they already carry gives way to the entry's next relevant step, when it has one.
+    """
     seed = _hash(facts.text, facts.instructions or "", str(salt))
     answer, policy = choose_entries(entries, facts)
     ja = facts.lang == "ja"
@@ -1074,6 +1092,10 @@ def compose_reply(
             )
         parts.append(("ack", ack))
         cands = [c for c in _step_candidates(answer, facts) if not any(a in c[2] for a in avoid)]
+        if unlike and cands:
+            fresh = [c for c in cands if c[0] > 0 and not _carried(c[2], unlike)]
+            if fresh:  # the relevant steps the other replies did not use come first
+                cands = fresh + [c for c in cands if c not in fresh]
         top = [c for c in cands if c[0] >= cands[0][0] - 3 and c[0] > 0][:4] or cands[:1] if cands else []
         first = top[_hash(str(seed), "step") % len(top)] if top else None
         if first:
@@ -1300,14 +1322,21 @@ def repair(
     *,
     attempt: int,
     avoid: frozenset[str] = frozenset(),
+    similar_replies: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Fix a previous draft from the validator's feedback: drop flagged sentences, move to DM, shorten, reword."""
+    from agent.drafting.similarity import similarity  # agent.drafting imports this module
+
     feedback = _unwrap(feedback)
     if "category=template" in feedback or "- language:" in feedback:
-        # reword: of a few alternative compositions, take the one least like the previous draft
-        options = [compose_reply(facts, entries, salt=attempt * 10 + k, avoid=avoid) for k in range(6)]
-        prev = str(previous.get("text", ""))
-        return min(options, key=lambda c: (_overlap(c.text, prev), c.text)).args()
+        # reword: of several alternative compositions, take the one least like the previous draft and
+        # every recent reply the feedback named in this run
+        unlike = list(similar_replies) or [str(previous.get("text", ""))]
+        options = [
+            compose_reply(facts, entries, salt=attempt * 100 + k, avoid=avoid, unlike=unlike)
+            for k in range(REWORD_OPTIONS)
+        ]
+        return min(options, key=lambda c: (max(similarity(c.text, u) for u in unlike), c.text)).args()
     args = dict(previous)
     text = str(args.get("text", ""))
     sentences = split_sentences(text)
@@ -1342,16 +1371,25 @@ def repair(
     return args
 
 
-def _overlap(a: str, b: str) -> float:
-    ga = {a[i : i + 3] for i in range(len(a) - 2)}
-    gb = {b[i : i + 3] for i in range(len(b) - 2)}
-    return len(ga & gb) / len(ga | gb) if ga and gb else 0.0
-
-
 def _drop_all(sentence: str, avoid: frozenset[str]) -> str:
     for a in avoid:
         sentence = _drop_match(sentence, a)
     return sentence
+
+
+def template_matches(feedbacks: Sequence[str]) -> list[str]:
+    """The recent replies that template findings in this run said the draft was too like."""
+    out: list[str] = []
+    for fb in feedbacks:
+        for m in _FINDING.finditer(_unwrap(fb)):
+            if m.group("cat") == "template":
+                try:
+                    match = json.loads(m.group("match"))
+                except json.JSONDecodeError:
+                    continue
+                if match and match not in out:
+                    out.append(str(match))
+    return out
 
 
 def flagged_matches(feedbacks: Sequence[str]) -> frozenset[str]:
@@ -1516,7 +1554,15 @@ async def _offline_turn(messages: list[ModelMessage], info: AgentInfo) -> ModelR
         return ModelResponse(parts=[TextPart("Searching the knowledge base first."), *calls])
     if conv.feedback and conv.last_draft is not None:
         avoid = flagged_matches(conv.all_feedback)
-        args = repair(conv.last_draft, conv.feedback, facts, conv.entries, attempt=conv.attempts, avoid=avoid)
+        args = repair(
+            conv.last_draft,
+            conv.feedback,
+            facts,
+            conv.entries,
+            attempt=conv.attempts,
+            avoid=avoid,
+            similar_replies=template_matches(conv.all_feedback),
+        )
     else:
         args = compose_reply(facts, conv.entries, history=conv.history or ()).args()
     return ModelResponse(parts=[ToolCallPart(output_tool, args)])

@@ -172,21 +172,37 @@ def generated_posts(n: int = 100, seed: int = 7) -> list[str]:
 
 
 async def run_non_template(kb: Any) -> dict[str, Any]:
+    """Two figures: each post drafted on its own (what the model writes), and in sequence with the
+    recent replies passed as the pipeline passes them (what the template guard makes of it)."""
     from agent.drafting import draft_reply, pairwise_stats
+    from agent.pipeline import RECENT_REPLIES_LIMIT
 
     texts = generated_posts()
-    drafts = []
+    alone: list[str] = []
+    guarded: list[str] = []
+    flagged = 0
     for i, t in enumerate(texts):
         post = _post(t, 1000 + i)
         out = await draft_reply(post, _triage(post), retriever=kb)
         if out.draft.text:
-            drafts.append(out.draft.text)
-    mean, top = pairwise_stats(drafts)
+            alone.append(out.draft.text)
+        recent = guarded[::-1][:RECENT_REPLIES_LIMIT]
+        out = await draft_reply(post, _triage(post), retriever=kb, recent_replies=recent)
+        if out.draft.text:
+            guarded.append(out.draft.text)
+        flagged += "template" in out.checks.categories
+    mean, top = pairwise_stats(alone)
+    g_mean, g_top = pairwise_stats(guarded)
     return {
         "posts": len(texts),
-        "drafts": len(drafts),
+        "drafts": len(alone),
         "mean_jaccard": round(mean, 4),
         "max_jaccard": round(top, 4),
+        "with_recent_replies": {
+            "mean_jaccard": round(g_mean, 4),
+            "max_jaccard": round(g_top, 4),
+            "flagged_template": flagged,
+        },
         "targets": "mean <= 0.15, max <= 0.35",
         "meets": mean <= 0.15 and top <= 0.35,
     }

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart, ToolReturnPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from agent.checks import Checker, load_rules
-from agent.drafting import draft_reply
+from agent.drafting import TEMPLATE_THRESHOLD, draft_reply, similarity
+from agent.drafting.agent import MAX_OUTPUT_RETRIES
 from tests.drafting.conftest import MemoryRetriever, make_post, triage_for
 
 POST = make_post("KAMADOでE03が出て炊けない…ふたは閉めてるのに")
@@ -34,6 +36,11 @@ def scripted(texts: list[str], citations: list[dict[str, Any]] | None = None) ->
     return FunctionModel(fn, model_name="scripted"), feedback
 
 
+def _text(feedback: str) -> str:
+    """The retry message as the model reads it (pydantic-ai wraps it in a JSON object)."""
+    return str(json.loads(feedback)["error"]) if feedback.startswith("{") else feedback
+
+
 async def test_validator_sends_findings_back_and_the_model_fixes_them() -> None:
     model, feedback = scripted(["KAMADO K-3は絶対に直ります。" + GOOD, GOOD])
     out = await draft_reply(POST, triage_for(POST), retriever=MemoryRetriever(), model=model, channel="x")
@@ -57,10 +64,17 @@ async def test_citations_must_name_retrieved_entries() -> None:
     assert "citation" not in out.findings_fixed  # the scripted model never fixed it
 
 
-async def test_template_reply_is_regenerated_once_then_flagged() -> None:
+async def test_template_reply_is_regenerated_within_the_retry_bound_then_flagged() -> None:
     model, feedback = scripted([GOOD])
-    out = await draft_reply(POST, triage_for(POST), retriever=MemoryRetriever(), model=model, recent_replies=[GOOD])
-    assert len([f for f in feedback if "category=template" in f]) == 1  # one variation request, not more
+    unrelated = "SoraBuds 2の充電ケースは、付属のUSBケーブルで約2時間で満充電になります。"
+    out = await draft_reply(
+        POST, triage_for(POST), retriever=MemoryRetriever(), model=model, recent_replies=[unrelated, GOOD]
+    )
+    template = [_text(f) for f in feedback if "category=template" in f]
+    assert len(template) == MAX_OUTPUT_RETRIES  # asked again each round the draft stayed a copy, not more
+    # the model is shown which recent reply it copies (our own earlier text), not an unrelated one
+    assert json.dumps(GOOD, ensure_ascii=False) in template[0]
+    assert unrelated not in template[0]
     assert out.template_similarity == 1.0
     [finding] = [f for f in out.checks.findings if f.category == "template"]
     assert finding.severity == "warn" and out.checks.verdict == "warn"
@@ -74,6 +88,26 @@ async def test_offline_model_varies_when_its_reply_matches_a_recent_one() -> Non
     )
     assert again.attempts >= 2 and again.draft.text != first.draft.text
     assert again.template_similarity < 0.5 and "template" not in again.checks.categories
+
+
+async def test_offline_model_moves_away_from_every_recent_reply_it_was_shown() -> None:
+    """Several recent replies resemble the first draft: the feedback names them (most similar first,
+    at most three) and the offline model's rewrite is below the limit against all of them."""
+    retriever = MemoryRetriever()
+    triage = triage_for(POST, intent="bug_report")
+    first = await draft_reply(POST, triage, retriever=retriever)
+    near = [first.draft.text, first.draft.text[:-1] + "！", first.draft.text.replace("KAMADO K-3", "KAMADO")]
+    model, feedback = scripted([first.draft.text, first.draft.text, first.draft.text])
+    await draft_reply(POST, triage, retriever=retriever, model=model, recent_replies=["関係のない返信です。", *near])
+    lines = [line for line in _text(feedback[0]).splitlines() if "category=template" in line]
+    assert len(lines) == 3
+    sims = [float(line.split("the reply is ")[1].split(" ")[0]) for line in lines]
+    assert sims == sorted(sims, reverse=True)
+
+    again = await draft_reply(POST, triage, retriever=retriever, recent_replies=near)
+    assert again.draft.text not in near
+    assert max(similarity(again.draft.text, r) for r in near) <= TEMPLATE_THRESHOLD
+    assert "template" not in again.checks.categories
 
 
 async def test_offline_model_repairs_its_draft_from_findings() -> None:
