@@ -1261,18 +1261,45 @@ def _len(parts: Sequence[tuple[str, str]], facts: PostFacts) -> int:
     return weighted_length(text) if facts.channel == "x" else len(text)
 
 
+_ASIDE = re.compile(r"（[^）]{2,40}）|\s?\((?![^)]*https?:)[^)]{2,60}\)")
+_ASIDE_JA = re.compile(r"（(?![^）]*https?:)[^）]{2,40}）")
+_STEP_LEAD = re.compile(
+    r"^(?:お手数ですが、|一度、|まずは|よろしければ、|Could you try this: |A good first step: |What usually helps: "
+    r"|Here's what to do: )"
+)
+
+
+def condense_step(sentence: str, lang: str) -> str:
+    """The step without what the linked FAQ can carry: the lead-in, bracketed asides (never a link),
+    and in English a second clause after a semicolon when the first one holds the action."""
+    s = _STEP_LEAD.sub("", sentence)
+    s = (_ASIDE_JA if lang == "ja" else _ASIDE).sub("", s).strip()
+    if lang != "ja" and "; " in s:
+        head, _, tail = s.partition("; ")
+        if _ACTION_EN.search(head) or not _ACTION_EN.search(tail):
+            s = head.rstrip(",") + "."
+    return s[:1].upper() + s[1:] if lang != "ja" else s
+
+
 def fit(parts: list[tuple[str, str]], facts: PostFacts) -> list[tuple[str, str]]:
-    """Drop optional sentences (closing, second step, detail), then trim the step at a clause boundary."""
+    """Make the reply fit the channel, keeping what is specific to this post longest.
+
+    Drop the closing and the second step, then condense the step (it is the FAQ's text; the post's own
+    situation is not), then drop the detail, and only then trim the step at a clause boundary.
+    """
     limit = _limit(facts)
     wants_short = bool(facts.instructions and re.search(r"短く|簡潔|shorter|brief|concise", facts.instructions, re.I))
     if wants_short:
         parts = [p for p in parts if p[0] not in ("close", "step2", "detail")]
     if limit is None:
         return parts
-    for role in ("close", "step2", "detail", "safety"):
+    for role in ("close", "step2", "condense", "detail", "safety"):
         if _len(parts, facts) <= limit:
             break
-        parts = [p for p in parts if p[0] != role]
+        if role == "condense":
+            parts = [(r, condense_step(x, facts.lang) if r == "step" else x) for r, x in parts]
+        else:
+            parts = [p for p in parts if p[0] != role]
     while _len(parts, facts) > limit:
         i = next((i for i, p in enumerate(parts) if p[0] == "step"), None)
         if i is None:

@@ -118,3 +118,54 @@ async def test_deterministic_per_post_and_different_across_posts_and_fits_x(demo
 async def test_off_topic_post_is_ignored(demo_kb: object) -> None:
     out = await _draft(POSTS["demo-014"], demo_kb)
     assert out.draft.action == "ignore" and out.draft.text == ""  # type: ignore[attr-defined]
+
+
+def test_fit_keeps_what_is_about_this_post_and_condenses_the_faq_step() -> None:
+    from agent.llm.offline import fit, read_post, weighted_length
+
+    facts = read_post(
+        "Day 3 of owning SoraBuds 2 and the battery dies fast. Not impressed.",
+        {"language": "en", "intent": "complaint", "sentiment": "negative"},
+        channel="x",
+        followers=10,
+        instructions=None,
+    )
+    step = (
+        "What usually helps: charge the case for 2 hours (the LED turns solid white when full) and pair again; "
+        "battery capacity gradually decreases with use, so within the warranty period we inspect it for free."
+    )
+    parts = [
+        ("ack", "Sorry the battery on your SoraBuds 2 is fading already."),
+        ("detail", "That's a disappointing start with a new purchase, and we want to fix it."),
+        ("step", step),
+        ("close", "Tell us how it goes."),
+    ]
+    out = dict(fit(parts, facts))
+    text = " ".join(out.values())
+    assert weighted_length(text) <= 280
+    assert "disappointing start" in out["detail"]  # the post's own situation is kept
+    assert out["step"].startswith("Charge the case for 2 hours")  # lead-in and aside dropped, action kept
+    assert "(the LED" not in out["step"] and "battery capacity" not in out["step"]
+
+    ja = read_post(
+        "KAMADO K-3の修理をお願いしたい。昨日から困ってます",
+        {"language": "ja", "intent": "request"},
+        channel="x",
+        followers=10,
+        instructions=None,
+    )
+    link = (
+        "修理のご依頼は、Webフォーム（https://example.co.jp/support）の「修理のお申し込み」から承ります"
+        "（平日 9:00–18:00 は お電話でも受け付けています）。"
+    )
+    parts = [
+        ("ack", "KAMADO K-3の修理のお申し込みについて、ご連絡いただきありがとうございます。ご案内いたします。"),
+        ("detail", "昨日から続いているとのこと、お待たせしてすみません。"),
+        ("step", "お手数ですが、" + link),
+    ]
+    assert weighted_length("".join(x for _, x in parts)) > 280
+    out = dict(fit(parts, ja))
+    assert weighted_length("".join(out.values())) <= 280
+    assert "昨日から" in out["detail"]
+    assert "https://example.co.jp/support" in out["step"]  # a link is never dropped as an aside
+    assert "平日" not in out["step"]
