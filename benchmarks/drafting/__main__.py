@@ -208,6 +208,22 @@ async def run_non_template(kb: Any) -> dict[str, Any]:
     }
 
 
+async def run_non_template_labelled(kb: Any) -> dict[str, Any]:
+    """The same measure on the 212 hand-written posts of the triage set (varied, often vague wording)."""
+    from agent.drafting import draft_reply, pairwise_stats
+
+    path = ROOT / "benchmarks" / "triage" / "posts.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    drafts = []
+    for i, row in enumerate(rows):
+        post = _post(row["text"], 5000 + i)
+        out = await draft_reply(post, _triage(post), retriever=kb)
+        if out.draft.text:
+            drafts.append(out.draft.text)
+    mean, top = pairwise_stats(drafts)
+    return {"posts": len(rows), "drafts": len(drafts), "mean_jaccard": round(mean, 4), "max_jaccard": round(top, 4)}
+
+
 # --- (c) throughput --------------------------------------------------------------------------------------
 
 
@@ -316,7 +332,7 @@ async def main() -> None:
     ap.add_argument(
         "--only",
         nargs="+",
-        choices=["scenarios", "non_template", "offline_throughput", "simulated_latency"],
+        choices=["scenarios", "non_template", "non_template_labelled", "offline_throughput", "simulated_latency"],
         help="run only these sections (default: all)",
     )
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -329,6 +345,7 @@ async def main() -> None:
         sections = {
             "scenarios": lambda: run_scenarios(rt.knowledge, args.verbose),
             "non_template": lambda: run_non_template(rt.knowledge),
+            "non_template_labelled": lambda: run_non_template_labelled(rt.knowledge),
             "offline_throughput": lambda: run_offline_throughput(rt.knowledge, args.offline_n),
             "simulated_latency": lambda: run_latency(rt.knowledge, args.latency_n, args.concurrency),
         }
