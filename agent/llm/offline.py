@@ -652,6 +652,17 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple
     ("repair", ("サポートに出す", "修理に出", "送るべき"), ("send it in", "should i return"),
      ("修理に出す前に、まず次の点をお試しください。", "お預かりの前に、ご自宅でできる確認があります。"),
      ("Before sending it in, there's one thing worth trying.", "You may not need to send it in yet.")),
+    ("normal", ("普通なの", "仕様なの", "これって普通"), ("is it normal", "is this normal"),
+     ("通常の動作ではありませんので、教えていただけて助かります。",
+      "本来の動きではないため、気づいてくださりありがとうございます。"),
+     ("It isn't expected, so thanks for flagging it.", "It shouldn't do that, so good call asking.")),
+    ("ask", ("どうすれば", "対処法", "教えて"), ("what should i do", "any tips", "any ideas", "what do i do"),
+     ("いちばん早く試せる方法からご案内します。", "試していただきたいことを順にお伝えします。",
+      "すぐに試せる方法があります。"),
+     ("Here's the quickest fix we know.", "Here's what we'd try first.", "There's a quick thing to try.")),
+    ("upset", ("困った", "困ってる", "最悪", "がっかり"), ("not impressed", "annoying", "frustrating", "disappointed"),
+     ("お困りのところ、ご連絡ありがとうございます。", "困らせてしまい、本当にすみません。"),
+     ("Fair enough, and we'd like to make it right.", "We hear you, and we want to win you back.")),
 )  # fmt: skip
 
 
@@ -667,13 +678,24 @@ def _carried(sentence: str, replies: Sequence[str], share: float = 0.5) -> bool:
     return False
 
 
-def _cue_sentence(facts: PostFacts, seed: int) -> str | None:
-    """A sentence answering the post's situation (urgency, a new purchase, others affected, duration)."""
+def _cue_sentences(
+    facts: PostFacts, seed: int, *, escalating: bool = False, limit: int = 2
+) -> list[tuple[str, str]]:
+    """Sentences answering the post's situation (urgency, a new purchase, others affected, duration, a
+    plain "what do I do", frustration), in the order of `_CUES`, at most ``limit``.
+
+    The cues that announce a fix ("ask", "repair") are left out when the reply has no step to give:
+    an escalation, or a post whose author already tried the basics ("repair")."""
     n = _norm(facts.text)
+    out: list[tuple[str, str]] = []
     for cue, ja_words, en_words, ja, en in _CUES:
         if any(w in n for w in (ja_words if facts.lang == "ja" else en_words)):
-            return _pick(ja if facts.lang == "ja" else en, seed, cue)
-    return None
+            if (cue == "repair" and facts.tried) or ((escalating or not facts.trouble) and cue in ("ask", "repair")):
+                continue
+            out.append((cue, _pick(ja if facts.lang == "ja" else en, seed, cue)))
+        if len(out) == limit:
+            break
+    return out
 
 
 def _pick(options: Sequence[str], seed: int, slot: str) -> str:
@@ -785,6 +807,9 @@ def _dm_sentence(facts: PostFacts, seed: int) -> str:
             "Send us a DM at @hoshizora_support and we'll follow up there.",
             "A DM to @hoshizora_support with when it started would help us a lot.",
             "Drop @hoshizora_support a DM and we'll pick it up from there.",
+            "Could you DM @hoshizora_support your model and what you see on screen?",
+            "Want to continue in DM? @hoshizora_support is open.",
+            "DMs to @hoshizora_support are open if you can share a bit more.",
         )
     return _pick(opts, seed, "dm")
 
@@ -979,6 +1004,9 @@ def compose_reply(
                     f"Sorry again for the hassle with {subj}."
                     if repeat
                     else f"Thanks for getting in touch about {subj}.",
+                    f"That's not good: {subj}, noted." if troubled else f"Good question on {subj}.",
+                    f"Thanks for telling us about {subj}.",
+                    f"Ugh, sorry, {subj} is no fun." if troubled else f"We saw your post on {subj}.",
                 ),
                 seed,
                 "eack",
@@ -995,6 +1023,12 @@ def compose_reply(
                             "We're looking into it with our product specialists; expect an update from us.",
                             "We don't have an answer yet, but we're looking into it and will come back to you.",
                             "Good point to raise: we're looking into it and will reply here once we know.",
+                            "Honest answer: we're not sure yet. We're looking into it.",
+                            "We're looking into it today and will post what we find.",
+                            "Nothing in our guides covers this yet, so we're looking into it.",
+                            "We'd rather check than guess, so we're looking into it.",
+                            "The people who know this best are looking into it for you.",
+                            "We're looking into it; you'll hear from us in this thread.",
                         ),
                         seed,
                         "esc",
@@ -1130,9 +1164,12 @@ def compose_reply(
                 )
             )
         why.append(f"answered from {answer.key}")
-    cue = _cue_sentence(facts, seed) if not facts.praise else None
-    if cue and not (facts.tried and cue.startswith(("修理に出す前", "お預かりの前", "Before sending", "You may not"))):
-        parts.insert(1, ("detail", cue))
+    cues = _cue_sentences(facts, seed, escalating=action == "escalate") if not facts.praise else []
+    for i, (_, cue) in enumerate(cues):
+        parts.insert(1 + i, ("detail" if i == 0 else "detail2", cue))
+    if any(kind in ("ask", "repair") for kind, _ in cues):  # the cue introduces the step: no second lead-in
+        parts = [(r, _STEP_LEAD.sub("", x) if r == "step" else x) for r, x in parts]
+        parts = [(r, x[:1].upper() + x[1:] if r == "step" and not ja else x) for r, x in parts]
     if needs_dm and not facts.praise:
         parts.insert(len(parts) - (1 if parts[-1][0] == "close" else 0), ("dm", _dm_sentence(facts, seed)))
         if action == "reply":
@@ -1293,7 +1330,7 @@ def fit(parts: list[tuple[str, str]], facts: PostFacts) -> list[tuple[str, str]]
         parts = [p for p in parts if p[0] not in ("close", "step2", "detail")]
     if limit is None:
         return parts
-    for role in ("close", "step2", "condense", "detail", "safety"):
+    for role in ("close", "step2", "condense", "detail2", "detail", "safety"):
         if _len(parts, facts) <= limit:
             break
         if role == "condense":
