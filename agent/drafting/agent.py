@@ -69,6 +69,10 @@ class DraftState:
     checked_text: str | None = None
     """The text the validator last checked, with its result: the final gate reuses them when unchanged."""
     checked_result: CheckResult | None = None
+    best: tuple[tuple[int, int, int, float], int, ReplyDraft] | None = None
+    """The least problematic attempt so far: (rank, attempt number, draft)."""
+    kept_attempt: int | None = None
+    """Set when the retries ran out and an earlier attempt was better than the last one."""
 
 
 @dataclass
@@ -195,12 +199,30 @@ async def validate_draft(ctx: RunContext[DraftDeps], draft: ReplyDraft) -> Reply
     state = ctx.deps.state
     state.attempts += 1
     problems = review_draft(ctx.deps, draft)
+    rank = _rank(ctx.deps, draft)
+    if state.best is None or rank < state.best[0]:
+        state.best = (rank, state.attempts, draft)
     if problems and ctx.retry < ctx.max_retries:
         state.problems_seen += problems
         raise ModelRetry(
             "The draft has problems. Fix exactly these and call final_result again:\n" + "\n".join(problems)
         )
+    if problems and state.best[0] < rank:
+        # Out of retries, and the last attempt is worse than an earlier one (say the model fixed a
+        # template warning by promising a refund): keep the earlier one. The final gate still records
+        # whatever that one has left.
+        state.kept_attempt = state.best[1]
+        return state.best[2]
     return draft
+
+
+def _rank(deps: DraftDeps, draft: ReplyDraft) -> tuple[int, int, int, float]:
+    """Lower is better: blocking findings, then structural problems, then warnings, then likeness to a
+    recent reply."""
+    result, sim = check_text(deps, draft.text)
+    blocks = sum(f.severity == "block" for f in result.findings)
+    warns = len(result.findings) - blocks + (sim > TEMPLATE_THRESHOLD)
+    return blocks, len(structural_problems(deps, draft)), warns, round(sim, 4)
 
 
 @lru_cache(maxsize=16)

@@ -133,6 +133,9 @@ async def draft_reply(
         raise DraftFailed(f"the model's output stayed unusable: {exc}", extra={"retryable": True}) from exc
 
     draft = result.output
+    if deps.state.kept_attempt is not None:
+        note = f"attempt {deps.state.kept_attempt} of {deps.state.attempts} kept: the later ones were worse"
+        draft = draft.model_copy(update={"rationale": f"{draft.rationale}; {note}" if draft.rationale else note})
     # the final gate: the validator's result when it checked this very text (it usually did), else check again
     final, sim = check_text(deps, draft.text)
     findings = list(final.findings)

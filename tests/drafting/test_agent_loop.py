@@ -90,6 +90,24 @@ async def test_offline_model_varies_when_its_reply_matches_a_recent_one() -> Non
     assert again.template_similarity < 0.5 and "template" not in again.checks.categories
 
 
+async def test_when_retries_run_out_an_earlier_better_attempt_is_kept() -> None:
+    """The model 'fixes' a template warning by promising compensation: the blocked text is never
+    the result; the earlier attempt (a warning only) is, and the rationale says so."""
+    promise = "全額返金いたします。" + GOOD
+    model, feedback = scripted([GOOD, promise, promise])
+    out = await draft_reply(POST, triage_for(POST), retriever=MemoryRetriever(), model=model, recent_replies=[GOOD])
+    assert out.attempts == 3
+    assert "category=compensation" in _text(feedback[1])  # the model was told, and did not fix it
+    assert out.draft.text == GOOD
+    assert out.checks.verdict == "warn" and "template" in out.checks.categories
+    assert "attempt 1 of 3 kept" in out.draft.rationale
+
+    # and when the last attempt is the best, it is the one returned
+    model, _ = scripted([promise, promise, GOOD])
+    out = await draft_reply(POST, triage_for(POST), retriever=MemoryRetriever(), model=model)
+    assert out.draft.text == GOOD and "kept" not in out.draft.rationale
+
+
 async def test_offline_model_moves_away_from_every_recent_reply_it_was_shown() -> None:
     """Several recent replies resemble the first draft: the feedback names them (most similar first,
     at most three) and the offline model's rewrite is below the limit against all of them."""
