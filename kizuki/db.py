@@ -12,9 +12,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
-from kizuki.errors import InvalidInput
+from kizuki.errors import InvalidInput, KizukiError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -126,6 +127,12 @@ class Database:
         try:
             yield session
             session.commit()
+        except StatementError as exc:
+            session.rollback()
+            if isinstance(exc.orig, KizukiError):
+                # a domain error raised while binding a value (a date out of range) arrives wrapped
+                raise exc.orig from None
+            raise
         except BaseException:
             session.rollback()
             raise

@@ -55,3 +55,17 @@ def test_reading_refuses_to_write(db: Database) -> None:
     if db.is_postgres:
         with pytest.raises(Exception, match="read-only"), db.reading() as s:
             s.execute(text("CREATE TEMP TABLE t (x int)"))
+
+
+def test_a_date_out_of_range_is_invalid_input_not_a_crash(db: Database) -> None:
+    """0001-01-01T00:00+00:01 is before the first instant Python can hold in UTC (found by fuzzing)."""
+    from datetime import datetime, timedelta, timezone
+
+    from agent.models import DoNotEngageEntry
+    from kizuki.errors import InvalidInput
+
+    early = datetime(1, 1, 1, tzinfo=timezone(timedelta(minutes=1)))
+    with pytest.raises(InvalidInput, match="out of range"), db.session() as s:
+        s.add(DoNotEngageEntry(handle="x", reason="r", expires_at=early, added_by="test"))
+    with db.reading() as s:
+        assert s.scalar(select(func.count()).select_from(DoNotEngageEntry)) == 0
