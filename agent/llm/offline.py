@@ -678,6 +678,13 @@ def _carried(sentence: str, replies: Sequence[str], share: float = 0.5) -> bool:
     return False
 
 
+_APOLOGETIC_CUES = ("new", "since", "upset")
+_NO_FIX_YET = (
+    ("今のところ、確かな対処法をお伝えできずすみません。", "推測で対処法をお伝えするのは控えさせてください。"),
+    ("There's no fix we can point you to just yet, sorry.", "We'd rather not guess at a fix."),
+)
+
+
 def _cue_sentences(
     facts: PostFacts, seed: int, *, escalating: bool = False, limit: int = 2
 ) -> list[tuple[str, str]]:
@@ -690,9 +697,14 @@ def _cue_sentences(
     out: list[tuple[str, str]] = []
     for cue, ja_words, en_words, ja, en in _CUES:
         if any(w in n for w in (ja_words if facts.lang == "ja" else en_words)):
-            if (cue == "repair" and facts.tried) or ((escalating or not facts.trouble) and cue in ("ask", "repair")):
+            if cue == "ask" and escalating and facts.trouble:
+                out.append((cue, _pick(_NO_FIX_YET[0] if facts.lang == "ja" else _NO_FIX_YET[1], seed, cue)))
+            elif (cue == "repair" and facts.tried) or ((escalating or not facts.trouble) and cue in ("ask", "repair")):
                 continue
-            out.append((cue, _pick(ja if facts.lang == "ja" else en, seed, cue)))
+            elif not facts.trouble and cue in _APOLOGETIC_CUES:
+                continue  # a question from a new owner is not a reason to apologise
+            else:
+                out.append((cue, _pick(ja if facts.lang == "ja" else en, seed, cue)))
         if len(out) == limit:
             break
     return out
@@ -1330,6 +1342,10 @@ def fit(parts: list[tuple[str, str]], facts: PostFacts) -> list[tuple[str, str]]
         parts = [p for p in parts if p[0] not in ("close", "step2", "detail")]
     if limit is None:
         return parts
+    if facts.channel == "x":
+        # on X one step is enough (the rest is a link or a DM away), and its asides can go
+        aside = _ASIDE_JA if facts.lang == "ja" else _ASIDE
+        parts = [(r, aside.sub("", x) if r == "step" else x) for r, x in parts if r != "step2"]
     for role in ("close", "step2", "condense", "detail2", "detail", "safety"):
         if _len(parts, facts) <= limit:
             break
