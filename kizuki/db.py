@@ -90,6 +90,18 @@ def _sqlite_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+@contextmanager
+def _unwrapped_domain_errors() -> Iterator[None]:
+    """A domain error raised while binding a value (a date out of range) reaches us wrapped by
+    SQLAlchemy; raise it as itself, so callers see a 422 and not a driver error."""
+    try:
+        yield
+    except StatementError as exc:
+        if isinstance(exc.orig, KizukiError):
+            raise exc.orig from None
+        raise
+
+
 class Database:
     """One engine and session factory for a URL; `session()` is one transaction."""
 
@@ -125,14 +137,9 @@ class Database:
         """A session whose work commits when the block ends, or rolls back on an exception."""
         session = self._sessions()
         try:
-            yield session
-            session.commit()
-        except StatementError as exc:
-            session.rollback()
-            if isinstance(exc.orig, KizukiError):
-                # a domain error raised while binding a value (a date out of range) arrives wrapped
-                raise exc.orig from None
-            raise
+            with _unwrapped_domain_errors():
+                yield session
+                session.commit()
         except BaseException:
             session.rollback()
             raise
@@ -147,10 +154,11 @@ class Database:
         in it is refused. On PostgreSQL it is a READ ONLY transaction.
         """
         session = self._read_sessions()
-        if self.dialect == "postgresql":
-            session.execute(text("SET TRANSACTION READ ONLY"))
         try:
-            yield session
+            if self.dialect == "postgresql":
+                session.execute(text("SET TRANSACTION READ ONLY"))
+            with _unwrapped_domain_errors():
+                yield session
             if session.new or session.dirty or session.deleted:
                 raise RuntimeError("a read-only session has pending changes")
         finally:

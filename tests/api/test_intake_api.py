@@ -76,6 +76,8 @@ def test_do_not_engage_round_trip(client: TestClient) -> None:
     too_early = {"handle": "x", "reason": "r", "expires_at": "0001-01-01T00:00:00+00:01"}
     early = client.post("/v1/do-not-engage", json=too_early)
     assert early.status_code == 422 and "out of range" in early.json()["detail"]
+    audit = client.get("/v1/audit", params={"since": "0001-01-01T00:00:00+00:01"})  # the same date as a filter
+    assert audit.status_code == 422 and "out of range" in audit.json()["detail"]
     created = client.post("/v1/posts", json={**_post(21, "KAMADO壊れた"), "created_at": "0001-01-01T00:00:00+09:00"})
     assert created.status_code == 422
 

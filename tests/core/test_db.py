@@ -69,3 +69,5 @@ def test_a_date_out_of_range_is_invalid_input_not_a_crash(db: Database) -> None:
         s.add(DoNotEngageEntry(handle="x", reason="r", expires_at=early, added_by="test"))
     with db.reading() as s:
         assert s.scalar(select(func.count()).select_from(DoNotEngageEntry)) == 0
+    with pytest.raises(InvalidInput, match="out of range"), db.reading() as s:  # the same date as a filter
+        s.scalar(select(DoNotEngageEntry).where(DoNotEngageEntry.expires_at > early))
