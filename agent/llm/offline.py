@@ -46,8 +46,9 @@ OFFLINE_MODEL_NAME = "offline"
 X_LIMIT = 280
 URL_WEIGHT = 23
 MIN_RELEVANCE = 4.0
-REWORD_OPTIONS = 12
 """An entry must score at least this on product/topic/error-code overlap to count as an answer."""
+REWORD_OPTIONS = 12
+"""Alternative compositions tried when a template finding asks for a reply unlike recent ones."""
 
 # --- what the offline model "knows" about the domain: products and topics -----------------------------
 
@@ -1310,7 +1311,7 @@ def _len(parts: Sequence[tuple[str, str]], facts: PostFacts) -> int:
     return weighted_length(text) if facts.channel == "x" else len(text)
 
 
-_ASIDE = re.compile(r"（[^）]{2,40}）|\s?\((?![^)]*https?:)[^)]{2,60}\)")
+_ASIDE = re.compile(r"（(?![^）]*https?:)[^）]{2,40}）|\s?\((?![^)]*https?:)[^)]{2,60}\)")
 _ASIDE_JA = re.compile(r"（(?![^）]*https?:)[^）]{2,40}）")
 _STEP_LEAD = re.compile(
     r"^(?:お手数ですが、|一度、|まずは|よろしければ、|Could you try this: |A good first step: |What usually helps: "
