@@ -10,6 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from psycopg.types.json import Json, Jsonb
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import StatementError
@@ -42,6 +43,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+# A JSON escape of a lone surrogate: a high one not followed by a low one, or a low one not preceded
+# by a high one (SQLite stores JSON as escaped text; PostgreSQL's JSONB refuses these).
+_JSON_LONE_SURROGATE = re.compile(
+    r"(?<!\\)(?:\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})(?<!\\)(?:\\\\)*\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 
 
 def _unstorable(value: str) -> str | None:
@@ -52,6 +59,8 @@ def _unstorable(value: str) -> str | None:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
+        return "a lone surrogate (not valid Unicode)"
+    if _JSON_LONE_SURROGATE.search(value):
         return "a lone surrogate (not valid Unicode)"
     return None
 
@@ -67,15 +76,20 @@ def _guard_parameters(conn: Any, cursor: Any, statement: str, parameters: Any, c
 
 def _check_values(value: Any) -> None:
     # Parameters come as a dict, a tuple, or (executemany) a list of either, depending on driver and path.
+    # JSON documents come as psycopg Json/Jsonb wrappers on PostgreSQL (their keys count too) and as
+    # serialised strings on SQLite.
     if isinstance(value, str):
         if problem := _unstorable(value):
             raise InvalidInput(f"input contains {problem}, which cannot be stored")
     elif isinstance(value, dict):
-        for item in value.values():
+        for key, item in value.items():
+            _check_values(key)
             _check_values(item)
     elif isinstance(value, list | tuple):
         for item in value:
             _check_values(item)
+    elif isinstance(value, Json | Jsonb):
+        _check_values(value.obj)
 
 
 READ_ONLY = "kizuki_read_only"

@@ -90,6 +90,13 @@ def test_bad_input_is_4xx_with_reason(client: TestClient, body: dict[str, Any], 
     assert res.json()["detail"]
 
 
+def test_nul_in_an_extra_field_name_is_422(client: TestClient) -> None:
+    """Extra fields are kept as JSON; a NUL in a field *name* is refused like one in a value."""
+    res = client.post("/v1/knowledge", json={**E03_JA, "key": "nul-key", "note\u0000": {"x": 1}})
+    assert res.status_code == 422 and "cannot be stored" in res.json()["detail"]
+    assert client.get("/v1/knowledge/nul-key").status_code == 404
+
+
 def test_duplicate_key_and_unknown_key(client: TestClient) -> None:
     _create(client, E03_JA)
     dup = client.post("/v1/knowledge", json=E03_JA)

@@ -71,3 +71,15 @@ def test_a_date_out_of_range_is_invalid_input_not_a_crash(db: Database) -> None:
         assert s.scalar(select(func.count()).select_from(DoNotEngageEntry)) == 0
     with pytest.raises(InvalidInput, match="out of range"), db.reading() as s:  # the same date as a filter
         s.scalar(select(DoNotEngageEntry).where(DoNotEngageEntry.expires_at > early))
+
+
+@pytest.mark.parametrize("rules", [{"ok": {"nested\x00key": 1}}, {"ok": ["fine", "bad\x00value"]}, {"lone\ud800": 1}])
+def test_json_that_no_backend_stores_faithfully_is_invalid_input(db: Database, rules: dict[str, object]) -> None:
+    """A NUL or a lone surrogate anywhere in a JSON document, keys included, is a 422 on both backends
+    (on PostgreSQL the document reaches the guard wrapped as Jsonb; found by the schema fuzz run)."""
+    from kizuki.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="cannot be stored"), db.session() as s:
+        s.add(WatchRuleSet(version=1, rules=rules, created_by="test"))
+    with db.reading() as s:
+        assert s.scalar(select(func.count()).select_from(WatchRuleSet)) == 0
