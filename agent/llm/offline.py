@@ -800,6 +800,9 @@ def _dm_sentence(facts: PostFacts, seed: int) -> str:
                 "個別に確認いたしますので、@hoshizora_support までDMをお送りいただけますか。",
                 "お使いの状況をもう少し伺いたいので、@hoshizora_support にDMをいただけると助かります。",
                 "続きは @hoshizora_support とのDMでやり取りさせてください。",
+                "差し支えなければ、@hoshizora_support へのDMで、お使いの型番と症状を教えてください。",
+                "DM（@hoshizora_support）で詳しい状況をお聞かせいただけますと助かります。",
+                "いつ頃からの症状か、@hoshizora_support へDMでお知らせいただけますか。",
             )
     elif facts.pii:
         opts = (
@@ -886,6 +889,9 @@ def compose_reply(
                             f"{what}について温かいお言葉をありがとうございます！",
                             f"{what}をお楽しみいただけているとのこと、励みになります。",
                             f"うれしいご感想をありがとうございます。{what}がお役に立てて光栄です。",
+                            f"{what}へのお褒めの言葉、ありがとうございます！開発チームにも伝えます。",
+                            f"{what}を楽しんでいただき、ありがとうございます！",
+                            f"{what}について素敵な投稿をありがとうございます。",
                         ),
                         seed,
                         "praise",
@@ -914,6 +920,8 @@ def compose_reply(
                             "これからもどうぞよろしくお願いいたします。",
                             "今後ともご愛用いただけますと幸いです。",
                             "また使い心地を聞かせてください。",
+                            "これからも毎日のお供にしていただけたらうれしいです。",
+                            "ほかにも気づいたことがあれば、ぜひ教えてください。",
                         ),
                         seed,
                         "pclose",
@@ -931,6 +939,8 @@ def compose_reply(
                             f"So glad to hear you're enjoying {what}.",
                             f"That's wonderful to hear about {what}, thank you for sharing!",
                             f"Thanks a lot! It makes our day that {what} worked so well for you.",
+                            f"Thanks! We'll pass your kind words about {what} on to the team.",
+                            f"Love hearing this about {what}, thanks for posting.",
                         ),
                         seed,
                         "praise",
@@ -952,7 +962,12 @@ def compose_reply(
                 (
                     "close",
                     _pick(
-                        ("Enjoy!", "Thanks for being with us.", "Hope they keep you company for a long time."),
+                        (
+                            "Enjoy!",
+                            "Thanks for being with us.",
+                            "Hope they keep you company for a long time.",
+                            "Tell us anytime how it's going.",
+                        ),
                         seed,
                         "pclose",
                     ),
@@ -983,6 +998,15 @@ def compose_reply(
                     f"たびたびご迷惑をおかけし、申し訳ございません。{subj}の件を承りました。"
                     if repeat
                     else f"{subj}の件、ご連絡ありがとうございます。",
+                    f"{subj}の件、ご心配をおかけしております。"
+                    if troubled
+                    else f"{subj}についてお知らせいただき、ありがとうございます。",
+                    f"{subj}でご不便をおかけしているとのこと、申し訳ございません。"
+                    if troubled
+                    else f"{subj}の件、拝見しました。",
+                    f"{subj}について、お困りの状況を拝見しました。申し訳ございません。"
+                    if troubled
+                    else f"{subj}について、貴重なお声をありがとうございます。",
                 ),
                 seed,
                 "eack",
@@ -999,6 +1023,12 @@ def compose_reply(
                             "詳しい者が状況を確認中です。結果はこちらでお知らせします。",
                             "この件は専門の窓口で確認中です。進みがあり次第お伝えします。",
                             "社内で原因を確認中です。しばらくお待ちいただけますでしょうか。",
+                            "いただいた内容をもとに、担当チームが確認中です。わかり次第、こちらでお知らせします。",
+                            "原因をしっかり調べるため、技術担当が確認中です。少しだけお時間をください。",
+                            "推測でお答えするのは控え、正確な情報を確認中です。",
+                            "同じ症状が出ていないかも含めて確認中です。進展があればご報告します。",
+                            "製品担当と連携して確認中です。結果はこのスレッドでお伝えします。",
+                            "いま詳しい担当者が確認中です。お返事まで少々お待ちください。",
                         ),
                         seed,
                         "esc",
