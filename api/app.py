@@ -40,7 +40,7 @@ def warm_up(runtime: Runtime) -> None:
         conns = [runtime.db.engine.connect() for _ in range(pool.size() if isinstance(pool, QueuePool) else 1)]
         for conn in conns:
             conn.close()  # back into the pool, open
-        with runtime.db.session() as s:
+        with runtime.db.reading() as s:
             rows, _ = queue(s, limit=1)
             for draft in rows:
                 draft_public(draft, detail=True, session=s)

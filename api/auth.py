@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from typing import Literal, get_args
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.models import ApiToken
@@ -62,4 +62,4 @@ def authorise(role: str, allowed: tuple[str, ...]) -> None:
 
 
 def count_tokens(session: Session) -> int:
-    return len(session.scalars(select(ApiToken.id).where(ApiToken.revoked_at.is_(None))).all())
+    return int(session.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.revoked_at.is_(None))) or 0)

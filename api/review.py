@@ -94,12 +94,16 @@ def _load_pending(s: Any, draft_id: int, version: int | None) -> Draft:
     draft = get_draft(s, draft_id, for_update=True)
     if draft.status != "pending":
         raise DraftAlreadyDecided(f"draft {draft_id} is {draft.status} already", extra={"status": draft.status})
+    _check_version(draft, version)
+    return draft
+
+
+def _check_version(draft: Draft, version: int | None) -> None:
     if version is not None and version != draft.version:
         raise StaleVersion(
-            f"draft {draft_id} is at version {draft.version}; you reviewed version {version}",
+            f"draft {draft.id} is at version {draft.version}; you reviewed version {version}",
             extra={"current_version": draft.version},
         )
-    return draft
 
 
 def _diff(before: str, after: str) -> str:
@@ -216,11 +220,7 @@ def regenerate(rt: Runtime, draft_id: int, req: RegenerateRequest, *, actor: str
                 f"draft {draft_id} is {draft.status}; only pending, failed or rejected drafts can be regenerated",
                 extra={"status": draft.status},
             )
-        if req.version is not None and req.version != draft.version:
-            raise StaleVersion(
-                f"draft {draft_id} is at version {draft.version}; you reviewed version {req.version}",
-                extra={"current_version": draft.version},
-            )
+        _check_version(draft, req.version)
         latest = max(d.generation for d in draft.post.drafts)
         if draft.generation != latest:
             raise DraftAlreadyDecided(f"draft {draft_id} was regenerated already (generation {latest} is newer)")

@@ -7,7 +7,6 @@ import statistics
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from pydantic_evals.evaluators import EvaluationReason, Evaluator, EvaluatorContext
 from pydantic_evals.evaluators.report_evaluator import ReportEvaluator, ReportEvaluatorContext
@@ -186,18 +185,13 @@ class EscalatesTo(Evaluator[CaseInputs, DraftOutput, CaseMeta]):
         return EvaluationReason(got == self.department, f"escalate_to={got}, expected {self.department}")
 
 
-@lru_cache(maxsize=1)
-def _channel_limits() -> dict[str, int | None]:
-    return dict(default_rules().channel_limits)
-
-
 @dataclass(repr=False)
 class FitsChannel(Evaluator[CaseInputs, DraftOutput, CaseMeta]):
     """The reply fits its channel's length rule (X: 280 weighted characters)."""
 
     def evaluate(self, ctx: Ctx) -> EvaluationReason:
         channel = ctx.output.channel
-        limits = _channel_limits()
+        limits = default_rules().channel_limits
         if channel not in limits:
             return EvaluationReason(True, f"channel {channel!r} has no length rule")
         over = check_channel(ctx.output.text, channel, limits)

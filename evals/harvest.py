@@ -19,19 +19,12 @@ _JA_TERM = re.compile(r"[一-龯々]{2,}|[ァ-ヶー]{2,}|[A-Za-z0-9][A-Za-z0-9\
 _EN_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-']*[A-Za-z0-9]")
 _STOP = frozenset(
     [
-        "the",
-        "and",
-        "for",
-        "you",
         "your",
-        "our",
         "with",
         "this",
         "that",
         "have",
-        "has",
         "will",
-        "can",
         "please",
         "thanks",
         "thank",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import TypeGuard
 
 from pydantic import BaseModel, Field
 from pydantic_ai import Agent
@@ -13,6 +13,7 @@ from pydantic_ai.models import Model
 from pydantic_evals.evaluators import EvaluationReason, Evaluator, EvaluatorContext, EvaluatorOutput
 
 from agent.llm.offline import OFFLINE_MODEL_NAME
+from agent.prompts import parse_front_matter
 from agent.prompts.fencing import fence
 from evals.shapes import CaseInputs, CaseMeta, DraftOutput
 
@@ -21,8 +22,6 @@ __all__ = ["JUDGE_LABEL", "SKIPPED", "JudgeVerdict", "ReplyJudge", "Rubric", "lo
 RUBRIC_FILE = Path(__file__).with_name("rubric.md")
 SKIPPED = "SKIPPED"
 JUDGE_LABEL = "llm_judge"
-CRITERIA = ("specificity", "empathy", "correctness", "politeness")
-_FRONT = re.compile(r"\A---\n(?P<meta>.*?)\n---\n", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -35,12 +34,11 @@ class Rubric:
 @lru_cache(maxsize=4)
 def load_rubric(path: Path = RUBRIC_FILE) -> Rubric:
     """The rubric file: front matter (version, pass_mean) and the grading instructions."""
-    raw = path.read_text(encoding="utf-8")
-    m = _FRONT.match(raw)
-    if not m:
+    parsed = parse_front_matter(path.read_text(encoding="utf-8"))
+    if parsed is None:
         raise ValueError(f"{path}: no front matter with version and pass_mean")
-    meta = {k.strip(): v.strip() for k, _, v in (ln.partition(":") for ln in m.group("meta").splitlines()) if k}
-    return Rubric(version=meta["version"], pass_mean=float(meta["pass_mean"]), text=raw[m.end() :].strip())
+    meta, body = parsed
+    return Rubric(version=meta["version"], pass_mean=float(meta["pass_mean"]), text=body.strip())
 
 
 class Grade(BaseModel):
@@ -55,6 +53,9 @@ class JudgeVerdict(BaseModel):
     empathy: Grade
     correctness: Grade
     politeness: Grade
+
+
+CRITERIA = tuple(JudgeVerdict.model_fields)
 
 
 def judge_prompt(out: DraftOutput) -> str:
@@ -73,7 +74,7 @@ def judge_prompt(out: DraftOutput) -> str:
     )
 
 
-def is_real_model(model: str | Model | None) -> bool:
+def is_real_model(model: str | Model | None) -> TypeGuard[str | Model]:
     if model is None:
         return False
     name = model if isinstance(model, str) else model.model_name
@@ -89,21 +90,27 @@ class ReplyJudge(Evaluator[CaseInputs, DraftOutput, CaseMeta]):
     def get_default_evaluation_name(self) -> str:
         return JUDGE_LABEL
 
+    @cached_property
+    def _model(self) -> Model | None:
+        """The judge's model, built once per judge (a model id goes through the router)."""
+        if isinstance(self.model, str):
+            from agent.llm.routing import build_model
+
+            return build_model(self.model)
+        return self.model
+
+    @cached_property
+    def _agent(self) -> Agent[None, JudgeVerdict]:
+        """The judge agent, built once per judge; the model is given per run."""
+        return Agent(output_type=JudgeVerdict, system_prompt=load_rubric().text, name="kizuki-judge")
+
     async def evaluate(self, ctx: EvaluatorContext[CaseInputs, DraftOutput, CaseMeta]) -> EvaluatorOutput:
         if not is_real_model(self.model):
             return {JUDGE_LABEL: EvaluationReason(SKIPPED, "no real model configured (offline): not judged")}
         if ctx.output.action == "ignore" and not ctx.output.text:
             return {JUDGE_LABEL: EvaluationReason(SKIPPED, "no reply to judge (ignored post)")}
         rubric = load_rubric()
-        model = self.model
-        if isinstance(model, str):
-            from agent.llm.routing import build_model
-
-            model = build_model(model)
-        judge: Agent[None, JudgeVerdict] = Agent(
-            output_type=JudgeVerdict, system_prompt=rubric.text, name="kizuki-judge"
-        )
-        verdict = (await judge.run(judge_prompt(ctx.output), model=model)).output
+        verdict = (await self._agent.run(judge_prompt(ctx.output), model=self._model)).output
         grades = {c: getattr(verdict, c) for c in CRITERIA}
         out: dict[str, EvaluationReason] = {
             f"judge_{c}": EvaluationReason(round((g.score - 1) / 4, 3), g.reason) for c, g in grades.items()

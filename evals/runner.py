@@ -339,26 +339,32 @@ def _metrics(
 def check_thresholds(t: Thresholds, metrics: dict[str, float | None], rates: dict[str, float]) -> list[ThresholdResult]:
     """Each configured threshold against the run (a metric the run does not have is not gated)."""
     out: list[ThresholdResult] = []
-    mins = {
-        "case_pass_rate": t.case_pass_rate,
-        "critical_pass_rate": t.critical_pass_rate,
-        "check_pass_rate": t.check_pass_rate,
-        "citation_precision": t.citation_precision,
-    }
-    maxs = {
-        "mean_similarity": t.max_mean_similarity,
-        "max_pair_similarity": t.max_pair_similarity,
-        "latency_p95_s": t.max_latency_p95_s,
-        "cost_per_draft_usd": t.max_cost_per_draft_usd,
-    }
-    for name, limit in mins.items():
-        if limit is not None and metrics.get(name) is not None:
-            v = metrics[name]
-            out.append(ThresholdResult(metric=name, op=">=", limit=limit, value=v, ok=v is not None and v >= limit))
-    for name, limit in maxs.items():
-        if limit is not None and metrics.get(name) is not None:
-            v = metrics[name]
-            out.append(ThresholdResult(metric=name, op="<=", limit=limit, value=v, ok=v is not None and v <= limit))
+    bounds: list[tuple[Literal[">=", "<="], dict[str, float | None]]] = [
+        (
+            ">=",
+            {
+                "case_pass_rate": t.case_pass_rate,
+                "critical_pass_rate": t.critical_pass_rate,
+                "check_pass_rate": t.check_pass_rate,
+                "citation_precision": t.citation_precision,
+            },
+        ),
+        (
+            "<=",
+            {
+                "mean_similarity": t.max_mean_similarity,
+                "max_pair_similarity": t.max_pair_similarity,
+                "latency_p95_s": t.max_latency_p95_s,
+                "cost_per_draft_usd": t.max_cost_per_draft_usd,
+            },
+        ),
+    ]
+    for op, limits in bounds:
+        for name, limit in limits.items():
+            v = metrics.get(name)
+            if limit is not None and v is not None:
+                ok = v >= limit if op == ">=" else v <= limit
+                out.append(ThresholdResult(metric=name, op=op, limit=limit, value=v, ok=ok))
     if (errors := metrics.get("task_errors")) is not None:
         out.append(ThresholdResult(metric="task_errors", op="<=", limit=0, value=errors, ok=errors == 0))
     for name, limit in t.evaluators.items():
@@ -439,7 +445,7 @@ async def run_suite_async(
         suite=suite.name,
         model=_model_label(model),
         prompt_version=", ".join(sorted(prompt_versions)) or PROMPT.version,
-        judge=_model_label(judge_model) if is_real_model(judge_model) and judge_model is not None else f"{SKIPPED}",
+        judge=_model_label(judge_model) if is_real_model(judge_model) else SKIPPED,
         started_at=started,
         duration_s=round(time.perf_counter() - t0, 2),
         cases=cases,

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from agent.checks.models import FindingCategory
 from agent.schemas import Action, Department
 from knowledge.schemas import EntryCreate
 
@@ -41,19 +42,6 @@ Category = Literal[
     "repeat_poster",
     "unanswerable",
     "harvested",
-]
-FindingCategory = Literal[
-    "ng_word",
-    "pii",
-    "pii_echo",
-    "dm_redirect",
-    "compensation",
-    "overpromise",
-    "uncertain",
-    "competitor",
-    "controversial",
-    "length",
-    "template",
 ]
 
 
@@ -227,7 +215,6 @@ def _readable_loc(loc: tuple[int | str, ...], data: Any) -> str:
 def parse_suite(text: str, source: str = "<suite>") -> Suite:
     """A suite from YAML text; errors name the file, the line and the field."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -238,6 +225,7 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
     try:
         return Suite.model_validate(data)
     except ValidationError as exc:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)  # only for the error's line numbers
         raise SuiteError(_describe(exc, root, source, data)) from None
 
 

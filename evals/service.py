@@ -50,7 +50,7 @@ def save_run(session: Session, run: SuiteRun, *, actor: str) -> EvalRun:
         passed=run.passed,
         case_count=len(run.cases),
         case_pass_rate=run.metrics.get("case_pass_rate"),
-        metrics={k: v for k, v in run.metrics.items()},
+        metrics=dict(run.metrics),
         report=run.model_dump(mode="json"),
         created_by=actor,
     )

@@ -103,8 +103,8 @@ def load_demo(rt: Runtime) -> None:
     from agent.models import Post
     from agent.postfile import read_posts
 
-    local_rules = rt.settings.home / "rules.yaml"
-    if rt.settings.rules_file is None and not local_rules.exists():
+    if rt.settings.effective_rules_file is None:
+        local_rules = rt.settings.home / "rules.yaml"
         # The demo company's own contacts and competitors, as an organisation would configure them.
         local_rules.write_text(DEMO_RULES.read_text(encoding="utf-8"), encoding="utf-8")
         console.print(f"wrote the demo organisation's rules to {local_rules}")
@@ -113,7 +113,7 @@ def load_demo(rt: Runtime) -> None:
             report = rt.knowledge.import_file(DEMO_KNOWLEDGE, actor="demo")
             rt.knowledge.ensure_fresh(force=True, progress=update)
         console.print(f"loaded {report.created} demo knowledge entries")
-    with rt.db.session() as s:
+    with rt.db.reading() as s:
         has_posts = bool(s.scalar(select(func.count()).select_from(Post)))
     if not has_posts:
         posts = [r.post for r in read_posts(DEMO_POSTS) if r.post is not None]
@@ -356,7 +356,7 @@ def drafts_list(
     from agent.drafts import draft_public, queue
 
     rt = runtime()
-    with rt.db.session() as s:
+    with rt.db.reading() as s:
         rows, total = queue(s, status=status, limit=limit)
         items = [draft_public(d).model_dump(mode="json") for d in rows]
     if as_json:
@@ -469,7 +469,7 @@ def audit_verify() -> None:
     from kizuki import audit
 
     rt = runtime()
-    with rt.db.session() as s:
+    with rt.db.reading() as s:
         problems = audit.verify(s)
         n = audit.count(s)
     if problems:

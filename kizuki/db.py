@@ -11,7 +11,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from psycopg.types.json import Json, Jsonb
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
@@ -138,9 +138,11 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._read_sessions = sessionmaker(
-            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
-        )
+        # PostgreSQL: the driver opens these transactions as BEGIN READ ONLY (no extra statement).
+        read_options: dict[str, Any] = {READ_ONLY: True}
+        if self.is_postgres:
+            read_options["postgresql_readonly"] = True
+        self._read_sessions = sessionmaker(self.engine.execution_options(**read_options), expire_on_commit=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -169,8 +171,6 @@ class Database:
         """
         session = self._read_sessions()
         try:
-            if self.dialect == "postgresql":
-                session.execute(text("SET TRANSACTION READ ONLY"))
             with _unwrapped_domain_errors():
                 yield session
             if session.new or session.dirty or session.deleted:

@@ -424,13 +424,11 @@ class HybridIndex:
 
     def _dense(self, q: Any, n_docs: int, where: Mapping[str, Any] | None) -> dict[str, tuple[float, str]]:
         """Document id → (best cosine similarity over its vectors, the passage of that vector)."""
-        total = self._collection.count()
-        if total == 0:
-            return {}
-        n_records = min(total, n_docs * 2)
+        # No count() first: the store answers with what it has when asked for more, and `search` has
+        # already returned for an empty index (one call less per query, a round trip on a server).
         res = self._collection.query(
             query_embeddings=q,
-            n_results=n_records,
+            n_results=n_docs * 2,
             where=_chroma_where(where),
             include=["metadatas", "distances", "documents"],  # all small: passages and public metadata
         )

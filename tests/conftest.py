@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -138,27 +139,31 @@ def make_token(runtime: Runtime, role: str, name: str | None = None) -> str:
 
 
 @pytest.fixture
-def anon_client(runtime: Runtime) -> Iterator[TestClient]:
-    """A client without credentials."""
+def app(runtime: Runtime) -> FastAPI:
+    """The application on `runtime`; the clients below share it."""
     from api.app import create_app
 
-    with TestClient(create_app(runtime)) as c:
+    return create_app(runtime)
+
+
+@pytest.fixture
+def anon_client(app: FastAPI) -> Iterator[TestClient]:
+    """A client without credentials."""
+    with TestClient(app) as c:
         yield c
 
 
 @pytest.fixture
-def client(runtime: Runtime, anon_client: TestClient) -> TestClient:
-    """A client holding an admin token (admin may call every endpoint)."""
-    anon_client.headers["Authorization"] = f"Bearer {make_token(runtime, 'admin', 'test-admin')}"
-    return anon_client
+def client(runtime: Runtime, app: FastAPI) -> Iterator[TestClient]:
+    """A client holding an admin token (admin may call every endpoint); not the same object as `anon_client`."""
+    with TestClient(app) as c:
+        c.headers["Authorization"] = f"Bearer {make_token(runtime, 'admin', 'test-admin')}"
+        yield c
 
 
 @pytest.fixture
-def client_as(runtime: Runtime) -> Iterator[Callable[[str], TestClient]]:
+def client_as(runtime: Runtime, app: FastAPI) -> Iterator[Callable[..., TestClient]]:
     """Clients with a token of a given role and name: `client_as("agent")`, `client_as("agent", "hana")`."""
-    from api.app import create_app
-
-    app = create_app(runtime)
     opened: list[TestClient] = []
 
     def _make(role: str, name: str | None = None) -> TestClient:

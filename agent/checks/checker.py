@@ -12,7 +12,7 @@ import jaconv
 from .length import check_channel
 from .matcher import Hit, TermMatcher, TermSpec, TextViews
 from .models import CheckResult, Finding
-from .normalize import pii_view, policy_view
+from .normalize import View, policy_view
 from .pii import PiiItem, find_pii, normalise_contact
 from .policy import find_policy
 from .rules import Rules, Term, default_rules
@@ -101,7 +101,6 @@ class Checker:
         self._allow = frozenset(normalise_contact(a) for a in r.allow if a.strip())
         self._dm = _dm_pattern(r.dm_phrases)
         self._limits = dict(r.channel_limits)
-        self._lock = threading.Lock()
 
     @staticmethod
     def _spec(t: str | Term, category: str, rule: str, *, prefix: bool = False) -> TermSpec:
@@ -125,12 +124,12 @@ class Checker:
         reply_pii = find_pii(text, views=views, order_patterns=self._order_patterns, allow=self._allow)
         findings += [self._pii_finding(text, it) for it in reply_pii]
         pview = policy_view(text)
+        post_has_pii = False
         if post_text and post_text.strip():
             post_pii = find_pii(post_text, order_patterns=self._order_patterns, allow=self._allow)
-            findings += self._echo(text, reply_pii, post_pii)
-            findings += self._dm_redirect(text, pview.text, bool(post_pii))
-        else:
-            findings += self._dm_redirect(text, pview.text, False)
+            findings += self._echo(text, views.pii, reply_pii, post_pii)
+            post_has_pii = bool(post_pii)
+        findings += self._dm_redirect(text, pview.text, post_has_pii)
         for rule, a, b in find_policy(pview):
             findings.append(self._finding(rule.category, rule.rule, None, text, a, b, rule.message, rule.suggestion))
         if channel is not None:
@@ -219,7 +218,8 @@ class Checker:
             "Remove it from the public reply; ask for or send details by DM / 個人情報は削除し、DMでやり取りする",
         )
 
-    def _echo(self, text: str, reply: list[PiiItem], post: list[PiiItem]) -> list[Finding | None]:
+    def _echo(self, text: str, v: View, reply: list[PiiItem], post: list[PiiItem]) -> list[Finding | None]:
+        """``v`` is ``pii_view(text)``."""
         out: list[Finding | None] = []
         msg_sug = (
             "Do not repeat the customer's personal data, even masked; continue by DM"
@@ -245,11 +245,10 @@ class Checker:
                 )
             )
 
-        post_values = {(p.kind, p.value) for p in post}
+        post_values = {p.value for p in post}
         for it in reply:
-            if (it.kind, it.value) in post_values or any(it.value == p.value for p in post):
+            if it.value in post_values:
                 add(it.kind, it.start, it.end, "exact")
-        v = pii_view(text)
         s = v.text
         low = s.lower()
         unique = list({(p.kind, p.value): p for p in post}.values())

@@ -32,7 +32,7 @@ from typing import Any
 import ahocorasick
 import jaconv
 
-from .normalize import View, fold_term_latin, fold_term_ng, is_cjk_term, latin_view, ng_surface_view
+from .normalize import View, fold_term_latin, fold_term_ng, is_cjk_term, latin_view, ng_surface_view, pii_view
 
 __all__ = ["Hit", "TermMatcher", "TermSpec", "TextViews", "tokenize", "tokenizer"]
 
@@ -133,6 +133,11 @@ class TextViews:
     @property
     def latin(self) -> View:
         v: View = self._get("latin", lambda: latin_view(self.text))
+        return v
+
+    @property
+    def pii(self) -> View:
+        v: View = self._get("pii", lambda: pii_view(self.text))
         return v
 
     @property
@@ -372,12 +377,7 @@ class TermMatcher:
         if not cands:
             return []
         _c, excs = self._surface_raw(views)
-        out = []
-        for idx, sa, sb in self._drop_excepted(cands, excs):
-            spec = self._payload[idx][0]
-            assert spec is not None
-            out.append(Hit(spec, *surf.span(sa, sb)))
-        return out
+        return self._hits(self._drop_excepted(cands, excs), surf)
 
     def _find_latin(self, views: TextViews) -> list[Hit]:
         v = views.latin
@@ -402,8 +402,12 @@ class TermMatcher:
                     continue
                 b = e
             cands.append((idx, a, b))
+        return self._hits(self._drop_excepted(cands, excs), v)
+
+    def _hits(self, kept: list[tuple[int, int, int]], v: View) -> list[Hit]:
+        """Hits for candidates (idx, a, b) in view ``v`` offsets, mapped back to the original."""
         out = []
-        for idx, a, b in self._drop_excepted(cands, excs):
+        for idx, a, b in kept:
             spec = self._payload[idx][0]
             assert spec is not None
             out.append(Hit(spec, *v.span(a, b)))

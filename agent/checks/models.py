@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field
 
 Severity = Literal["warn", "block"]
 
-CATEGORIES: tuple[str, ...] = (
+FindingCategory = Literal[
     "ng_word",
     "pii",
     "pii_echo",
@@ -20,7 +20,8 @@ CATEGORIES: tuple[str, ...] = (
     "controversial",
     "length",
     "template",  # filled by the drafting agent (near-duplicate of recent replies)
-)
+]
+CATEGORIES: tuple[str, ...] = get_args(FindingCategory)
 
 
 class Finding(BaseModel):

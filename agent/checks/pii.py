@@ -107,10 +107,6 @@ def _allowed_spans(s: str, allow: frozenset[str]) -> list[tuple[int, int]]:
     return out
 
 
-def _span(v: View, a: int, b: int) -> tuple[int, int]:
-    return v.span(a, b)
-
-
 def _phones(v: View) -> Iterable[tuple[int, int, str]]:
     for m in phonenumbers.PhoneNumberMatcher(v.text, "JP", leniency=phonenumbers.Leniency.VALID):
         digits = re.sub(r"\D", "", m.raw_string)
@@ -128,7 +124,8 @@ def find_pii(
     order_patterns: Iterable[re.Pattern[str]] = (),
     allow: frozenset[str] = frozenset(),
 ) -> list[PiiItem]:
-    v = pii_view(text)
+    """Personal data in ``text``; ``views`` (of the same ``text``) shares its cached :func:`pii_view`."""
+    v = views.pii if views is not None else pii_view(text)
     s = v.text
     items: list[PiiItem] = []
     taken: list[tuple[int, int]] = []  # view spans already explained
@@ -142,12 +139,9 @@ def find_pii(
         taken.extend(_allowed_spans(s, allow))
 
     def add(kind: str, a: int, b: int, value: str) -> None:
-        if value in allow:
-            taken.append((a, b))
-            return
         taken.append((a, b))
-        st, en = _span(v, a, b)
-        items.append(PiiItem(kind, st, en, value))
+        if value not in allow:
+            items.append(PiiItem(kind, *v.span(a, b), value))
 
     # e-mail first (its digits are not phones)
     for m in _EMAIL.finditer(s):
@@ -198,14 +192,14 @@ def find_pii(
                 add("order_number", m.start(), m.end(), (ident.group() if ident else m.group()).lower())
     # names with honorifics (Japanese through SudachiPy's person-name POS; English titles)
     if _HONORIFIC.search(s):
-        items.extend(_names(text, views))
+        items.extend(_names(text))
     for m in _EN_NAME.finditer(s):
         if free(m.start(), m.end()):
             add("name", m.start(), m.end(), m.group())
     return items
 
 
-def _names(text: str, views: TextViews | None) -> list[PiiItem]:
+def _names(text: str) -> list[PiiItem]:
     out: list[PiiItem] = []
     toks = tokenize(text)
     for i, (a, _e, m) in enumerate(toks):

@@ -174,7 +174,6 @@ def _node_line(root: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
 
 def _parse_user(text: str, name: str) -> Rules:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -191,7 +190,8 @@ def _parse_user(text: str, name: str) -> Rules:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [p for p in err["loc"] if isinstance(p, int | str)]
-        line = _node_line(root, loc)
+        # the node tree (for line numbers) only when needed; the text parsed above, so this cannot fail
+        line = _node_line(yaml.compose(text, Loader=yaml.SafeLoader), loc)
         key = ".".join(str(p) for p in loc if not (isinstance(p, str) and p in ("str", "Term")))
         where = f"{name} line {line}" if line else name
         raise RulesError(f"{where}: {key}: {err['msg']}") from exc

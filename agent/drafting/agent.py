@@ -157,10 +157,15 @@ def check_text(deps: DraftDeps, text: str) -> tuple[CheckResult, float]:
     return state.checked_result, state.template_similarity
 
 
-def review_draft(deps: DraftDeps, draft: ReplyDraft) -> list[str]:
-    """Problems in a draft, one line each: check findings, citations, language, DM consistency, templates."""
+def review_draft(deps: DraftDeps, draft: ReplyDraft, *, structural: list[str] | None = None) -> list[str]:
+    """Problems in a draft, one line each: check findings, citations, language, DM consistency, templates.
+
+    ``structural`` is `structural_problems` for this draft when the caller has it already.
+    """
     result, sim = check_text(deps, draft.text)
-    problems = [_finding_line(f) for f in result.findings] + structural_problems(deps, draft)
+    if structural is None:
+        structural = structural_problems(deps, draft)
+    problems = [_finding_line(f) for f in result.findings] + structural
     if sim > TEMPLATE_THRESHOLD:
         # The recent replies are our own earlier texts (checked, never the customer's data), shown so the
         # model can move away from all of them at once; bounded like every retry.
@@ -198,8 +203,9 @@ async def validate_draft(ctx: RunContext[DraftDeps], draft: ReplyDraft) -> Reply
     """Run the checks on the draft; send the findings back (bounded) so the model fixes its own draft."""
     state = ctx.deps.state
     state.attempts += 1
-    problems = review_draft(ctx.deps, draft)
-    rank = _rank(ctx.deps, draft)
+    structural = structural_problems(ctx.deps, draft)
+    problems = review_draft(ctx.deps, draft, structural=structural)
+    rank = _rank(ctx.deps, draft, len(structural))
     if state.best is None or rank < state.best[0]:
         state.best = (rank, state.attempts, draft)
     if problems and ctx.retry < ctx.max_retries:
@@ -216,13 +222,13 @@ async def validate_draft(ctx: RunContext[DraftDeps], draft: ReplyDraft) -> Reply
     return draft
 
 
-def _rank(deps: DraftDeps, draft: ReplyDraft) -> tuple[int, int, int, float]:
-    """Lower is better: blocking findings, then structural problems, then warnings, then likeness to a
-    recent reply."""
+def _rank(deps: DraftDeps, draft: ReplyDraft, structural: int) -> tuple[int, int, int, float]:
+    """Lower is better: blocking findings, then structural problems (their count is given), then warnings,
+    then likeness to a recent reply."""
     result, sim = check_text(deps, draft.text)
     blocks = sum(f.severity == "block" for f in result.findings)
     warns = len(result.findings) - blocks + (sim > TEMPLATE_THRESHOLD)
-    return blocks, len(structural_problems(deps, draft)), warns, round(sim, 4)
+    return blocks, structural, warns, round(sim, 4)
 
 
 @lru_cache(maxsize=16)

@@ -155,7 +155,7 @@ async def draft_reply(
         final = CheckResult.from_findings(findings)
     seen = _categories(deps.state.problems_seen)
     unresolved = final.categories | _categories(structural_problems(deps, draft))
-    fixed = sorted(seen - unresolved - ({"template"} if sim > TEMPLATE_THRESHOLD else set()))
+    fixed = sorted(seen - unresolved)
     messages = result.all_messages()
     answered = next((m.model_name for m in reversed(messages) if isinstance(m, ModelResponse) and m.model_name), None)
     usage = result.usage

@@ -9,7 +9,6 @@ internal retries are switched off (``max_retries=0``) so attempts are not multip
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -235,7 +234,3 @@ def cost_of(messages: Sequence[ModelMessage]) -> float | None:
                 return None
             total += float(c)
     return total
-
-
-def _dump(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False)

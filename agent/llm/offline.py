@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -762,7 +762,6 @@ class Composition:
     action: str
     escalate_to: str | None
     rationale: str
-    sentences: list[tuple[str, str]] = field(default_factory=list)  # (role, sentence)
 
     def args(self) -> dict[str, Any]:
         return {
@@ -1218,8 +1217,6 @@ def compose_reply(
         if action == "reply":
             action = "reply_and_dm"
         why.append("personal data or order matter: moved to DM without repeating it")
-    if policy and policy.key not in {c["key"] for c in citations} and not facts.praise and action != "ignore":
-        citations.append({"key": policy.key, "revision": policy.revision})
     if avoid:  # words the checks flagged earlier in this run
         parts = [(r, x) for r, x in ((r, _drop_all(x, avoid)) for r, x in parts) if x] or parts[:1]
     parts = fit(parts, facts)
@@ -1232,7 +1229,6 @@ def compose_reply(
         action=action,
         escalate_to=escalate_to,
         rationale="; ".join(why) or "answered",
-        sentences=parts,
     )
 
 
@@ -1488,34 +1484,26 @@ def _drop_all(sentence: str, avoid: frozenset[str]) -> str:
     return sentence
 
 
-def template_matches(feedbacks: Sequence[str]) -> list[str]:
-    """The recent replies that template findings in this run said the draft was too like."""
-    out: list[str] = []
+def _finding_matches(feedbacks: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """(category, matched text) of every finding with a readable, non-empty match in ``feedbacks``."""
     for fb in feedbacks:
         for m in _FINDING.finditer(_unwrap(fb)):
-            if m.group("cat") == "template":
-                try:
-                    match = json.loads(m.group("match"))
-                except json.JSONDecodeError:
-                    continue
-                if match and match not in out:
-                    out.append(str(match))
-    return out
+            try:
+                match = json.loads(m.group("match"))
+            except json.JSONDecodeError:
+                continue
+            if match:
+                yield m.group("cat"), str(match)
+
+
+def template_matches(feedbacks: Sequence[str]) -> list[str]:
+    """The recent replies that template findings in this run said the draft was too like."""
+    return list(dict.fromkeys(match for cat, match in _finding_matches(feedbacks) if cat == "template"))
 
 
 def flagged_matches(feedbacks: Sequence[str]) -> frozenset[str]:
     """The texts that the checks flagged in any feedback of this run."""
-    out = set()
-    for fb in feedbacks:
-        for m in _FINDING.finditer(_unwrap(fb)):
-            if m.group("cat") in _DROP_CATEGORIES:
-                try:
-                    match = json.loads(m.group("match"))
-                except json.JSONDecodeError:
-                    continue
-                if match:
-                    out.add(str(match))
-    return frozenset(out)
+    return frozenset(match for cat, match in _finding_matches(feedbacks) if cat in _DROP_CATEGORIES)
 
 
 def _unwrap(feedback: str) -> str:

@@ -18,6 +18,17 @@ class Prompt:
     text: str
 
 
+def parse_front_matter(raw: str) -> tuple[dict[str, str], str] | None:
+    """The ``key: value`` lines of ``raw``'s leading ``---`` block and the text after it; None without one."""
+    m = _FRONT.match(raw)
+    if not m:
+        return None
+    meta = dict(
+        (k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in m.group("meta").splitlines()) if k
+    )
+    return meta, raw[m.end() :]
+
+
 def _read(name: str) -> str:
     return resources.files(__package__).joinpath(f"{name}.md").read_text(encoding="utf-8")
 
@@ -30,14 +41,11 @@ def load_prompt(name: str) -> Prompt:
     """
     if not _NAME.fullmatch(name) or ".." in name:
         raise ValueError(f"invalid prompt name {name!r}")
-    raw = _read(name)
-    m = _FRONT.match(raw)
-    if not m:
+    parsed = parse_front_matter(_read(name))
+    if parsed is None:
         raise ValueError(f"prompt {name!r} has no front matter with a version")
-    meta = dict(
-        (k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in m.group("meta").splitlines()) if k
-    )
+    meta, body = parsed
     version = meta.get("version")
     if not version:
         raise ValueError(f"prompt {name!r} has no version")
-    return Prompt(name=name, version=version, text=raw[m.end() :].strip() + "\n")
+    return Prompt(name=name, version=version, text=body.strip() + "\n")

@@ -22,6 +22,7 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 ROOT = Path(__file__).resolve().parents[2]
+WAIT_LIMIT_S = 1800
 PRODUCTS_JA = [
     "KAMADO K-3",
     "炊飯器のKAMADO",
@@ -144,11 +145,16 @@ def scale_out(rt: Any, posts: list[Any], workers: int, concurrency: int) -> dict
     try:
         for p in posts:
             rt.pipeline.intake(p)
-        while True:
-            with rt.db.session() as s:
-                left = s.scalar(select(func.count()).select_from(jobs.Job).where(jobs.Job.status != "done"))
+        deadline = time.monotonic() + WAIT_LIMIT_S
+        while True:  # until no job is waiting or running (a job that failed for good ends too)
+            with rt.db.reading() as s:
+                left = s.scalar(
+                    select(func.count()).select_from(jobs.Job).where(jobs.Job.status.in_(("queued", "running")))
+                )
             if not left:
                 break
+            if time.monotonic() > deadline or all(p.poll() is not None for p in procs):
+                raise SystemExit(f"{left} draft jobs still open: the workers stopped or took over {WAIT_LIMIT_S} s")
             time.sleep(0.1)
         with rt.db.reading() as s:
             drafted = s.scalar(

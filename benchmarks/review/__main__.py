@@ -219,12 +219,16 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(120):
+                if server.poll() is not None:
+                    sys.exit(f"the API server exited with status {server.returncode} before it answered")
                 try:
                     if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
                 time.sleep(0.5)
+            else:
+                sys.exit("the API server did not answer /healthz within 60 s")
             lat: dict[str, list[float]] = defaultdict(list)
             codes: Counter[tuple[str, int]] = Counter()
             decided: list[tuple[str, int, int]] = []

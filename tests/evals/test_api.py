@@ -2,40 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from evals.api import router
 from kizuki.db import Database
-from kizuki.runtime import Runtime
-from kizuki.settings import Settings
 
 
 @pytest.fixture
-def eval_client(eval_settings: Settings, sqlite_db: Database) -> Iterator[Callable[[str], TestClient]]:
-    """Clients on a SQLite database (each POST runs a whole suite, so once per test, not per backend)."""
-    from api.auth import create_token
+def db(sqlite_db: Database) -> Database:
+    """SQLite only (each POST runs a whole suite, so once per test, not per backend)."""
+    return sqlite_db
 
-    runtime = Runtime(eval_settings.model_copy(update={"database_url": sqlite_db.url}), db=sqlite_db)
 
-    app = create_app(runtime)
-    app.include_router(router)
-    opened: list[TestClient] = []
-
-    def _make(role: str) -> TestClient:
-        with runtime.db.session() as s:
-            _, secret = create_token(s, name=f"eval-{role}", role=role, actor="test")
-        c = TestClient(app)
-        c.headers["Authorization"] = f"Bearer {secret}"
-        opened.append(c)
-        return c
-
-    yield _make
-    for c in opened:
-        c.close()
+@pytest.fixture
+def eval_client(client_as: Callable[..., TestClient]) -> Callable[[str], TestClient]:
+    """Clients whose token is named `eval-{role}` (a run records it as `created_by`)."""
+    return lambda role: client_as(role, f"eval-{role}")
 
 
 def test_runs_are_stored_read_and_compared(eval_client: Callable[[str], TestClient]) -> None:
