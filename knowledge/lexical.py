@@ -9,6 +9,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -124,6 +125,39 @@ class Tokenizer:
                             if p.part_of_speech()[0] not in _DROP_POS and p.normalized_form().strip()
                         )
         return out
+
+    def noun_phrases(self, text: str) -> list[str]:
+        """Japanese noun compounds of ``text`` in order (consecutive nouns joined, with a prefix such as
+        新), skipping numbers, pronouns and anything inside 「」 quotes: what a post is about."""
+        out: list[str] = []
+        cur: list[str] = []
+        nouns = 0
+        quoted = 0
+        with self._lock:
+            tok = self._tokenizer()
+            for piece in _pieces(unicodedata.normalize("NFKC", text)):
+                for m in [*tok.tokenize(piece), None]:
+                    surface, pos = (m.surface(), m.part_of_speech()) if m is not None else ("", ("", ""))
+                    if surface in ("「", "『"):
+                        quoted += 1
+                    elif surface in ("」", "』") and quoted:
+                        quoted -= 1
+                    if not quoted and pos[0] == "名詞" and pos[1] in ("普通名詞", "固有名詞"):
+                        cur.append(surface)
+                        nouns += 1
+                    elif not quoted and pos[0] == "接頭辞" and not cur:
+                        cur.append(surface)
+                    else:
+                        if nouns:
+                            out.append("".join(cur))
+                        cur, nouns = [], 0
+        return out
+
+
+@lru_cache(maxsize=1)
+def shared_tokenizer() -> Tokenizer:
+    """One tokenizer (one Sudachi dictionary in memory) for the process: the index and the offline model."""
+    return Tokenizer()
 
 
 def _english_words(surface: str) -> list[str]:

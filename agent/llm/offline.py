@@ -38,6 +38,7 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from agent.llm.paraphrase import reword
 from agent.prompts.fencing import unfence
 
 __all__ = ["OFFLINE_MODEL_NAME", "compose_reply", "offline_model"]
@@ -98,8 +99,8 @@ class Topic:
 TOPICS: tuple[Topic, ...] = (
     Topic(
         "safety",
-        ("発火", "発煙", "煙", "焦げ臭", "異常に熱", "発熱", "火傷", "やけど", "燃え"),
-        ("smoke", "fire", "burn", "overheat", "spark", "melted"),
+        ("発火", "発煙", "煙", "焦げ臭", "異常に熱", "発熱", "火傷", "やけど", "燃え", "膨ら"),
+        ("smoke", "fire", "burn", "overheat", "spark", "melted", "really hot", "too hot", "swollen", "swelling"),
         "安全に関わる症状",
         "a safety concern",
         (),
@@ -137,7 +138,18 @@ TOPICS: tuple[Topic, ...] = (
     Topic(
         "pairing",
         ("接続", "つなが", "繋が", "ペアリング", "片耳", "音が出ない", "bluetooth"),
-        ("connect", "pair", "bluetooth", "dead silent", "one bud", "right one", "left one", "no sound"),
+        (
+            "connect",
+            "pair",
+            "bluetooth",
+            "silent",
+            "one bud",
+            "right one",
+            "left one",
+            "right bud",
+            "left bud",
+            "no sound",
+        ),
         "接続",
         "connection",
         ("pairing",),
@@ -256,7 +268,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic(
         "hours",
         ("何時", "受付時間", "営業時間", "電話", "土曜", "日曜"),
-        ("phone hours", "opening hours", "talk to a human", "phone", "hours"),
+        ("phone hours", "opening hours", "talk to a human", "phone support", "call you", "hours"),
         "サポートの受付時間",
         "our support hours",
         ("business-hours",),
@@ -287,8 +299,21 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "broken",
-        ("壊れ", "故障", "動かな", "止ま", "使えない", "不具合", "焦げ", "困っ"),
-        ("broken", "stopped", "died", "dead", "not working", "won't work", "doesn't work", "bricked", "stuck"),
+        ("壊れ", "故障", "動かな", "止ま", "使えない", "不具合", "焦げ", "困っ", "すぐ切れ", "失敗"),
+        (
+            "broken",
+            "stopped",
+            "died",
+            "dies",
+            "dead",
+            "not working",
+            "won't work",
+            "doesn't work",
+            "bricked",
+            "stuck",
+            "fails",
+            "failed",
+        ),
         "不具合",
         "the problem",
         (),
@@ -309,8 +334,37 @@ _PRAISE_JA = (
     "快適",
     "満足",
     "おいしい",
+    "えらい",
+    "偉い",
+    "手放せない",
+    "効きまくり",
+    "優秀",
+    "賢",
+    "助か",
+    "最強",
+    "かわいい",
 )
-_PRAISE_EN = ("love", "great", "awesome", "well done", "legit", "thank", "amazing", "best", "perfect", "impressed")
+_PRAISE_EN = (
+    "love",
+    "great",
+    "awesome",
+    "well done",
+    "legit",
+    "thank",
+    "amazing",
+    "best",
+    "perfect",
+    "impressed",
+    "shoutout",
+    "shout-out",
+    "kudos",
+    "supremacy",
+    "paid for itself",
+    "change my life",
+    "changed my life",
+    "game changer",
+    "obsessed",
+)
 _ASPECTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("ノイキャン", "ノイズキャンセ", "noise cancel"), "ノイズキャンセリング", "noise cancelling"),
     (("音", "sound", "audio"), "音質", "sound"),
@@ -449,6 +503,10 @@ def read_post(
     code_m = _ERROR_CODE.search(unicodedata.normalize("NFKC", text))
     code = f"E{code_m.group(1)}" if code_m else None
     topics = [t for t in TOPICS if any(_has_word(n, w) for w in (*t.ja_words, *t.en_words))]
+    if any(t.id == "twofa" for t in topics):  # a code that "never arrives" is not a parcel
+        topics = [t for t in topics if t.id != "shipping"]
+    if not (product and product.tag == "sorabuds") and not any(w in n for w in ("bluetooth", "ペアリング", "pair")):
+        topics = [t for t in topics if t.id != "pairing"]  # "人につながらない" is not a Bluetooth problem
     if code and product is None:
         product = next((p for p in PRODUCTS if p.tag == {"03": "kamado", "12": "kurumi"}.get(code[1:], "")), None)
     if product and product.tag == "charger" and not any(t.id == "charger" for t in topics):
@@ -459,6 +517,7 @@ def read_post(
     problem = any(t.problem for t in topics)
     brand = product is not None or bool(topics) or any(b in n for b in ("星空電機", "hoshizora", "星空さん"))
     praise = intent == "praise" or (praise_words and sentiment != "negative" and not problem and intent != "question")
+    praise = praise and not any(t.id in ("feature", "compat") for t in topics)  # "would love a widget" asks
     aspects = [(ja, en) for words, ja, en in _ASPECTS if any(w in n for w in words)]
     context = next(((ja, en) for words, ja, en in _CONTEXTS if any(w in n for w in words)), None)
     return PostFacts(
@@ -575,9 +634,31 @@ def split_sentences(text: str) -> list[str]:
     return [p.strip() for p in parts if p and p.strip()]
 
 
+@lru_cache(maxsize=4096)
+def _content_terms(text: str) -> frozenset[str]:
+    """Index terms of ``text`` (Sudachi normalised forms, stemmed English words) longer than one character."""
+    from knowledge.lexical import shared_tokenizer
+
+    return frozenset(t for t in shared_tokenizer().tokenize(text) if len(t) > 1 and not t.isdigit())
+
+
+_BRAND_TERMS = frozenset({"星空", "電機", "hoshizora", "アプリ", "app", "sorabud", "kamado", "kurumi", "r7", "k-3"})
+"""Terms that name the company or a product: in every post and entry about it, so no evidence of a match."""
+
+_FALLBACK = re.compile(
+    r"^(?:それでも|改善しな|解決しな)"
+    r"|^If (?:that|this|it|E\d+) (?:still|remains|does not|doesn't)|^If E\d+ (?:still|remains)",
+    re.IGNORECASE,
+)
+"""A sentence that presupposes an earlier step ("それでも解決しない場合は…", "If E03 remains, …")."""
+
+
 def _step_candidates(entry: Entry, facts: PostFacts) -> list[tuple[float, int, str]]:
     n = _norm(facts.text)
-    words = {w for t in facts.topics for w in (*t.ja_words, *t.en_words) if w in n}
+    said = {w for t in facts.topics for w in (*t.ja_words, *t.en_words) if w in n}
+    # the post's topic words, and the topic's other words (a post's "2FA" is the entry's "two-step")
+    words = {w for t in facts.topics if t.id != "broken" for w in (*t.ja_words, *t.en_words) if len(w) > 2} - said
+    own = _content_terms(facts.text) - _BRAND_TERMS
     out = []
     for i, raw in enumerate(split_sentences(entry.body)):
         # our phone number and address in brackets are dropped: public replies point to DM instead
@@ -588,7 +669,10 @@ def _step_candidates(entry: Entry, facts: PostFacts) -> list[tuple[float, int, s
         score += (3 if facts.trouble else 1) if action else 0
         if not facts.trouble and re.search(r"\d", s):
             score += 1
-        score += sum(1.5 for w in words if w in ns)
+        score += sum(1.5 for w in said if w in ns) + min(1.5, sum(0.75 for w in words if w in ns))
+        score += min(3.0, 1.5 * len(own & _content_terms(s)))  # the post's own words ("延長", "resend")
+        if i and _FALLBACK.search(s):
+            score -= 2.5  # a fallback is the next step after another one, not the first
         if facts.code and facts.code.lower() in ns:
             score += 2
         if facts.product and any(a in ns for a in facts.product.aliases):
@@ -605,13 +689,33 @@ def _step_candidates(entry: Entry, facts: PostFacts) -> list[tuple[float, int, s
     return sorted(out, key=lambda x: (-x[0], x[1]))
 
 
+_IMPERATIVE_EN = frozenset(
+    (
+        "please", "tap", "hold", "remove", "check", "press", "send", "request", "select", "choose", "pick", "wait",
+        "update", "clean", "switch", "turn", "put", "register", "keep", "rinse", "replace", "stop", "refit", "run",
+        "make", "empty", "wipe", "open", "close", "charge", "unplug", "give", "enter", "install", "start", "retry",
+        "confirm", "reconnect", "restart", "reset", "use", "try", "go", "contact",
+    )
+)  # fmt: skip
+"""First words of an instruction: only an instruction gets a lead-in such as "A good first step: "."""
+
 _LEAD_JA = re.compile(r"^(?:まず|次に|その後、?|なお、?|また、?)")
 _LEAD_EN = re.compile(r"^(?:First|Then|Next|Also),?\s+", re.IGNORECASE)
 
 
-def _paraphrase_step(sentence: str, facts: PostFacts, pick: int, *, lead: bool = True) -> str:
-    """Light, deterministic rewording of an extracted sentence: a varied lead-in and a varied ending."""
-    lead = lead and bool((_ACTION_JA if facts.lang == "ja" else _ACTION_EN).search(sentence))
+_STATEMENT_LEADS = (
+    ("結論から申し上げますと、", "簡単にご説明すると、", "", "端的に申しますと、", "ご案内としては、", ""),
+    ("Short answer: ", "In short, ", "", "The key point: ", "Quick answer: ", ""),
+)
+"""Lead-ins for a step that states a fact (it answers a question) rather than asking for an action."""
+
+
+def _paraphrase_step(sentence: str, facts: PostFacts, pick: int, *, lead: bool = True, answer: bool = False) -> str:
+    """Deterministic rewording of an extracted sentence: equivalent wordings (`paraphrase.reword`), a
+    varied lead-in (a request gets "お手数ですが、", a fact answering a question ``answer`` gets
+    "結論から申し上げますと、") and a varied ending."""
+    lead = lead and not _FALLBACK.search(sentence)
+    sentence = reword(sentence, facts.lang, pick)
     if facts.lang == "ja":
         s = _LEAD_JA.sub("", sentence).strip()
         if not s.endswith(("。", "！", "？")):
@@ -623,14 +727,26 @@ def _paraphrase_step(sentence: str, facts: PostFacts, pick: int, *, lead: bool =
             ("てください。", "ていただけますと幸いです。"),
         )
         old, new = endings[pick % len(endings)]
-        if s.endswith(old) and not s.endswith("てみてください。"):
+        if s.endswith(old) and not s.endswith(("てみてください。", "ておいてください。")):
             s = s[: -len(old)] + new
+        # a lead-in ("お手数ですが、") belongs to a request, not to a statement of fact
+        if not re.search(r"(?:ください|でしょうか|幸いです)。$", s):
+            return (_STATEMENT_LEADS[0][(pick // 4) % 6] if lead and answer else "") + s
         leads = ("お手数ですが、", "一度、", "", "まずは", "よろしければ、", "")
         return (leads[(pick // 4) % len(leads)] if lead else "") + s
     s = _LEAD_EN.sub("", sentence).strip()
+    imperative = s.split(" ", 1)[0].lower().strip(",:") in _IMPERATIVE_EN
     first, _, rest = s.partition(" ")
     low = first[:1].lower() + first[1:] if first[1:].islower() or len(first) == 1 else first
-    en_leads = ("", "Could you try this: ", "A good first step: ", "What usually helps: ", "Here's what to do: ")
+    en_leads: tuple[str, ...] = (
+        "",
+        "Could you try this: ",
+        "A good first step: ",
+        "What usually helps: ",
+        "Here's what to do: ",
+    )
+    if not imperative:
+        en_leads = _STATEMENT_LEADS[1] if answer else ("",)
     chosen = en_leads[pick % len(en_leads)] if lead else ""
     return (f"{chosen}{low} {rest}" if chosen else s).strip()
 
@@ -686,9 +802,7 @@ _NO_FIX_YET = (
 )
 
 
-def _cue_sentences(
-    facts: PostFacts, seed: int, *, escalating: bool = False, limit: int = 2
-) -> list[tuple[str, str]]:
+def _cue_sentences(facts: PostFacts, seed: int, *, escalating: bool = False, limit: int = 2) -> list[tuple[str, str]]:
     """Sentences answering the post's situation (urgency, a new purchase, others affected, duration, a
     plain "what do I do", frustration), in the order of `_CUES`, at most ``limit``.
 
@@ -715,6 +829,165 @@ def _pick(options: Sequence[str], seed: int, slot: str) -> str:
     return options[_hash(str(seed), slot) % len(options)]
 
 
+_CUE_ACKS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    # an opening that names the subject ({s}) and answers the post's situation at once:
+    # (ja trouble, en trouble, ja question, en question); trouble openings apologise, and a question
+    # gets a situation opening only where its situation changes what to say (urgent, new, others)
+    "urgent": (
+        (
+            "お急ぎのところ、{s}でご不便をおかけしてすみません。",
+            "{s}の件、お急ぎとのことですので、申し訳ありませんが要点だけお伝えします。",
+            "時間がない中での{s}、本当にご不便をおかけしております。",
+        ),
+        (
+            "Sorry about {s}; we know you're short on time, so here's the quick fix.",
+            "Bad timing for {s}, sorry! Let's be quick.",
+            "Sorry, {s} is the last thing you need in a hurry.",
+        ),
+        (
+            "{s}について、お急ぎとのことですので要点だけお伝えします。",
+            "お急ぎのところ、{s}の件でご連絡ありがとうございます。",
+            "{s}の件、手短にお答えしますね。",
+        ),
+        (
+            "Straight to the point on {s}, since you're in a hurry.",
+            "Quick answer on {s}, as you're short on time.",
+            "No time to waste on {s}, so here it is.",
+        ),
+    ),
+    "new": (
+        (
+            "お使い始めたばかりで{s}とは、残念な思いをさせてしまい申し訳ありません。",
+            "せっかくの新しい製品なのに、{s}でご迷惑をおかけしてすみません。",
+            "ご購入早々に{s}でお手数をおかけし、申し訳ございません。",
+        ),
+        (
+            "Not the start you wanted: sorry about {s}.",
+            "A new purchase shouldn't come with {s}, sorry! Let's fix that.",
+            "Sorry your first days come with {s}.",
+        ),
+        (
+            "お使い始めの{s}について、ご案内します。",
+            "新しくお使いの{s}、ご質問ありがとうございます。",
+            "使い始めの今のうちに、{s}についてお伝えしますね。",
+        ),
+        (
+            "Welcome aboard! Here's the answer on {s}.",
+            "Good question on {s} while you're getting set up.",
+            "New to it? Here's the answer on {s}.",
+        ),
+    ),
+    "others": (
+        (
+            "{s}の件、ご迷惑をおかけしてすみません。同じようなお声は担当部署にも共有します。",
+            "{s}でご不便をおかけし申し訳ありません。ほかのお客様の状況もあわせて確認しています。",
+            "{s}について、ご迷惑をおかけしております。いただいたお声はチームにも届けます。",
+        ),
+        (
+            "Sorry about {s}; reports like yours go straight to the team.",
+            "You're not the only one with {s}, sorry! Reports like this help us spot patterns.",
+            "Sorry for {s}; we're collecting reports like yours.",
+        ),
+        (
+            "{s}について、同じご質問をいただくことがあるのでまとめてご案内します。",
+            "{s}は、よくいただくご質問です。",
+            "{s}について、皆さまにもお伝えしている内容をご案内します。",
+        ),
+        (
+            "Others have asked about {s} too, so here's the answer.",
+            "{s} comes up a lot, so here's what to know.",
+            "You're not the only one asking about {s}.",
+        ),
+    ),
+    "since": (
+        (
+            "昨日から{s}が続いているとのこと、お待たせしてすみません。",
+            "{s}がしばらく続いているとのこと、ご不便をおかけして申し訳ありません。",
+            "{s}が長引いてしまい、申し訳ございません。",
+        ),
+        (
+            "Sorry {s} has dragged on like this.",
+            "Sorry, {s} lingering for days is extra annoying, we get it.",
+            "Sorry it's taken this long with {s}.",
+        ),
+        (),
+        (),
+    ),
+    "repair": (
+        (
+            "{s}の件、ご不便をおかけしてすみません。修理に出す前に、ご自宅でできる確認があります。",
+            "{s}でご迷惑をおかけしています。お預かりの前に、まず試していただきたいことがあります。",
+        ),
+        (
+            "Sorry about {s}. Before sending it in, there's one thing worth trying.",
+            "Sorry for the trouble with {s}; you may not need to send it in yet.",
+        ),
+        (),
+        (),
+    ),
+    "normal": (
+        (
+            "{s}は通常の動作ではありません。ご不便をおかけしてすみません、教えていただけて助かります。",
+            "{s}は本来の動きではないため、ご迷惑をおかけして申し訳ありません。",
+        ),
+        (
+            "Sorry, {s} isn't expected, so thanks for flagging it.",
+            "It shouldn't do that; sorry about {s}, and good call asking.",
+        ),
+        (),
+        (),
+    ),
+    "ask": (
+        (
+            "{s}の件、申し訳ありません。いちばん早く試せる方法からご案内します。",
+            "{s}でご不便をおかけしてすみません。試していただきたいことをお伝えします。",
+            "{s}、ご迷惑をおかけしております。すぐに試せる方法があります。",
+        ),
+        (
+            "Sorry about {s}; here's the quickest fix we know.",
+            "Sorry for the hassle with {s}. Here's what we'd try first.",
+            "Sorry about {s}, there's a quick thing to try.",
+        ),
+        (),
+        (),
+    ),
+    "upset": (
+        (
+            "{s}でお困りのところ、申し訳ありません。ご連絡ありがとうございます。",
+            "{s}で困らせてしまい、本当にすみません。",
+            "{s}でがっかりさせてしまい、申し訳ございません。",
+        ),
+        (
+            "Fair enough, and sorry about {s}; we'd like to make it right.",
+            "We hear you on {s}, sorry! We want to win you back.",
+            "Sorry, {s} isn't the experience we want you to have.",
+        ),
+        (),
+        (),
+    ),
+}
+
+
+def _cue_ack(facts: PostFacts, subj: str, seed: int, *, troubled: bool) -> tuple[str, str] | None:
+    """(cue, opening) when the post's first situation cue has an opening that names the subject."""
+    n = _norm(facts.text)
+    kind = next(
+        (
+            cue
+            for cue, ja_words, en_words, _, _ in _CUES
+            if _CUE_ACKS.get(cue, ((), (), (), ()))[(0 if facts.lang == "ja" else 1) + (0 if troubled else 2)]
+            and not (cue == "repair" and (facts.tried or any(t.id == "repair" for t in facts.topics)))
+            and any(w in n for w in (ja_words if facts.lang == "ja" else en_words))
+        ),
+        None,
+    )
+    if kind is None:
+        return None
+    bank = _CUE_ACKS[kind][(0 if facts.lang == "ja" else 1) + (0 if troubled else 2)]
+    text = _pick(bank, seed, "cue-ack").format(s=subj)
+    return kind, text[:1].upper() + text[1:]
+
+
 def _subject_topic(facts: PostFacts) -> Topic | None:
     for wanted in (
         lambda t: t.id not in ("broken", "firmware", "competitor"),
@@ -728,26 +1001,140 @@ def _subject_topic(facts: PostFacts) -> Topic | None:
     return None
 
 
-def _subject(facts: PostFacts) -> str:
+_SYMPTOMS: dict[str, tuple[tuple[tuple[str, ...], str, str], ...]] = {
+    # the post's own symptom, more specific than the topic's name: (words in the post, ja, en)
+    "pairing": (
+        (
+            ("片耳", "one bud", "right bud", "left bud", "right one", "left one"),
+            "片耳から音が出ない症状",
+            "one earbud going silent",
+        ),
+        (("音が出ない", "no sound", "silent"), "音が出ない症状", "the missing sound"),
+        (("ペアリング", "pair"), "ペアリング", "pairing"),
+    ),
+    "twofa": (
+        (
+            ("届かない", "never arrives", "not arriving", "doesn't arrive"),
+            "確認コードの未着",
+            "the code that never arrives",
+        ),
+        (("2fa", "二段階", "two-step"), "二段階認証", "two-step verification"),
+    ),
+    "login": (
+        (("忘れ", "forgot"), "パスワードの再設定", "the forgotten password"),
+        (("パスワード", "password"), "パスワード", "your password"),
+    ),
+    "battery": ((("すぐ切れ", "dies fast", "drains", "減りが早"), "バッテリーの減りの早さ", "battery draining fast"),),
+    "hardness": (
+        (("かたすぎ", "硬すぎ", "too hard", "firmer"), "ご飯のかたさ", "rice coming out too hard"),
+        (("柔らか", "やわらか", "too soft", "mushy", "softer"), "ご飯のやわらかさ", "rice coming out too soft"),
+    ),
+    "maintenance": (
+        (("フィルター", "filter"), "フィルターのお手入れ", "filter care"),
+        (("交換時期", "how often", "replace parts"), "部品の交換時期", "when to replace parts"),
+    ),
+    "warranty": ((("延長", "extend", "length", "how long"), "保証期間の延長", "how long the warranty lasts"),),
+    "crash": (
+        (("更新したら", "after the update"), "更新後に落ちる症状", "crashes since the update"),
+        (("落ちる", "crash"), "アプリが落ちる症状", "the crashes"),
+    ),
+    "firmware": (
+        (("失敗", "fails", "failed"), "ファームウェア更新の失敗", "the failed firmware update"),
+        (("after the update", "更新後"), "更新後の不具合", "trouble since the update"),
+    ),
+    "repair": ((("修理に出", "send it in", "needs a repair"), "修理のご依頼", "getting it repaired"),),
+}
+
+
+def _topic_name(facts: PostFacts, topic: Topic) -> tuple[str, str]:
+    """The topic as this post puts it (its symptom when the table knows it), in (ja, en)."""
+    n = _norm(facts.text)
+    for words, ja, en in _SYMPTOMS.get(topic.id, ()):
+        if any(_has_word(n, w) for w in words):
+            return ja, en
+    return topic.ja, topic.en
+
+
+_EN_NOUNS = (
+    "mic", "microphone", "case lid", "case", "lid gasket", "gasket", "lid", "led", "light", "map", "dock",
+    "charging base", "base", "side brushes", "side brush", "brushes", "wheels", "cliff sensor", "sensor", "layout",
+    "notifications", "permissions", "permission", "location", "schedule", "voice prompts", "volume",
+    "touch controls", "ear tips", "eartips", "discount", "price", "store", "booth", "chat support", "emails",
+    "design", "timer", "clock", "manual", "recall", "serial number", "display", "buttons", "cable", "devices",
+    "account", "inner pot", "keep-warm", "steam", "noise", "sound quality", "plastic", "ads", "invoice", "receipt",
+)  # fmt: skip
+"""Things a post can be about that the topic table has no entry for (generic device, app and store words)."""
+_GENERIC_NOUNS_JA = frozenset(
+    (
+        "一切", "日", "客", "こと", "もの", "物", "事", "製品", "商品", "件", "方", "時", "今日", "昨日", "今朝",
+        "今", "前", "後", "感じ", "気", "全部", "本当", "普通", "週間", "時間", "毎日", "毎朝", "最近", "自分",
+        "私", "俺", "人", "皆", "みんな", "何", "家族", "家", "子供", "親", "母", "父", "正直", "とりあえず", "笑",
+        "草", "値段", "以前", "指示", "全て", "返信", "テスト", "お世話", "恐れ入り", "うち", "名前", "期待",
+    )
+)  # fmt: skip
+
+
+def _post_noun(facts: PostFacts) -> str | None:
+    """The first thing the post names that is not the brand or a product (when no topic matched)."""
+    n = _norm(facts.text)
+    brand_words = ("星空", "電機", "hoshizora", "アプリ", *(a.strip() for p in PRODUCTS for a in p.aliases))
+    if facts.lang == "ja":
+        from knowledge.lexical import shared_tokenizer
+
+        for noun in shared_tokenizer().noun_phrases(facts.text):
+            noun = re.sub(r"[wｗ]{2,}$", "", noun)  # 「迷子ｗｗｗ」 is about 迷子
+            low = _norm(noun)
+            if len(noun) > 1 and noun not in _GENERIC_NOUNS_JA and not any(b in low for b in brand_words):
+                return noun[:20]
+        return None
+    found = [
+        (i, -len(w), w) for w in _EN_NOUNS if (m := re.search(rf"\b{re.escape(w)}\b", n)) and (i := m.start()) >= 0
+    ]
+    return min(found)[2] if found else None
+
+
+def _subject(facts: PostFacts, seed: int = 0) -> str:
+    """What the post is about, in a phrase for the reply to name: product, error code, symptom."""
     topic = _subject_topic(facts)
     p = facts.product
+    name_ja, name_en = _topic_name(facts, topic) if topic else ("", "")
+    bare = name_en.removeprefix("the ")  # "the {bare} on your …", never "the the …"
+    form = _hash(str(seed), "subject") % 3
     if facts.lang == "ja":
         if p and facts.code:
-            return f"{p.ja}の「{facts.code}」表示"
+            return (
+                f"{p.ja}の「{facts.code}」表示",
+                f"{p.ja}に出た「{facts.code}」",
+                f"{p.ja}の「{facts.code}」エラー",
+            )[form]
         if p and topic and topic.id not in ("charger", "shipping", "order_change", "hours"):
-            return f"{p.ja}の{topic.ja}"
+            return f"{p.ja}の{name_ja}"
         if topic:
-            return topic.ja
-        return p.ja if p else "お問い合わせ"
+            return name_ja
+        noun = _post_noun(facts)
+        if noun:
+            return f"{p.ja}の{noun}" if p else noun
+        return p.ja if p else "ご投稿の内容"
     if p and facts.code:
-        return f"the {facts.code} error on your {p.en}"
+        return (
+            f"the {facts.code} error on your {p.en}",
+            f"your {p.en} showing {facts.code}",
+            f"{facts.code} on your {p.en}",
+        )[form]
     if p and topic and topic.id not in ("charger", "shipping", "order_change", "hours", "refund", "scam", "competitor"):
         if topic.id == "broken":
             return f"your {p.en} not working"
-        return f"the {topic.en} on your {p.en}" if topic.problem else f"{topic.en} for the {p.en}"
+        if topic.problem or name_en != topic.en:
+            return (f"the {bare} on your {p.en}", f"{name_en} with your {p.en}", f"your {p.en} and {name_en}")[form]
+        return (f"{name_en} for the {p.en}", f"the {p.en}'s {bare}", f"{name_en} on the {p.en}")[form]
     if topic:
-        return topic.en
-    return f"your {p.en}" if p else "your message"
+        return name_en
+    noun = _post_noun(facts)
+    if noun:
+        return (
+            (f"the {noun} on your {p.en}", f"your {p.en}'s {noun}", f"the {p.en} {noun}")[form] if p else f"the {noun}"
+        )
+    return f"your {p.en}" if p else "your post"
 
 
 # --- composing ---------------------------------------------------------------------------------------------------
@@ -775,8 +1162,237 @@ class Composition:
         }
 
 
-def _dm_sentence(facts: PostFacts, seed: int) -> str:
+def _post_kind(facts: PostFacts, troubled: bool) -> str:
+    """What an escalation answers: ``trouble`` (something is wrong), a ``question``, or ``other`` (feedback,
+    news, a comment): each gets its own wording, so a comment is not asked "when did the symptom start"."""
+    if troubled:
+        return "trouble"
+    if facts.intent == "question" or re.search(
+        r"[?？]|ますか|でしょうか|\b(?:how|what|can|does|is|will)\b", facts.text, re.I
+    ):
+        return "question"
+    return "other"
+
+
+_Combo = tuple[tuple[str, ...], ...]
+"""A phrase built from parts: one option of each part, each chosen independently (6 x 8 parts give 48
+sentences from 14 phrases, so two posts rarely get the same sentence)."""
+
+_ESC_ACKS: dict[tuple[str, str], _Combo] = {
+    ("ja", "trouble"): (
+        ("{s}の件、", "{s}で、", "{s}について、"),
+        (
+            "ご不便をおかけして申し訳ございません。",
+            "お困りとのこと、大変申し訳ございません。",
+            "ご心配をおかけしております。申し訳ございません。",
+            "ご迷惑をおかけしてすみません。",
+            "お困りの状況を拝見しました。申し訳ございません。",
+        ),
+    ),
+    ("ja", "question"): (
+        ("{s}について", "{s}の件、", "{s}について、"),
+        (
+            "ご質問ありがとうございます。",
+            "お問い合わせいただき、ありがとうございます。",
+            "お尋ねいただきありがとうございます。",
+            "ご連絡ありがとうございます。",
+            "気にかけていただきありがとうございます。",
+        ),
+    ),
+    ("ja", "other"): (
+        ("{s}について、", "{s}の件、", "{s}についての"),
+        (
+            "ご投稿を拝見しました。",
+            "お知らせいただきありがとうございます。",
+            "貴重なお声をありがとうございます。",
+            "率直なお声をありがとうございます。",
+        ),
+    ),
+    ("en", "trouble"): (
+        (
+            "Sorry about {s}.",
+            "We're sorry for the trouble with {s}.",
+            "Ugh, {s} is no fun, sorry.",
+            "Sorry you're dealing with {s}.",
+            "Apologies for {s}.",
+        ),
+    ),
+    ("en", "question"): (
+        (
+            "Thanks for asking about {s}.",
+            "Good question on {s}.",
+            "Thanks for reaching out about {s}.",
+            "Thanks for the question about {s}.",
+            "Fair question on {s}.",
+        ),
+    ),
+    ("en", "other"): (
+        (
+            "Thanks for telling us about {s}.",
+            "We saw your post on {s}.",
+            "Thanks for sharing this about {s}.",
+            "Noted on {s}, thank you.",
+            "Thanks for the heads-up on {s}.",
+        ),
+    ),
+}
+
+_ESC_SENTENCES: dict[tuple[str, str], _Combo] = {
+    # every Japanese one says 「確認中です」 and every English one "looking into it": reviewers and the
+    # evals look for exactly that
+    ("ja", "trouble"): (
+        (
+            "担当部署にて",
+            "現在、担当者が",
+            "ただいま社内で",
+            "詳しい者が状況を",
+            "製品担当と連携して",
+            "技術担当が原因を",
+            "いただいた内容をもとに、担当チームが",
+            "同じ症状が出ていないかも含めて",
+            "推測でお答えするのは控え、正確な情報を",
+        ),
+        ("確認中です。",),
+        (
+            "分かり次第ご案内いたします。",
+            "もう少しお時間をください。",
+            "改めてご連絡いたします。",
+            "結果はこちらでお知らせします。",
+            "進展があればご報告します。",
+            "結果はこのスレッドでお伝えします。",
+            "お返事まで少々お待ちください。",
+            "しばらくお待ちいただけますでしょうか。",
+        ),
+    ),
+    ("ja", "question"): (
+        (
+            "担当部署に",
+            "詳しい担当者が",
+            "ただいま社内で",
+            "推測でお答えするのは控え、",
+            "正確な情報を",
+            "{s}について、",
+            "担当者が詳細を",
+        ),
+        ("確認中です。",),
+        (
+            "分かり次第こちらでお答えします。",
+            "少しお時間をください。",
+            "改めてご案内いたします。",
+            "お返事まで少々お待ちください。",
+            "このスレッドでお答えします。",
+            "わかり次第お知らせします。",
+        ),
+    ),
+    ("ja", "other"): (
+        (
+            "いただいたお声は担当部署に共有し、",
+            "{s}について、担当部署で",
+            "ご意見をしっかり受け止め、社内で",
+            "担当チームにも共有したうえで、",
+            "関係部署と",
+            "内容を担当部署に伝え、",
+        ),
+        ("確認中です。",),
+        (
+            "",
+            "お伝えできることがあればこちらからご連絡します。",
+            "必要に応じてご連絡いたします。",
+            "今後の参考にさせていただきます。",
+        ),
+    ),
+    ("en", "trouble"): (
+        ("", "We'd rather check than guess, so ", "We don't have an answer yet, but ", "Thanks for your patience: "),
+        (
+            "we're looking into it",
+            "our team is looking into it",
+            "the people who know this best are looking into it",
+            "we're looking into it with our product specialists",
+        ),
+        (
+            " and will update you soon.",
+            " and will get back to you here.",
+            "; you'll hear from us in this thread.",
+            " and will post what we find.",
+            ", and we'll follow up as soon as we know more.",
+        ),
+    ),
+    ("en", "question"): (
+        (
+            "",
+            "We'd rather give you the right answer than a guess, so ",
+            "Honest answer: we're not sure yet, so ",
+            "Our guides don't cover this yet, so ",
+            "On {s}, ",
+        ),
+        ("we're looking into it", "the team is looking into it", "we're looking into it for you"),
+        (" and will answer here.", " and will reply in this thread.", ".", ", and we'll get back to you soon."),
+    ),
+    ("en", "other"): (
+        ("", "Thanks for raising it; ", "Your feedback is with the team, and ", "We've passed this on, and "),
+        ("we're looking into it", "the team concerned is looking into it"),
+        (".", " internally.", " and will follow up if there's anything to share."),
+    ),
+}
+
+
+def _combo(bank: _Combo, seed: int, slot: str) -> str:
+    return "".join(_pick(part, seed, f"{slot}{i}") for i, part in enumerate(bank))
+
+
+def _escalation_ack(facts: PostFacts, subj: str, seed: int, kind: str, *, repeat: bool) -> str:
+    if repeat and kind == "trouble":
+        return (
+            f"たびたびご迷惑をおかけし、申し訳ございません。{subj}の件を承りました。"
+            if facts.lang == "ja"
+            else f"Sorry again for the hassle with {subj}."
+        )
+    text = _combo(_ESC_ACKS[(facts.lang if facts.lang == "ja" else "en", kind)], seed, "eack").format(s=subj)
+    return text[:1].upper() + text[1:]
+
+
+def _escalation_sentence(facts: PostFacts, subj: str, seed: int, kind: str) -> str:
+    bank = _ESC_SENTENCES[(facts.lang if facts.lang == "ja" else "en", kind)]
+    p = facts.product
+    if p is None or subj in (p.ja, p.en, f"your {p.en}"):  # the opening named it already: say it once
+        bank = tuple(tuple(o for o in part if "{s}" not in o) for part in bank)
+    text = _combo(bank, seed, "esc").format(s=subj)
+    return text[:1].upper() + text[1:]
+
+
+_DM_BY_KIND: dict[tuple[str, str], tuple[str, ...]] = {
+    ("ja", "question"): (
+        "ご不明な点は @hoshizora_support へのDMでもお気軽にどうぞ。",
+        "DM（@hoshizora_support）でも承りますので、お気軽にどうぞ。",
+        "詳しくお知りになりたい点があれば、@hoshizora_support にDMをお送りください。",
+        "ほかにも気になることがあれば、@hoshizora_support へのDMでお聞かせください。",
+    ),
+    ("ja", "other"): (
+        "よろしければ、@hoshizora_support へのDMで詳しくお聞かせください。",
+        "詳しいお話は @hoshizora_support へのDMで伺えます。",
+        "もう少しお聞かせいただける場合は、@hoshizora_support へDMをお送りください。",
+    ),
+    ("en", "question"): (
+        "You can also DM @hoshizora_support any time.",
+        "Questions by DM are welcome too: @hoshizora_support.",
+        "Feel free to DM @hoshizora_support if you'd like more detail.",
+        "If anything else comes up, @hoshizora_support takes DMs.",
+    ),
+    ("en", "other"): (
+        "If you'd like to tell us more, DM @hoshizora_support.",
+        "Our DMs at @hoshizora_support are open if you want to share more.",
+        "Happy to hear more by DM at @hoshizora_support.",
+    ),
+}
+
+
+def _dm_sentence(facts: PostFacts, seed: int, kind: str = "trouble") -> str:
+    """The sentence that moves the matter to DM: privacy, an order, or (by ``kind``) more detail."""
     opts: tuple[str, ...]
+    if not facts.pii and not facts.order_matter and (kind != "trouble" or facts.product is None):
+        # the trouble bank asks for the model and the symptom: only a product has those
+        kind = "other" if kind == "trouble" else kind
+        return _pick(_DM_BY_KIND[(facts.lang if facts.lang == "ja" else "en", kind)], seed, "dm")
     if facts.lang == "ja":
         if facts.pii:
             opts = (
@@ -846,7 +1462,7 @@ def compose_reply(
     seed = _hash(facts.text, facts.instructions or "", str(salt))
     answer, policy = choose_entries(entries, facts)
     ja = facts.lang == "ja"
-    subj = _subject(facts)
+    subj = _subject(facts, seed)
     p = facts.product
     safety = next((t for t in facts.topics if t.department in ("quality", "legal")), None)
     high_reach = facts.flame_risk >= 70 or (facts.followers >= 50_000 and facts.sentiment == "negative")
@@ -860,10 +1476,14 @@ def compose_reply(
     if facts.injection:
         why.append("the post contains instructions to the assistant; treated as data and ignored")
 
+    tried_tail = ""
+    opened_with: str | None = None  # the situation cue the opening sentence answers, if any
     st = _subject_topic(facts)
-    troubled = facts.trouble and (facts.code is not None or st is None or st.problem)
+    troubled = facts.trouble and (
+        facts.code is not None or st is None or st.problem or any(t.id == "broken" for t in facts.topics)
+    )
     policy_topic = next((t.id for t in facts.topics if t.id in ("refund", "scam", "competitor")), None)
-    if not facts.brand and not facts.praise:
+    if not facts.brand:
         return Composition(
             text="",
             language=facts.lang,
@@ -875,6 +1495,7 @@ def compose_reply(
         )
     if facts.praise:
         aspect = "と".join(a[0] for a in facts.aspects) if ja else " and ".join(a[1] for a in facts.aspects)
+        aspect = aspect or _post_noun(facts) or ""  # what the post praises, in its own words
         name = p.ja if (p and ja) else (p.en if p else ("星空電機の製品" if ja else "Hoshizora"))
         ctx = facts.context
         if ja:
@@ -985,100 +1606,19 @@ def compose_reply(
         dept = safety.department if safety is not None else ("pr" if high_reach else "support")
         escalate_to = dept
         action = "escalate"
-        if ja:
-            ack = _pick(
+        kind = _post_kind(facts, troubled)
+        parts.append(("ack", _escalation_ack(facts, subj, seed, kind, repeat=repeat)))
+        parts.append(("esc", _escalation_sentence(facts, subj, seed, kind)))
+        if safety is not None and safety.department == "quality":
+            parts.insert(
+                1,
                 (
-                    f"{subj}の件、ご不便をおかけして申し訳ございません。"
-                    if troubled
-                    else f"{subj}についてお問い合わせいただき、ありがとうございます。",
-                    f"{subj}でお困りとのこと、大変申し訳ございません。"
-                    if troubled
-                    else f"{subj}についてのご連絡、ありがとうございます。",
-                    f"たびたびご迷惑をおかけし、申し訳ございません。{subj}の件を承りました。"
-                    if repeat
-                    else f"{subj}の件、ご連絡ありがとうございます。",
-                    f"{subj}の件、ご心配をおかけしております。"
-                    if troubled
-                    else f"{subj}についてお知らせいただき、ありがとうございます。",
-                    f"{subj}でご不便をおかけしているとのこと、申し訳ございません。"
-                    if troubled
-                    else f"{subj}の件、拝見しました。",
-                    f"{subj}について、お困りの状況を拝見しました。申し訳ございません。"
-                    if troubled
-                    else f"{subj}について、貴重なお声をありがとうございます。",
+                    "safety",
+                    "安全のため、いったん使用を中止してください。"
+                    if ja
+                    else "For your safety, please stop using it for now.",
                 ),
-                seed,
-                "eack",
             )
-            parts.append(("ack", ack))
-            parts.append(
-                (
-                    "esc",
-                    _pick(
-                        (
-                            "担当部署にて確認中です。分かり次第ご案内いたします。",
-                            "現在、担当者が確認中です。もう少しお時間をください。",
-                            "ただいま社内で確認中です。改めてご連絡いたします。",
-                            "詳しい者が状況を確認中です。結果はこちらでお知らせします。",
-                            "この件は専門の窓口で確認中です。進みがあり次第お伝えします。",
-                            "社内で原因を確認中です。しばらくお待ちいただけますでしょうか。",
-                            "いただいた内容をもとに、担当チームが確認中です。わかり次第、こちらでお知らせします。",
-                            "原因をしっかり調べるため、技術担当が確認中です。少しだけお時間をください。",
-                            "推測でお答えするのは控え、正確な情報を確認中です。",
-                            "同じ症状が出ていないかも含めて確認中です。進展があればご報告します。",
-                            "製品担当と連携して確認中です。結果はこのスレッドでお伝えします。",
-                            "いま詳しい担当者が確認中です。お返事まで少々お待ちください。",
-                        ),
-                        seed,
-                        "esc",
-                    ),
-                )
-            )
-            if safety is not None and safety.department == "quality":
-                parts.insert(1, ("safety", "安全のため、いったん使用を中止してください。"))
-        else:
-            ack = _pick(
-                (
-                    f"Sorry about {subj}." if troubled else f"Thanks for asking about {subj}.",
-                    f"We're sorry for the trouble with {subj}."
-                    if troubled
-                    else f"Thanks for reaching out about {subj}.",
-                    f"Sorry again for the hassle with {subj}."
-                    if repeat
-                    else f"Thanks for getting in touch about {subj}.",
-                    f"That's not good: {subj}, noted." if troubled else f"Good question on {subj}.",
-                    f"Thanks for telling us about {subj}.",
-                    f"Ugh, sorry, {subj} is no fun." if troubled else f"We saw your post on {subj}.",
-                ),
-                seed,
-                "eack",
-            )
-            parts.append(("ack", ack))
-            parts.append(
-                (
-                    "esc",
-                    _pick(
-                        (
-                            "We're looking into it with the right team and will update you soon.",
-                            "We're looking into it now and will get back to you here.",
-                            "Our team is looking into it, and we'll follow up as soon as we know more.",
-                            "We're looking into it with our product specialists; expect an update from us.",
-                            "We don't have an answer yet, but we're looking into it and will come back to you.",
-                            "Good point to raise: we're looking into it and will reply here once we know.",
-                            "Honest answer: we're not sure yet. We're looking into it.",
-                            "We're looking into it today and will post what we find.",
-                            "Nothing in our guides covers this yet, so we're looking into it.",
-                            "We'd rather check than guess, so we're looking into it.",
-                            "The people who know this best are looking into it for you.",
-                            "We're looking into it; you'll hear from us in this thread.",
-                        ),
-                        seed,
-                        "esc",
-                    ),
-                )
-            )
-            if safety is not None and safety.department == "quality":
-                parts.insert(1, ("safety", "For your safety, please stop using it for now."))
         needs_dm = True
         if policy:
             citations.append({"key": policy.key, "revision": policy.revision})
@@ -1108,7 +1648,7 @@ def compose_reply(
                     "ack",
                 )
                 if facts.tried:
-                    ack += _pick(
+                    tried_tail = _pick(
                         (
                             "すでにご自身でお試しいただいたとのこと、ありがとうございます。",
                             "ご確認済みの点を踏まえてご案内します。",
@@ -1125,6 +1665,10 @@ def compose_reply(
                         f"{subj}のお問い合わせをいただき、ありがとうございます。",
                         f"{subj}について、ご案内いたします。",
                         f"ご質問ありがとうございます。{subj}の件です。",
+                        f"{subj}ですね。お答えします。",
+                        f"{subj}について、気になりますよね。",
+                        f"{subj}の件、お答えいたします。",
+                        f"ご連絡ありがとうございます！{subj}についてです。",
                     ),
                     seed,
                     "ack",
@@ -1143,7 +1687,7 @@ def compose_reply(
                 "ack",
             )
             if facts.tried:
-                ack += " " + _pick(
+                tried_tail = " " + _pick(
                     (
                         "Thanks for already trying the basics.",
                         "Since you've already tried the usual fix, here's the next step.",
@@ -1162,20 +1706,25 @@ def compose_reply(
                     f"Thanks for reaching out about {subj}.",
                     f"Here's what we can tell you about {subj}.",
                     f"Glad you asked about {subj}!",
+                    f"On {subj}: here's the answer.",
+                    f"Sure thing, {subj} is easy to sort out.",
                 ),
                 seed,
                 "ack",
             )
-        parts.append(("ack", ack))
+        cue_ack = _cue_ack(facts, subj, seed, troubled=troubled) if not repeat else None
+        parts.append(("ack", (cue_ack[1] if cue_ack else ack) + tried_tail))
+        if cue_ack:
+            opened_with = cue_ack[0]
         cands = [c for c in _step_candidates(answer, facts) if not any(a in c[2] for a in avoid)]
         if unlike and cands:
             fresh = [c for c in cands if c[0] > 0 and not _carried(c[2], unlike)]
             if fresh:  # the relevant steps the other replies did not use come first
                 cands = fresh + [c for c in cands if c not in fresh]
-        top = [c for c in cands if c[0] >= cands[0][0] - 3 and c[0] > 0][:4] or cands[:1] if cands else []
+        top = [c for c in cands if c[0] >= cands[0][0] - 1.5 and c[0] > 0][:4] or cands[:1] if cands else []
         first = top[_hash(str(seed), "step") % len(top)] if top else None
         if first:
-            parts.append(("step", _paraphrase_step(first[2], facts, _hash(str(seed), "para"))))
+            parts.append(("step", _paraphrase_step(first[2], facts, _hash(str(seed), "para"), answer=not troubled)))
             rest = [c for c in cands if c is not first and c[0] > 0]
             if rest:
                 parts.append(("step2", _paraphrase_step(rest[0][2], facts, _hash(str(seed), "para2"), lead=False)))
@@ -1192,6 +1741,9 @@ def compose_reply(
                             "解決しない場合はお気軽にご連絡ください。",
                             "引き続きよろしくお願いいたします。",
                             "お役に立てば幸いです。",
+                            "うまくいかなければ、またお声がけください。",
+                            "何かあればいつでもどうぞ。",
+                            "結果もぜひ教えてくださいね。",
                         )
                         if ja
                         else (
@@ -1199,6 +1751,8 @@ def compose_reply(
                             "Hope that helps!",
                             "Tell us how it goes.",
                             "We're here if you need anything else.",
+                            "Shout if it's still acting up.",
+                            "Fingers crossed that does it.",
                         ),
                         seed,
                         "close",
@@ -1207,13 +1761,16 @@ def compose_reply(
             )
         why.append(f"answered from {answer.key}")
     cues = _cue_sentences(facts, seed, escalating=action == "escalate") if not facts.praise else []
+    cues = [c for c in cues if c[0] != opened_with]  # the opening already answers that situation
     for i, (_, cue) in enumerate(cues):
         parts.insert(1 + i, ("detail" if i == 0 else "detail2", cue))
-    if any(kind in ("ask", "repair") for kind, _ in cues):  # the cue introduces the step: no second lead-in
+    if any(kind in ("ask", "repair") for kind, _ in cues) or opened_with in ("ask", "repair"):
+        # the cue introduces the step: no second lead-in
         parts = [(r, _STEP_LEAD.sub("", x) if r == "step" else x) for r, x in parts]
         parts = [(r, x[:1].upper() + x[1:] if r == "step" and not ja else x) for r, x in parts]
     if needs_dm and not facts.praise:
-        parts.insert(len(parts) - (1 if parts[-1][0] == "close" else 0), ("dm", _dm_sentence(facts, seed)))
+        dm = _dm_sentence(facts, seed, _post_kind(facts, troubled))
+        parts.insert(len(parts) - (1 if parts[-1][0] == "close" else 0), ("dm", dm))
         if action == "reply":
             action = "reply_and_dm"
         why.append("personal data or order matter: moved to DM without repeating it")
@@ -1340,8 +1897,9 @@ def _len(parts: Sequence[tuple[str, str]], facts: PostFacts) -> int:
 _ASIDE = re.compile(r"（(?![^）]*https?:)[^）]{2,40}）|\s?\((?![^)]*https?:)[^)]{2,60}\)")
 _ASIDE_JA = re.compile(r"（(?![^）]*https?:)[^）]{2,40}）")
 _STEP_LEAD = re.compile(
-    r"^(?:お手数ですが、|一度、|まずは|よろしければ、|Could you try this: |A good first step: |What usually helps: "
-    r"|Here's what to do: )"
+    r"^(?:お手数ですが、|一度、|まずは|よろしければ、|結論から申し上げますと、|簡単にご説明すると、|端的に申しますと、"
+    r"|ご案内としては、|Could you try this: |A good first step: |What usually helps: |Here's what to do: "
+    r"|Short answer: |In short, |The key point: |Quick answer: )"
 )
 
 

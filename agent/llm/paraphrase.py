@@ -1,0 +1,173 @@
+"""Meaning-preserving rewording of knowledge sentences, for the offline model.
+
+A real model says a FAQ step in its own words each time. The offline model cannot write new sentences,
+so it rewords the entry's sentence with small tables of equivalent support phrasings (English and
+Japanese): each table entry is a pattern and its interchangeable wordings, and a seed picks one wording
+per entry, independently. English sentences of the form "If X, Y." may also be turned into "Y if X.".
+
+What is never touched: text in quotes (「…」, "…", UI labels), URLs, @handles, numbers and error codes:
+those are the facts a customer acts on and the checks and evals look for. The tables hold only
+wordings that mean the same thing in a support step; they are generic (nothing in them names a product
+of the demo knowledge), so they apply to any knowledge base written in the same register.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache, partial
+
+__all__ = ["reword"]
+
+# (pattern, interchangeable wordings); the first wording is the usual one
+_EN: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"\b(?:check that|make sure)\b", ("check that", "make sure", "confirm that")),
+    (r"\bcorrectly\b", ("correctly", "properly")),
+    (r"\bfirmly\b", ("firmly", "all the way")),
+    (r"\bfitted\b", ("fitted", "seated", "attached")),
+    (r", then\b", (", then", ", and then", ", and after that")),
+    (r"\b(?:select|choose)\b", ("select", "choose", "pick")),
+    (r"\bswitch(?= (?:\w+ )?(?:on|off)\b)", ("switch", "turn")),
+    (r"\bturn it over\b", ("turn it over", "flip it over")),
+    (r"\btake out\b", ("take out", "lift out", "pull out")),
+    (r"\bpress\b", ("press", "push")),
+    (r"\bhold(?= the\b)", ("hold", "keep holding")),
+    (r"\bwait a minute\b", ("wait a minute", "give it a minute", "wait about a minute")),
+    (r"\bin the meantime\b", ("in the meantime", "for now", "until then")),
+    (
+        r"\bplease request a repair\b",
+        ("please request a repair", "please ask us for a repair", "a repair is the next step"),
+    ),
+    (r"\brequest a repair\b", ("request a repair", "ask us for a repair")),
+    (r"\bplease contact us\b", ("please contact us", "please get in touch", "please reach out to us")),
+    (r"\bif that does not help\b", ("if that does not help", "if that doesn't fix it", "if it still doesn't work")),
+    (r"\bdoes not\b", ("does not", "doesn't")),
+    (r"\bdo not\b", ("do not", "don't")),
+    (r"\bgradually decreases\b", ("gradually decreases", "slowly drops", "goes down little by little")),
+    (r"\bfor an inspection\b", ("for an inspection", "so we can inspect them", "and we'll inspect them")),
+    (
+        r"\bupdate the app to the latest version\b",
+        ("update the app to the latest version", "install the latest version of the app", "keep the app up to date"),
+    ),
+    (r"\bnever share\b", ("never share", "don't share", "don't give out")),
+    (r"\bwith anyone\b", ("with anyone", "with anybody")),
+    (r"\bwe recommend\b", ("we recommend", "we suggest")),
+    (r"\bunplug\b", ("unplug", "disconnect")),
+    (r"\bplug it in again\b", ("plug it in again", "plug it back in", "reconnect it")),
+    (r"\bstop using it\b", ("stop using it", "put it aside", "stop using that one")),
+    (r"\bcharge with another\b", ("charge with another", "use another", "charge from a different")),
+    (r"\bis printed on\b", ("is printed on", "appears on", "is marked on")),
+    (r"\bremove any\b", ("remove any", "clear away any", "get rid of any")),
+    (r"\bwipe away\b", ("wipe away", "wipe off", "clean off")),
+    (r"\baround the\b", ("around the", "near the")),
+    (r"(?<!stop )\busing the\b", ("using the", "with the")),
+    (r"\bthe box\b", ("the box", "the package")),
+    (r"\brun it again\b", ("run it again", "start it again", "retry it")),
+    (r"\bat least\b", ("at least", "no less than")),
+    (r"\bkeep your\b", ("keep your", "hold on to your", "save your")),
+    (r"\bwill be sent to you\b", ("will be sent to you", "will arrive by e-mail", "comes to your inbox")),
+    (r"\bin a row\b", ("in a row", "in succession", "one after another")),
+    (r"\bfor your security\b", ("for your security", "to protect your account", "for safety")),
+    (r"\bempty(?:ing)? the dust bin\b", ("emptying the dust bin", "emptying the bin")),
+    (r"\bonce a week\b", ("once a week", "weekly", "every week")),
+    (r"\bonce a month\b", ("once a month", "monthly", "every month")),
+    (r"\bis extended to\b", ("is extended to", "goes up to", "becomes")),
+    (r"\bas we need\b", ("as we need", "since we need", "because we need")),
+    (r"\bcome with\b", ("come with", "include", "have")),
+    (r"\bcan be returned\b", ("can be returned", "are returnable", "may be returned")),
+    (r"\bup to\b", ("up to", "as much as")),
+    (r"\babout\b(?= \x00)", ("about", "around", "roughly")),
+    (r"\bgives\b", ("gives", "provides", "adds")),
+    (r"\bshows\b", ("shows", "displays", "lists")),
+    (r"\bwithin\b", ("within", "inside")),
+    (r"\bif you\b", ("if you", "once you")),
+    (r"\bthe date of purchase\b", ("the date of purchase", "the purchase date", "the day you bought it")),
+    (r"\bcontact us\b", ("contact us", "get in touch", "reach out")),
+)
+_JA: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"確認してください", ("確認してください", "ご確認ください", "確かめてください")),
+    (r"確認し(?=、)", ("確認し", "確かめ", "チェックし")),
+    (r"選んで", ("選んで", "選択して")),
+    (r"改めて|再度|もう一度", ("改めて", "もう一度", "再度")),
+    (r"正しく", ("正しく", "きちんと")),
+    (r"取り除いて", ("取り除いて", "取って")),
+    (r"閉めてください", ("閉めてください", "閉じてください", "しっかり閉めてください")),
+    (r"お試しください", ("お試しください", "試してみてください", "やってみてください")),
+    (r"タップし", ("タップし", "押し")),
+    (r"お使いください", ("お使いください", "ご使用ください", "使ってください")),
+    (r"使用を中止し", ("使用を中止し", "使うのをやめ", "ご使用を控え")),
+    (r"ご依頼ください", ("ご依頼ください", "お申し込みください", "お申し付けください")),
+    (r"確認できます", ("確認できます", "ご確認いただけます", "確かめられます")),
+    (r"スマホ(?!ト)|スマートフォン", ("スマホ", "スマートフォン")),
+    (r"設定から", ("設定から", "設定画面から", "設定で")),
+    (r"電源を切り", ("電源を切り", "電源をオフにし")),
+    (r"電源を入れ", ("電源を入れ", "電源をオンにし")),
+    (r"差し直し", ("差し直し", "もう一度差し込み", "差し込み直し")),
+    (r"場合は", ("場合は", "ときは", "際は")),
+    (r"時間をおいて", ("時間をおいて", "少し時間をあけて", "しばらく待ってから")),
+    (r"最新版", ("最新版", "最新のバージョン")),
+    (r"更新してください", ("更新してください", "アップデートしてください")),
+    (r"入力してください", ("入力してください", "ご入力ください")),
+    (r"接続してください", ("接続してください", "つなぎ直してください", "接続し直してください")),
+    (r"削除(?=（)", ("削除", "登録を削除")),
+    (r"入れたまま", ("入れたまま", "収めたまま")),
+    (r"同時に", ("同時に", "一緒に")),
+    (r"長押しすると", ("長押しすると", "押し続けると")),
+    (r"取り外し|外し(?=、)", ("外し", "取り外し")),
+    (r"取り出して", ("取り出して", "抜き出して")),
+    (r"掃除してください", ("掃除してください", "お掃除ください", "きれいにしてください")),
+    (r"絡まった", ("絡まった", "絡みついた")),
+    (r"付属の", ("付属の", "同梱の")),
+    (r"ご用意ください", ("ご用意ください", "お手元にご準備ください", "保管しておいてください")),
+    (r"延長されます", ("延長されます", "延びます")),
+    (r"届きます", ("届きます", "送られてきます")),
+    (r"お待ちください", ("お待ちください", "お待ちいただけますか")),
+    (r"行います", ("行います", "できます")),
+    (r"置いた状態で", ("置いた状態で", "置いたまま")),
+    (r"閉じないでください", ("閉じないでください", "終了しないでください")),
+    (r"おすすめします|推奨します", ("おすすめします", "推奨します")),
+    (r"お知らせください", ("お知らせください", "お伝えください", "教えてください")),
+    (r"いただくと", ("いただくと", "いただければ", "していただくと")),
+    (r"メニューから", ("メニューから", "メニューで")),
+    (r"承ります", ("承ります", "受け付けています", "お受けしています")),
+    (r"ご案内し", ("ご案内し", "お知らせし")),
+    (r"目安は", ("目安は", "目安としては", "おおよそ")),
+    (r"お買い上げ日", ("お買い上げ日", "ご購入日")),
+    (r"できます。", ("できます。", "可能です。")),
+    (r"選べます", ("選べます", "選択できます", "お選びいただけます")),
+    (r"対象となります", ("対象となります", "対象です")),
+    (r"または", ("または", "もしくは")),
+)
+_PROTECT = re.compile(
+    r"「[^」]*」|\"[^\"]*\"|“[^”]*”|https?://\S+?(?=[\s（）「」、。()]|$)|@[\w.]+|[A-Za-z]*\d[\w.%-]*"
+)
+
+
+@lru_cache(maxsize=2)
+def _compiled(lang: str) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+    table = _JA if lang == "ja" else _EN
+    return tuple((re.compile(p, 0 if lang == "ja" else re.IGNORECASE), alts) for p, alts in table)
+
+
+def _h(seed: int, salt: str) -> int:
+    return int.from_bytes(hashlib.blake2b(f"{seed}\x1f{salt}".encode(), digest_size=8).digest(), "big")
+
+
+def _replace_like(word: str, m: re.Match[str]) -> str:
+    """``word`` capitalised like the text it replaces (a rewording at the start of a sentence)."""
+    return word[:1].upper() + word[1:] if m.group()[:1].isupper() else word
+
+
+def reword(sentence: str, lang: str, seed: int) -> str:
+    """``sentence`` in equivalent words chosen by ``seed`` (deterministic; quotes, URLs and numbers kept)."""
+    kept: list[str] = []
+
+    def hide(m: re.Match[str]) -> str:
+        kept.append(m.group())
+        return f"\x00{len(kept) - 1}\x00"
+
+    s = _PROTECT.sub(hide, sentence)
+    for i, (pattern, alts) in enumerate(_compiled(lang)):
+        choice = alts[_h(seed, f"r{i}") % len(alts)]
+        s = pattern.sub(partial(_replace_like, choice), s)
+    return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], s)
