@@ -6,13 +6,20 @@ for complaints), then composes a reply from the post and the retrieved entries a
 output tool. When the output validator sends findings back, it repairs its previous draft: it drops the
 sentences the findings point at, moves the matter to DM, shortens, or rewords.
 
-What it can do: name the post's product, error code and symptom; answer in Japanese (丁寧語) or English;
-thank praise without apologising; apologise and give the next step extracted from the best-matching
-entry; escalate with 「確認中です」 when no entry in the post's language matches; move personal data and
-order matters to DM without repeating them; fit X's weighted length; ignore instructions in the post.
+What it can do: name the post's product, error code and symptom as the post puts it ("片耳から音が出ない",
+"the code that never arrives"), or, for a post its tables do not know, the first thing the post names
+(Sudachi nouns in Japanese, a list of device and store words in English); open with a sentence that
+answers the post's situation (in a hurry, just bought it, others affected, going on for days); answer in
+Japanese (丁寧語) or English; thank praise without apologising; apologise and give the next step taken
+from the best-matching entry, reworded with equivalent phrasings (`paraphrase.reword`: quotes, links and
+numbers are never touched); escalate with 「確認中です」 when no entry in the post's language matches,
+worded for trouble, a question or a comment; move personal data and order matters to DM without
+repeating them; fit X's weighted length; ignore instructions in the post.
 What it cannot do: understand a post beyond keyword tables (sarcasm, implicit products, mixed topics),
-write genuinely new sentences, or answer from knowledge it has no keywords for. Wording varies through
-a hash of the post, so different posts get different sentences while one post always gets the same.
+write genuinely new sentences, or answer from knowledge it has no keywords for. Wording is chosen by a
+hash of the post from phrases built of independent parts, so different posts mostly get different
+sentences while one post always gets the same; two posts asking the same thing still share the entry's
+step, which is why replies to the same question stay more alike than a language model's would.
 """
 
 from __future__ import annotations
@@ -146,8 +153,6 @@ TOPICS: tuple[Topic, ...] = (
             "one bud",
             "right one",
             "left one",
-            "right bud",
-            "left bud",
             "no sound",
         ),
         "接続",
@@ -816,7 +821,7 @@ def _cue_sentences(facts: PostFacts, seed: int, *, escalating: bool = False, lim
                 out.append((cue, _pick(_NO_FIX_YET[0] if facts.lang == "ja" else _NO_FIX_YET[1], seed, cue)))
             elif (cue == "repair" and facts.tried) or ((escalating or not facts.trouble) and cue in ("ask", "repair")):
                 continue
-            elif not facts.trouble and cue in _APOLOGETIC_CUES:
+            elif not facts.trouble and cue in (*_APOLOGETIC_CUES, "normal"):
                 continue  # a question from a new owner is not a reason to apologise
             else:
                 out.append((cue, _pick(ja if facts.lang == "ja" else en, seed, cue)))
@@ -1076,12 +1081,21 @@ _GENERIC_NOUNS_JA = frozenset(
 
 def _post_noun(facts: PostFacts) -> str | None:
     """The first thing the post names that is not the brand or a product (when no topic matched)."""
-    n = _norm(facts.text)
-    brand_words = ("星空", "電機", "hoshizora", "アプリ", *(a.strip() for p in PRODUCTS for a in p.aliases))
-    if facts.lang == "ja":
+    return _first_noun(facts.text, facts.lang)
+
+
+_BRAND_WORDS = ("星空", "電機", "hoshizora", "アプリ", *(a.strip() for p in PRODUCTS for a in p.aliases))
+
+
+@lru_cache(maxsize=1024)
+def _first_noun(text: str, lang: str) -> str | None:
+    text = re.sub(r"https?://\S+|[@＠][\w.]+", " ", text)  # a handle or a link is not what the post is about
+    n = _norm(text)
+    brand_words = _BRAND_WORDS
+    if lang == "ja":
         from knowledge.lexical import shared_tokenizer
 
-        for noun in shared_tokenizer().noun_phrases(facts.text):
+        for noun in shared_tokenizer().noun_phrases(text):
             noun = re.sub(r"[wｗ]{2,}$", "", noun)  # 「迷子ｗｗｗ」 is about 迷子
             low = _norm(noun)
             if len(noun) > 1 and noun not in _GENERIC_NOUNS_JA and not any(b in low for b in brand_words):
@@ -1124,8 +1138,10 @@ def _subject(facts: PostFacts, seed: int = 0) -> str:
     if p and topic and topic.id not in ("charger", "shipping", "order_change", "hours", "refund", "scam", "competitor"):
         if topic.id == "broken":
             return f"your {p.en} not working"
+        if name_en.startswith(("a ", "your ")):  # "a safety concern", "your concern"
+            return f"{name_en} about your {p.en}"
         if topic.problem or name_en != topic.en:
-            return (f"the {bare} on your {p.en}", f"{name_en} with your {p.en}", f"your {p.en} and {name_en}")[form]
+            return (f"the {bare} on your {p.en}", f"{name_en} with your {p.en}", f"the {bare} on the {p.en}")[form]
         return (f"{name_en} for the {p.en}", f"the {p.en}'s {bare}", f"{name_en} on the {p.en}")[form]
     if topic:
         return name_en
@@ -1271,7 +1287,6 @@ _ESC_SENTENCES: dict[tuple[str, str], _Combo] = {
             "ただいま社内で",
             "推測でお答えするのは控え、",
             "正確な情報を",
-            "{s}について、",
             "担当者が詳細を",
         ),
         ("確認中です。",),
@@ -1287,7 +1302,7 @@ _ESC_SENTENCES: dict[tuple[str, str], _Combo] = {
     ("ja", "other"): (
         (
             "いただいたお声は担当部署に共有し、",
-            "{s}について、担当部署で",
+            "担当部署で",
             "ご意見をしっかり受け止め、社内で",
             "担当チームにも共有したうえで、",
             "関係部署と",
@@ -1323,7 +1338,6 @@ _ESC_SENTENCES: dict[tuple[str, str], _Combo] = {
             "We'd rather give you the right answer than a guess, so ",
             "Honest answer: we're not sure yet, so ",
             "Our guides don't cover this yet, so ",
-            "On {s}, ",
         ),
         ("we're looking into it", "the team is looking into it", "we're looking into it for you"),
         (" and will answer here.", " and will reply in this thread.", ".", ", and we'll get back to you soon."),
@@ -1333,6 +1347,48 @@ _ESC_SENTENCES: dict[tuple[str, str], _Combo] = {
         ("we're looking into it", "the team concerned is looking into it"),
         (".", " internally.", " and will follow up if there's anything to share."),
     ),
+}
+
+
+_ANSWER_ACKS: dict[tuple[str, str], _Combo] = {
+    ("ja", "trouble"): (
+        ("{s}の件、", "{s}で、", "{s}について、", "せっかくお使いいただいているのに、{s}で",
+         "ご連絡ありがとうございます。{s}の件、"),
+        ("ご不便をおかけして申し訳ございません。", "ご迷惑をおかけしております。", "お困りとのこと、申し訳ありません。",
+         "ご心配をおかけして申し訳ありません。", "お手数をおかけしてすみません。"),
+    ),
+    ("ja", "question"): (
+        ("{s}について、", "{s}の件、", "{s}ですね。"),
+        ("ご質問ありがとうございます。", "お問い合わせありがとうございます。", "お答えします。", "ご案内いたします。",
+         "ご連絡ありがとうございます。"),
+    ),
+    ("en", "trouble"): (
+        ("Sorry about {s}", "We're sorry you're running into {s}", "Thanks for flagging {s}, and sorry for the hassle",
+         "That sounds frustrating, sorry about {s}", "Apologies for the trouble with {s}"),
+        (".", "; let's get it sorted.", ". Let's fix it.", "; thanks for telling us."),
+    ),
+    ("en", "question"): (
+        ("Thanks for asking about {s}", "Good question about {s}", "Happy to help with {s}",
+         "Thanks for reaching out about {s}", "Glad you asked about {s}"),
+        (".", "!", ", here's the answer.", "; here's what we know."),
+    ),
+}  # fmt: skip
+"""The opening of a reply that answers from the knowledge: the subject, then thanks or an apology."""
+
+_ANSWER_CLOSES: dict[str, _Combo] = {
+    "ja": (
+        ("ほかにも気になる点があれば", "解決しない場合は", "うまくいかなければ", "何かあれば", "ご不明な点があれば"),
+        ("お気軽にご連絡ください。", "いつでもお知らせください。", "またお声がけください。",
+         "こちらでお知らせください。"),
+    ),
+    "en": (
+        ("Let us know", "Tell us", "Give us a shout", "Reply here"),
+        (" if that doesn't do it.", " how it goes.", " if it's still acting up.", " if you need anything else."),
+    ),
+}  # fmt: skip
+_TRIED = {
+    "ja": ("すでにご自身でお試しいただいたとのこと、ありがとうございます。", "ご確認済みの点を踏まえてご案内します。"),
+    "en": ("Thanks for already trying the basics.", "Since you've already tried the usual fix, here's the next step."),
 }
 
 
@@ -1518,6 +1574,22 @@ def compose_reply(
                     ),
                 )
             )
+            noun = _post_noun(facts)
+            if not ctx and noun and noun not in what:
+                parts.append(
+                    (
+                        "detail",
+                        _pick(
+                            (
+                                f"{noun}のお話、開発チームにも伝えますね。",
+                                f"{noun}まで楽しんでいただけて何よりです。",
+                                f"{noun}についての一言、とても励みになります。",
+                            ),
+                            seed,
+                            "noun",
+                        ),
+                    )
+                )
             if ctx:
                 parts.append(
                     (
@@ -1567,6 +1639,22 @@ def compose_reply(
                     ),
                 )
             )
+            noun = _post_noun(facts)
+            if not ctx and noun and noun not in what:
+                parts.append(
+                    (
+                        "detail",
+                        _pick(
+                            (
+                                f"We'll pass the bit about the {noun} on to the team.",
+                                f"Glad the {noun} made a difference.",
+                                f"Noted on the {noun}, that's great to hear.",
+                            ),
+                            seed,
+                            "noun",
+                        ),
+                    )
+                )
             if ctx:
                 parts.append(
                     (
@@ -1633,84 +1721,16 @@ def compose_reply(
         )
         why.append(f"escalated to {dept}: {reason}")
     else:
-        if ja:
-            if troubled:
-                ack = _pick(
-                    (
-                        f"{subj}の件、ご不便をおかけして申し訳ございません。",
-                        f"{subj}でお困りとのこと、申し訳ありません。",
-                        f"{subj}についてご迷惑をおかけしております。",
-                        f"ご連絡ありがとうございます。{subj}の件、ご心配をおかけして申し訳ありません。",
-                        f"{subj}のせいでご予定が狂ってしまい、申し訳ございません。",
-                        f"せっかくお使いいただいているのに、{subj}でご迷惑をおかけしてすみません。",
-                    ),
-                    seed,
-                    "ack",
-                )
-                if facts.tried:
-                    tried_tail = _pick(
-                        (
-                            "すでにご自身でお試しいただいたとのこと、ありがとうございます。",
-                            "ご確認済みの点を踏まえてご案内します。",
-                        ),
-                        seed,
-                        "tried",
-                    )
-                if repeat:
-                    ack = f"たびたびご不便をおかけし申し訳ございません。{subj}の件ですね。"
-            else:
-                ack = _pick(
-                    (
-                        f"{subj}についてのご質問、ありがとうございます。",
-                        f"{subj}のお問い合わせをいただき、ありがとうございます。",
-                        f"{subj}について、ご案内いたします。",
-                        f"ご質問ありがとうございます。{subj}の件です。",
-                        f"{subj}ですね。お答えします。",
-                        f"{subj}について、気になりますよね。",
-                        f"{subj}の件、お答えいたします。",
-                        f"ご連絡ありがとうございます！{subj}についてです。",
-                    ),
-                    seed,
-                    "ack",
-                )
-        elif troubled:
-            ack = _pick(
-                (
-                    f"Sorry about {subj}.",
-                    f"We're sorry you're running into {subj}.",
-                    f"Thanks for flagging {subj}, and sorry for the hassle.",
-                    f"Sorry to hear about {subj}; let's get it sorted.",
-                    f"That sounds frustrating, sorry about {subj}.",
-                    f"Apologies for the trouble with {subj}.",
-                ),
-                seed,
-                "ack",
-            )
-            if facts.tried:
-                tried_tail = " " + _pick(
-                    (
-                        "Thanks for already trying the basics.",
-                        "Since you've already tried the usual fix, here's the next step.",
-                    ),
-                    seed,
-                    "tried",
-                )
-            if repeat:
-                ack = f"Sorry again for the trouble with {subj}."
-        else:
-            ack = _pick(
-                (
-                    f"Thanks for asking about {subj}.",
-                    f"Good question about {subj}.",
-                    f"Happy to help with {subj}.",
-                    f"Thanks for reaching out about {subj}.",
-                    f"Here's what we can tell you about {subj}.",
-                    f"Glad you asked about {subj}!",
-                    f"On {subj}: here's the answer.",
-                    f"Sure thing, {subj} is easy to sort out.",
-                ),
-                seed,
-                "ack",
+        lang_key = "ja" if ja else "en"
+        ack = _combo(_ANSWER_ACKS[(lang_key, "trouble" if troubled else "question")], seed, "ack").format(s=subj)
+        ack = ack[:1].upper() + ack[1:]
+        if troubled and facts.tried:
+            tried_tail = ("" if ja else " ") + _pick(_TRIED[lang_key], seed, "tried")
+        if troubled and repeat:
+            ack = (
+                f"たびたびご不便をおかけし申し訳ございません。{subj}の件ですね。"
+                if ja
+                else f"Sorry again for the trouble with {subj}."
             )
         cue_ack = _cue_ack(facts, subj, seed, troubled=troubled) if not repeat else None
         parts.append(("ack", (cue_ack[1] if cue_ack else ack) + tried_tail))
@@ -1732,33 +1752,7 @@ def compose_reply(
         if policy and policy.key != answer.key:
             citations.append({"key": policy.key, "revision": policy.revision})
         if not needs_dm:
-            parts.append(
-                (
-                    "close",
-                    _pick(
-                        (
-                            "ほかにも気になる点があればお知らせください。",
-                            "解決しない場合はお気軽にご連絡ください。",
-                            "引き続きよろしくお願いいたします。",
-                            "お役に立てば幸いです。",
-                            "うまくいかなければ、またお声がけください。",
-                            "何かあればいつでもどうぞ。",
-                            "結果もぜひ教えてくださいね。",
-                        )
-                        if ja
-                        else (
-                            "Let us know if that doesn't do it.",
-                            "Hope that helps!",
-                            "Tell us how it goes.",
-                            "We're here if you need anything else.",
-                            "Shout if it's still acting up.",
-                            "Fingers crossed that does it.",
-                        ),
-                        seed,
-                        "close",
-                    ),
-                )
-            )
+            parts.append(("close", _combo(_ANSWER_CLOSES[lang_key], seed, "close")))
         why.append(f"answered from {answer.key}")
     cues = _cue_sentences(facts, seed, escalating=action == "escalate") if not facts.praise else []
     cues = [c for c in cues if c[0] != opened_with]  # the opening already answers that situation
@@ -1915,6 +1909,18 @@ def condense_step(sentence: str, lang: str) -> str:
     return s[:1].upper() + s[1:] if lang != "ja" else s
 
 
+def _one_action(step: str, lang: str) -> str:
+    """On X, a long English step keeps its first action: an alternative after ", or" or a second clause after
+    a semicolon is what the linked FAQ and the DM are for."""
+    if lang == "ja" or len(step) <= 110:
+        return step
+    for sep in ("; ", ", or "):
+        head, found, _ = step.partition(sep)
+        if found and len(head) >= 40 and _ACTION_EN.search(head):
+            return head.rstrip(",") + "."
+    return step
+
+
 def fit(parts: list[tuple[str, str]], facts: PostFacts) -> list[tuple[str, str]]:
     """Make the reply fit the channel, keeping what is specific to this post longest.
 
@@ -1930,7 +1936,7 @@ def fit(parts: list[tuple[str, str]], facts: PostFacts) -> list[tuple[str, str]]
     if facts.channel == "x":
         # on X one step is enough (the rest is a link or a DM away), and its asides can go
         aside = _ASIDE_JA if facts.lang == "ja" else _ASIDE
-        parts = [(r, aside.sub("", x) if r == "step" else x) for r, x in parts if r != "step2"]
+        parts = [(r, _one_action(aside.sub("", x), facts.lang) if r == "step" else x) for r, x in parts if r != "step2"]
     for role in ("close", "step2", "condense", "detail2", "detail", "safety"):
         if _len(parts, facts) <= limit:
             break
