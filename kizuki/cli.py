@@ -17,6 +17,7 @@ from rich.table import Table
 
 from kizuki.errors import KizukiError
 from kizuki.runtime import Runtime
+from kizuki.settings import get_settings
 
 app = typer.Typer(help="Kizuki: find, draft and check replies to customers' posts.", no_args_is_help=True)
 kb_app = typer.Typer(help="Knowledge: import, export, search, reindex.", no_args_is_help=True)
@@ -384,13 +385,20 @@ def check(
     text: Annotated[str | None, typer.Argument(help="The reply to check")] = None,
     post: Annotated[str | None, typer.Option("--post", help="The post it answers (for echo checks)")] = None,
     jsonl: Annotated[Path | None, typer.Option("--jsonl", help="File of {text, post?, channel?} lines")] = None,
-    rules: Annotated[Path | None, typer.Option("--rules", help="YAML rules merged with the defaults")] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", help="YAML rules merged with the defaults (default: the organisation's rules file)"),
+    ] = None,
     channel: Annotated[str | None, typer.Option(help="x, instagram, facebook, youtube, webhook, generic")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
 ) -> None:
-    """Check a reply (or every line of a JSONL file) against NG-word, privacy and policy rules."""
+    """Check a reply (or every line of a JSONL file) against NG-word, privacy and policy rules.
+
+    Without --rules it uses the rules drafts are checked with: `KIZUKI_RULES_FILE`, else
+    `KIZUKI_HOME/rules.yaml` when it exists, else the shipped defaults."""
     from agent.checks import Checker, RulesError, TextTooLong, load_rules
 
+    rules = rules or get_settings().effective_rules_file
     try:
         checker = Checker(load_rules(rules))
     except RulesError as exc:

@@ -63,9 +63,10 @@ def _checker_for(rules_file: Path | None) -> Checker:
 
 
 def default_checker(settings: Settings | None = None) -> Checker:
-    """The checker for the configured rules file (compiled once per file)."""
+    """The checker for the organisation's rules (`KIZUKI_RULES_FILE`, else `KIZUKI_HOME/rules.yaml`), the
+    same rules the pipeline drafts with; compiled once per file."""
     settings = settings or get_settings()
-    return _checker_for(settings.rules_file)
+    return _checker_for(settings.effective_rules_file)
 
 
 def _as_history(items: Sequence[HistoryItem | dict[str, Any]]) -> list[HistoryItem]:

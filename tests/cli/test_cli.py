@@ -85,6 +85,18 @@ def test_check_single_and_jsonl(tmp_path: Path) -> None:
     assert code == 1  # a bad line is an error, reported in place
 
 
+def test_check_uses_the_organisations_rules_file_like_the_pipeline(tmp_path: Path) -> None:
+    """An editor adds an NG word to KIZUKI_HOME/rules.yaml; `kizuki check` applies it without --rules."""
+    code, out, _ = _run("check", "このポンコツ家電め", "--json")
+    assert code == 0 and "ng_word" not in {f["category"] for f in json.loads(out)["findings"]}
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    (home / "rules.yaml").write_text('ng_words: ["ポンコツ"]\n', encoding="utf-8")
+    code, out, _ = _run("check", "このポンコツ家電め", "--json")
+    assert code == 0
+    assert "ng_word" in {f["category"] for f in json.loads(out)["findings"]}
+
+
 def test_check_rules_file_error_names_the_line(tmp_path: Path) -> None:
     rules = tmp_path / "rules.yaml"
     rules.write_text('ng_words: ["バカ"]\ncompetitors: 12\n', encoding="utf-8")
