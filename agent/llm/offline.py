@@ -45,14 +45,14 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from agent.checks.length import X_LIMIT
+from agent.checks.length import weighted_length as _checks_weighted_length
 from agent.llm.paraphrase import reword
 from agent.prompts.fencing import unfence
 
 __all__ = ["OFFLINE_MODEL_NAME", "compose_reply", "offline_model"]
 
 OFFLINE_MODEL_NAME = "offline"
-X_LIMIT = 280
-URL_WEIGHT = 23
 MIN_RELEVANCE = 4.0
 """An entry must score at least this on product/topic/error-code overlap to count as an answer."""
 REWORD_OPTIONS = 12
@@ -436,16 +436,9 @@ def _hash(*parts: str) -> int:
 
 
 def weighted_length(text: str) -> int:
-    """X's weighted length: Latin and general punctuation count 1, other characters 2, a URL 23."""
-    n = 0
-    for i, piece in enumerate(re.split(r"(https?://\S+?)(?=[\s（）「」、。()]|$)", text)):
-        if i % 2:
-            n += URL_WEIGHT
-            continue
-        for ch in piece:
-            cp = ord(ch)
-            n += 1 if cp <= 0x10FF or 0x2000 <= cp <= 0x200D or 0x2010 <= cp <= 0x201F or 0x2032 <= cp <= 0x2037 else 2
-    return n
+    """X's weighted length, counted exactly as the checks count it (`agent.checks.length`), so a reply the
+    model fitted is never flagged as too long."""
+    return _checks_weighted_length(text)[0]
 
 
 # --- reading the post ----------------------------------------------------------------------------------

@@ -160,3 +160,16 @@ async def test_a_swollen_hot_case_goes_to_quality(demo_kb: object) -> None:
     d = await _draft("My SoraBuds 2 case got really hot and the plastic looks swollen. Is this safe??", demo_kb)
     assert d.action == "escalate" and d.escalate_to == "quality"  # type: ignore[attr-defined]
     assert "stop using" in d.text  # type: ignore[attr-defined]
+
+
+def test_the_model_counts_x_length_exactly_as_the_checks_do() -> None:
+    from agent.checks import weighted_length as checks_length
+    from agent.llm.offline import weighted_length
+
+    for text in (
+        "詳しくはhttps://example.co.jp/supportをご覧ください",  # a link right before Japanese text
+        "See https://example.co.jp/support (24h) 🙂",
+        "Ｅ０３が出たら、ふたを閉めてください。",
+    ):
+        assert weighted_length(text) == checks_length(text)[0]
+    assert weighted_length("詳しくはhttps://example.co.jp/supportをご覧ください") == 8 + 23 + 14
