@@ -795,8 +795,8 @@ def _carried(sentence: str, replies: Sequence[str], share: float = 0.5) -> bool:
 
 _APOLOGETIC_CUES = ("new", "since", "upset")
 _NO_FIX_YET = (
-    ("今のところ、確かな対処法をお伝えできずすみません。", "推測で対処法をお伝えするのは控えさせてください。"),
-    ("There's no fix we can point you to just yet, sorry.", "We'd rather not guess at a fix."),
+    ("今のところ、確かな対処法をお伝えできずすみません。", "今すぐお伝えできる対処法がなく、申し訳ありません。"),
+    ("There's no fix we can point you to just yet, sorry.", "No quick fix we can share yet, sorry."),
 )
 
 
@@ -1221,7 +1221,7 @@ _ESC_ACKS: dict[tuple[str, str], _Combo] = {
         (
             "Sorry about {s}.",
             "We're sorry for the trouble with {s}.",
-            "Ugh, {s} is no fun, sorry.",
+            "Ugh, sorry about {s}.",
             "Sorry you're dealing with {s}.",
             "Apologies for {s}.",
         ),

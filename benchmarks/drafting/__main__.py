@@ -12,6 +12,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -148,11 +149,16 @@ TEMPLATES_EN = [
 
 def generated_posts(n: int = 100, seed: int = 7) -> list[str]:
     """Varied posts from templates x products x symptoms x languages (seeded, no duplicates)."""
+    return [text for text, _ in generated_posts_with_questions(n, seed)]
+
+
+def generated_posts_with_questions(n: int = 100, seed: int = 7) -> list[tuple[str, str]]:
+    """`generated_posts`, each with its question: product, language and symptom."""
     distinct = sum(len(SYMPTOMS[k][0]) * len(TEMPLATES_JA) + len(SYMPTOMS[k][1]) * len(TEMPLATES_EN) for k in SYMPTOMS)
     if n > distinct:  # the loop below would never end
         raise ValueError(f"only {distinct} distinct generated posts exist; asked for {n}")
     rnd = random.Random(seed)
-    out: list[str] = []
+    out: list[tuple[str, str]] = []
     seen: set[str] = set()
     while len(out) < n:
         k = rnd.randrange(len(PRODUCTS_JA))
@@ -167,25 +173,31 @@ def generated_posts(n: int = 100, seed: int = 7) -> list[str]:
             text = rnd.choice(TEMPLATES_EN).format(p=PRODUCTS_EN[k], s=sym)
         if text not in seen:
             seen.add(text)
-            out.append(text)
+            out.append((text, f"{key}/{'ja' if ja else 'en'}/{sym}"))
     return out
 
 
 async def run_non_template(kb: Any) -> dict[str, Any]:
     """Two figures: each post drafted on its own (what the model writes), and in sequence with the
     recent replies passed as the pipeline passes them (what the template guard makes of it)."""
-    from agent.drafting import draft_reply, pairwise_stats
+    from agent.drafting import draft_reply, pairwise_stats, similarity
     from agent.pipeline import RECENT_REPLIES_LIMIT
 
-    texts = generated_posts()
+    posts = generated_posts_with_questions()
+    texts = [t for t, _ in posts]
     alone: list[str] = []
+    answered_from: list[str] = []
     guarded: list[str] = []
     flagged = 0
-    for i, t in enumerate(texts):
+    for i, (t, question) in enumerate(posts):
         post = _post(t, 1000 + i)
         out = await draft_reply(post, _triage(post), retriever=kb)
         if out.draft.text:
             alone.append(out.draft.text)
+            # what the reply answers: the FAQ entry it cites (two symptoms can have one answer), else the
+            # question itself (an escalation has no entry); the same answer is what replies cannot help sharing
+            faq = [c.key for c in out.draft.citations if "policy" not in c.key]
+            answered_from.append(faq[0] if faq and out.draft.action != "escalate" else question)
         recent = guarded[::-1][:RECENT_REPLIES_LIMIT]
         out = await draft_reply(post, _triage(post), retriever=kb, recent_replies=recent)
         if out.draft.text:
@@ -193,11 +205,25 @@ async def run_non_template(kb: Any) -> dict[str, Any]:
         flagged += "template" in out.checks.categories
     mean, top = pairwise_stats(alone)
     g_mean, g_top = pairwise_stats(guarded)
+    # where the maximum comes from: pairs of replies with the same answer (entry or question), and the rest
+    pairs = list(combinations(zip(alone, answered_from, strict=True), 2))
+    same = [similarity(a, b) for (a, ka), (b, kb) in pairs if ka == kb]
+    other = [similarity(a, b) for (a, ka), (b, kb) in pairs if ka != kb]
     return {
         "posts": len(texts),
         "drafts": len(alone),
         "mean_jaccard": round(mean, 4),
         "max_jaccard": round(top, 4),
+        "same_answer_pairs": {
+            "pairs": len(same),
+            "max_jaccard": round(max(same, default=0.0), 4),
+            "above_0.35": sum(x > 0.35 for x in same),
+        },
+        "other_pairs": {
+            "pairs": len(other),
+            "max_jaccard": round(max(other, default=0.0), 4),
+            "above_0.35": sum(x > 0.35 for x in other),
+        },
         "with_recent_replies": {
             "mean_jaccard": round(g_mean, 4),
             "max_jaccard": round(g_top, 4),
