@@ -1760,7 +1760,11 @@ def compose_reply(
         parts.insert(len(parts) - (1 if parts[-1][0] == "close" else 0), ("dm", dm))
         if action == "reply":
             action = "reply_and_dm"
-        why.append("personal data or order matter: moved to DM without repeating it")
+        why.append(
+            "personal data or order matter: moved to DM without repeating it"
+            if facts.pii or facts.order_matter
+            else "details invited by DM"
+        )
     if avoid:  # words the checks flagged earlier in this run
         parts = [(r, x) for r, x in ((r, _drop_all(x, avoid)) for r, x in parts) if x] or parts[:1]
     parts = fit(parts, facts)
