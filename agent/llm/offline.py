@@ -1435,6 +1435,25 @@ _DM_BY_KIND: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
+_DM_TROUBLE: dict[str, _Combo] = {
+    # asking for what helps with a product's trouble: what it does, since when, the model
+    "ja": (
+        ("", "よろしければ、", "差し支えなければ、", "個別に確認いたしますので、"),
+        ("詳しい状況を", "お使いの型番と症状を", "いつ頃からの症状かを", "画面の表示や症状を"),
+        ("@hoshizora_support へのDMで", "DM（@hoshizora_support）で"),
+        ("お聞かせください。", "教えていただけますか。", "お知らせいただけると助かります。",
+         "お送りいただけますでしょうか。"),
+    ),
+    "en": (
+        ("Feel free to DM", "Could you DM", "Please DM", "If you can, DM"),
+        (" @hoshizora_support",),
+        (" with more details", " with your model and what you see on screen", " with the date it started",
+         " a little more about it"),
+        (".", " so we can look at it together.", " and we'll follow up there.", " and we'll pick it up from there."),
+    ),
+}  # fmt: skip
+
+
 def _dm_sentence(facts: PostFacts, seed: int, kind: str = "trouble") -> str:
     """The sentence that moves the matter to DM: privacy, an order, or (by ``kind``) more detail."""
     opts: tuple[str, ...]
@@ -1458,16 +1477,7 @@ def _dm_sentence(facts: PostFacts, seed: int, kind: str = "trouble") -> str:
                 "ご注文に関わる内容ですので、続きは @hoshizora_support とのDMでお願いします。",
             )
         else:
-            opts = (
-                "詳しい状況は @hoshizora_support へのDMでお聞かせください。",
-                "よろしければ、DM（@hoshizora_support）で状況を詳しくお知らせください。",
-                "個別に確認いたしますので、@hoshizora_support までDMをお送りいただけますか。",
-                "お使いの状況をもう少し伺いたいので、@hoshizora_support にDMをいただけると助かります。",
-                "続きは @hoshizora_support とのDMでやり取りさせてください。",
-                "差し支えなければ、@hoshizora_support へのDMで、お使いの型番と症状を教えてください。",
-                "DM（@hoshizora_support）で詳しい状況をお聞かせいただけますと助かります。",
-                "いつ頃からの症状か、@hoshizora_support へDMでお知らせいただけますか。",
-            )
+            return _combo(_DM_TROUBLE["ja"], seed, "dm")
     elif facts.pii:
         opts = (
             "To keep your details private, please DM @hoshizora_support rather than posting them publicly.",
@@ -1481,16 +1491,7 @@ def _dm_sentence(facts: PostFacts, seed: int, kind: str = "trouble") -> str:
             "We'd like to check your purchase privately, so please DM @hoshizora_support.",
         )
     else:
-        opts = (
-            "Feel free to DM @hoshizora_support with more details.",
-            "If you DM @hoshizora_support with the details, we can look at it together.",
-            "Send us a DM at @hoshizora_support and we'll follow up there.",
-            "A DM to @hoshizora_support with when it started would help us a lot.",
-            "Drop @hoshizora_support a DM and we'll pick it up from there.",
-            "Could you DM @hoshizora_support your model and what you see on screen?",
-            "Want to continue in DM? @hoshizora_support is open.",
-            "DMs to @hoshizora_support are open if you can share a bit more.",
-        )
+        return _combo(_DM_TROUBLE["en"], seed, "dm")
     return _pick(opts, seed, "dm")
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache, partial
+from functools import lru_cache
 
 __all__ = ["reword"]
 
@@ -36,7 +36,7 @@ _EN: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"\bin the meantime\b", ("in the meantime", "for now", "until then")),
     (
         r"\bplease request a repair\b",
-        ("please request a repair", "please ask us for a repair", "a repair is the next step"),
+        ("please request a repair", "please ask us for a repair", "please send us a repair request"),
     ),
     (r"\brequest a repair\b", ("request a repair", "ask us for a repair")),
     (r"\bplease contact us\b", ("please contact us", "please get in touch", "please reach out to us")),
@@ -75,11 +75,10 @@ _EN: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"\bas we need\b", ("as we need", "since we need", "because we need")),
     (r"\bcome with\b", ("come with", "include", "have")),
     (r"\bcan be returned\b", ("can be returned", "are returnable", "may be returned")),
-    (r"\bup to\b", ("up to", "as much as")),
+    (r"\bup to(?= \x00)", ("up to", "as much as")),
     (r"\babout\b(?= \x00)", ("about", "around", "roughly")),
     (r"\bgives\b", ("gives", "provides", "adds")),
     (r"\bshows\b", ("shows", "displays", "lists")),
-    (r"\bwithin\b", ("within", "inside")),
     (r"\bif you\b", ("if you", "once you")),
     (r"\bthe date of purchase\b", ("the date of purchase", "the purchase date", "the day you bought it")),
     (r"\bcontact us\b", ("contact us", "get in touch", "reach out")),
@@ -103,13 +102,12 @@ _JA: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"電源を切り", ("電源を切り", "電源をオフにし")),
     (r"電源を入れ", ("電源を入れ", "電源をオンにし")),
     (r"差し直し", ("差し直し", "もう一度差し込み", "差し込み直し")),
-    (r"場合は", ("場合は", "ときは", "際は")),
+    (r"(?<!の)場合は", ("場合は", "ときは", "際は")),  # not "ご購入の場合は": "ご購入のときは" reads oddly
     (r"時間をおいて", ("時間をおいて", "少し時間をあけて", "しばらく待ってから")),
     (r"最新版", ("最新版", "最新のバージョン")),
     (r"更新してください", ("更新してください", "アップデートしてください")),
     (r"入力してください", ("入力してください", "ご入力ください")),
     (r"接続してください", ("接続してください", "つなぎ直してください", "接続し直してください")),
-    (r"削除(?=（)", ("削除", "登録を削除")),
     (r"入れたまま", ("入れたまま", "収めたまま")),
     (r"同時に", ("同時に", "一緒に")),
     (r"長押しすると", ("長押しすると", "押し続けると")),
@@ -131,7 +129,7 @@ _JA: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"メニューから", ("メニューから", "メニューで")),
     (r"承ります", ("承ります", "受け付けています", "お受けしています")),
     (r"ご案内し", ("ご案内し", "お知らせし")),
-    (r"目安は", ("目安は", "目安としては", "おおよそ")),
+    (r"目安は", ("目安は", "目安としては")),
     (r"お買い上げ日", ("お買い上げ日", "ご購入日")),
     (r"できます。", ("できます。", "可能です。")),
     (r"選べます", ("選べます", "選択できます", "お選びいただけます")),
@@ -167,7 +165,17 @@ def reword(sentence: str, lang: str, seed: int) -> str:
         return f"\x00{len(kept) - 1}\x00"
 
     s = _PROTECT.sub(hide, sentence)
+    # one pass over the original wording: a replacement is never reworded again by a later entry
+    # ("update the app" -> "keep the app up to date" must not become "... as much as date")
+    edits: list[tuple[int, int, str]] = []
     for i, (pattern, alts) in enumerate(_compiled(lang)):
         choice = alts[_h(seed, f"r{i}") % len(alts)]
-        s = pattern.sub(partial(_replace_like, choice), s)
+        edits += [(m.start(), m.end(), _replace_like(choice, m)) for m in pattern.finditer(s)]
+    out: list[str] = []
+    pos = 0
+    for start, end, new in sorted(edits, key=lambda e: (e[0], -(e[1] - e[0]))):
+        if start >= pos:  # overlapping matches: the earliest, then the longest, wins
+            out += [s[pos:start], new]
+            pos = end
+    s = "".join(out) + s[pos:]
     return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], s)

@@ -173,3 +173,12 @@ def test_the_model_counts_x_length_exactly_as_the_checks_do() -> None:
     ):
         assert weighted_length(text) == checks_length(text)[0]
     assert weighted_length("詳しくはhttps://example.co.jp/supportをご覧ください") == 8 + 23 + 14
+
+
+def test_a_rewording_is_never_reworded_again() -> None:
+    """One pass: "update the app" may become "keep the app up to date", never "… as much as date"."""
+    sentence = "Please also update the app to the latest version, and never share your password with anyone."
+    outputs = {reword(sentence, "en", seed) for seed in range(32)}
+    assert any("up to date" in o for o in outputs)
+    assert not any("as much as date" in o for o in outputs)
+    assert all(o.count("password") == 1 and o.endswith(("anyone.", "anybody.")) for o in outputs)
