@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -398,7 +399,11 @@ def check(
     `KIZUKI_HOME/rules.yaml` when it exists, else the shipped defaults."""
     from agent.checks import Checker, RulesError, TextTooLong, load_rules
 
-    rules = rules or get_settings().effective_rules_file
+    try:
+        rules = rules or get_settings().effective_rules_file
+    except ValidationError as exc:  # a bad KIZUKI_* variable: say which, no traceback
+        fail(f"settings: {exc}")
+        return
     try:
         checker = Checker(load_rules(rules))
     except RulesError as exc:

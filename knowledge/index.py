@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from knowledge.embeddings import Embedder, chroma_embedding_function, embed_query, embed_texts, get_embedder
-from knowledge.lexical import BM25, Tokenizer, normalise, shared_tokenizer
+from knowledge.lexical import BM25, Tokenizer, normalise
 
 if TYPE_CHECKING:
     from kizuki.settings import Settings
@@ -167,7 +167,7 @@ class HybridIndex:
         self.name = collection or settings.chroma_collection  # type: ignore[union-attr]
         self.embedder = embedder if embedder is not None else get_embedder(settings)
         self._cache_dir = settings.cache_dir if settings is not None else None
-        self.tokenizer = tokenizer or shared_tokenizer()
+        self.tokenizer = tokenizer or Tokenizer()
         self._lock = threading.RLock()
         self._bm25 = BM25()  # title tokens (repeated), then body tokens
         self._docs: dict[str, _DocState] = {}

@@ -9,7 +9,6 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -137,12 +136,18 @@ class Tokenizer:
             tok = self._tokenizer()
             for piece in _pieces(unicodedata.normalize("NFKC", text)):
                 for m in [*tok.tokenize(piece), None]:
-                    surface, pos = (m.surface(), m.part_of_speech()) if m is not None else ("", ("", ""))
+                    surface, pos = (m.surface(), m.part_of_speech()) if m is not None else ("", ("", "", ""))
                     if surface in ("「", "『"):
                         quoted += 1
                     elif surface in ("」", "』") and quoted:
                         quoted -= 1
-                    if not quoted and pos[0] == "名詞" and pos[1] in ("普通名詞", "固有名詞"):
+                    if (
+                        not quoted
+                        and pos[0] == "名詞"
+                        and pos[1] in ("普通名詞", "固有名詞")
+                        # 「先日」「3ヶ月」「快適」 say when, how many or how, not what the post is about
+                        and pos[2] not in ("副詞可能", "助数詞可能", "形状詞可能")
+                    ):
                         cur.append(surface)
                         nouns += 1
                     elif not quoted and pos[0] == "接頭辞" and not cur:
@@ -152,12 +157,6 @@ class Tokenizer:
                             out.append("".join(cur))
                         cur, nouns = [], 0
         return out
-
-
-@lru_cache(maxsize=1)
-def shared_tokenizer() -> Tokenizer:
-    """One tokenizer (one Sudachi dictionary in memory) for the process: the index and the offline model."""
-    return Tokenizer()
 
 
 def _english_words(surface: str) -> list[str]:

@@ -49,6 +49,7 @@ from agent.checks.length import X_LIMIT
 from agent.checks.length import weighted_length as _checks_weighted_length
 from agent.llm.paraphrase import reword
 from agent.prompts.fencing import unfence
+from knowledge.lexical import Tokenizer
 
 __all__ = ["OFFLINE_MODEL_NAME", "compose_reply", "offline_model"]
 
@@ -121,6 +122,17 @@ TOPICS: tuple[Topic, ...] = (
         ("sue ", "lawyer", "lawsuit", "legal action"),
         "ご指摘",
         "your concern",
+        (),
+        True,
+        False,
+        "legal",
+    ),
+    Topic(
+        "privacy_incident",
+        ("個人情報", "情報漏", "情報管理", "別人の名前", "流出"),
+        ("leaked my", "who has my data", "data breach", "my data", "privacy breach"),
+        "個人情報の取り扱い",
+        "your personal data",
         (),
         True,
         False,
@@ -272,7 +284,7 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "hours",
-        ("何時", "受付時間", "営業時間", "電話", "土曜", "日曜"),
+        ("何時", "受付時間", "営業時間", "電話窓口", "電話がつなが", "土曜", "日曜"),
         ("phone hours", "opening hours", "talk to a human", "phone support", "call you", "hours"),
         "サポートの受付時間",
         "our support hours",
@@ -635,20 +647,26 @@ def split_sentences(text: str) -> list[str]:
 @lru_cache(maxsize=4096)
 def _content_terms(text: str) -> frozenset[str]:
     """Index terms of ``text`` (Sudachi normalised forms, stemmed English words) longer than one character."""
-    from knowledge.lexical import shared_tokenizer
-
-    return frozenset(t for t in shared_tokenizer().tokenize(text) if len(t) > 1 and not t.isdigit())
+    return frozenset(t for t in _tokenizer().tokenize(text) if len(t) > 1 and not t.isdigit())
 
 
 _BRAND_TERMS = frozenset({"星空", "電機", "hoshizora", "アプリ", "app", "sorabud", "kamado", "kurumi", "r7", "k-3"})
+_POST_NOISE = frozenset(
+    (
+        "help", "show", "won", "cook", "normal", "send", "question", "day", "own", "anyone", "else", "since",
+        "yesterday", "tonight", "guest", "quick", "tip", "impress", "not", "what", "should",
+    )
+)  # fmt: skip
+"""Words of how a post is put, not of what it is about ("Help!" must not match "if that does not help")."""
 """Terms that name the company or a product: in every post and entry about it, so no evidence of a match."""
 
 _FALLBACK = re.compile(
-    r"^(?:それでも|改善しな|解決しな)"
-    r"|^If (?:that|this|it|E\d+) (?:still|remains|does not|doesn't)|^If E\d+ (?:still|remains)",
+    r"^(?:それでも|改善しな|解決しな)|ても[^。、]{0,30}(?:場合|とき)は"
+    r"|\bif (?:that|this|it|E\d+) (?:still|remains|does not|doesn't)|\bstill appears|\bremains\b",
     re.IGNORECASE,
 )
-"""A sentence that presupposes an earlier step ("それでも解決しない場合は…", "If E03 remains, …")."""
+"""A sentence that presupposes an earlier step ("それでも解決しない場合は…", "…てもE12が出る場合は",
+"If E03 remains, …", "…; if E12 still appears, …")."""
 
 
 def _step_candidates(entry: Entry, facts: PostFacts) -> list[tuple[float, int, str]]:
@@ -656,7 +674,8 @@ def _step_candidates(entry: Entry, facts: PostFacts) -> list[tuple[float, int, s
     said = {w for t in facts.topics for w in (*t.ja_words, *t.en_words) if w in n}
     # the post's topic words, and the topic's other words (a post's "2FA" is the entry's "two-step")
     words = {w for t in facts.topics if t.id != "broken" for w in (*t.ja_words, *t.en_words) if len(w) > 2} - said
-    own = _content_terms(facts.text) - _BRAND_TERMS
+    own = _content_terms(facts.text) - _BRAND_TERMS - _POST_NOISE
+    safety_step = any(t.id == "charger" for t in facts.topics)
     out = []
     for i, raw in enumerate(split_sentences(entry.body)):
         # our phone number and address in brackets are dropped: public replies point to DM instead
@@ -668,11 +687,14 @@ def _step_candidates(entry: Entry, facts: PostFacts) -> list[tuple[float, int, s
         if not facts.trouble and re.search(r"\d", s):
             score += 1
         score += sum(1.5 for w in said if w in ns) + min(1.5, sum(0.75 for w in words if w in ns))
+        fallback = bool(_FALLBACK.search(s))
         score += min(3.0, 1.5 * len(own & _content_terms(s)))  # the post's own words ("延長", "resend")
-        if i and _FALLBACK.search(s):
-            score -= 2.5  # a fallback is the next step after another one, not the first
-        if facts.code and facts.code.lower() in ns:
+        if facts.code and facts.code.lower() in ns and not fallback:
             score += 2
+        if fallback and not facts.tried:
+            score -= 2.5  # a fallback is the next step after another one, not the first
+        if safety_step and re.search(r"stop using|使用を中止", s, re.I):
+            score += 4  # a recall: the step that keeps the customer safe comes first
         if facts.product and any(a in ns for a in facts.product.aliases):
             score += 0.5
         if _CONTACT.search(s):
@@ -702,7 +724,7 @@ _LEAD_EN = re.compile(r"^(?:First|Then|Next|Also),?\s+", re.IGNORECASE)
 
 
 _STATEMENT_LEADS = (
-    ("結論から申し上げますと、", "簡単にご説明すると、", "", "端的に申しますと、", "ご案内としては、", ""),
+    ("結論から申し上げますと、", "簡単にご説明すると、", "", "端的に申しますと、", "要点としては、", ""),
     ("Short answer: ", "In short, ", "", "The key point: ", "Quick answer: ", ""),
 )
 """Lead-ins for a step that states a fact (it answers a question) rather than asking for an action."""
@@ -732,7 +754,7 @@ def _paraphrase_step(sentence: str, facts: PostFacts, pick: int, *, lead: bool =
             return (_STATEMENT_LEADS[0][(pick // 4) % 6] if lead and answer else "") + s
         leads = ("お手数ですが、", "一度、", "", "まずは", "よろしければ、", "")
         return (leads[(pick // 4) % len(leads)] if lead else "") + s
-    s = _LEAD_EN.sub("", sentence).strip()
+    s = re.sub(r"^(Please )also ", r"\1", _LEAD_EN.sub("", sentence).strip())  # "also" of a later step
     imperative = s.split(" ", 1)[0].lower().strip(",:") in _IMPERATIVE_EN
     first, _, rest = s.partition(" ")
     low = first[:1].lower() + first[1:] if first[1:].islower() or len(first) == 1 else first
@@ -759,18 +781,17 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple
      ("お使い始めたばかりでのトラブル、残念な思いをさせてしまいました。", "せっかくの新しい製品なのに、すみません。"),
      ("Not the start you wanted with a new purchase.", "That's a disappointing start, and we want to fix it.")),
     ("others", ("同じ人いる", "みんな", "ほかにも"), ("anyone else", "everyone", "others"),
-     ("同じ症状のお声は担当部署にも共有します。", "ほかのお客様の状況もあわせて確認しています。"),
+     ("同じ症状のお声は担当部署にも共有します。", "いただいたお声はチームにも届けます。"),
      ("We're also passing reports like yours on to the team.", "Reports like this help us spot patterns, thank you.")),
     ("since", ("昨日から", "朝から", "ずっと"), ("since yesterday", "all day", "for days"),
-     ("昨日から続いているとのこと、お待たせしてすみません。", "しばらく続いているとのこと、ご不便をおかけしています。"),
+     ("続いているとのこと、お待たせしてすみません。", "しばらく続いているとのこと、ご不便をおかけしています。"),
      ("Sorry it's been going on for a while.", "A problem that lingers is extra annoying, we get it.")),
     ("repair", ("サポートに出す", "修理に出", "送るべき"), ("send it in", "should i return"),
      ("修理に出す前に、まず次の点をお試しください。", "お預かりの前に、ご自宅でできる確認があります。"),
      ("Before sending it in, there's one thing worth trying.", "You may not need to send it in yet.")),
     ("normal", ("普通なの", "仕様なの", "これって普通"), ("is it normal", "is this normal"),
-     ("通常の動作ではありませんので、教えていただけて助かります。",
-      "本来の動きではないため、気づいてくださりありがとうございます。"),
-     ("It isn't expected, so thanks for flagging it.", "It shouldn't do that, so good call asking.")),
+     ("気になりますよね。確認の手順をご案内します。", "ご心配ですよね、教えていただきありがとうございます。"),
+     ("Good call asking.", "Fair to wonder, and thanks for checking with us.")),
     ("ask", ("どうすれば", "対処法", "教えて"), ("what should i do", "any tips", "any ideas", "what do i do"),
      ("いちばん早く試せる方法からご案内します。", "試していただきたいことを順にお伝えします。",
       "すぐに試せる方法があります。"),
@@ -800,6 +821,15 @@ _NO_FIX_YET = (
 )
 
 
+def _no_home_fix(facts: PostFacts) -> bool:
+    """No "try this before sending it in": the customer tried already, asks for the repair itself, or it is an app."""
+    return (
+        bool(facts.tried)
+        or any(t.id == "repair" for t in facts.topics)
+        or bool(facts.product and facts.product.tag == "app")
+    )
+
+
 def _cue_sentences(facts: PostFacts, seed: int, *, escalating: bool = False, limit: int = 2) -> list[tuple[str, str]]:
     """Sentences answering the post's situation (urgency, a new purchase, others affected, duration, a
     plain "what do I do", frustration), in the order of `_CUES`, at most ``limit``.
@@ -812,7 +842,9 @@ def _cue_sentences(facts: PostFacts, seed: int, *, escalating: bool = False, lim
         if any(w in n for w in (ja_words if facts.lang == "ja" else en_words)):
             if cue == "ask" and escalating and facts.trouble:
                 out.append((cue, _pick(_NO_FIX_YET[0] if facts.lang == "ja" else _NO_FIX_YET[1], seed, cue)))
-            elif (cue == "repair" and facts.tried) or ((escalating or not facts.trouble) and cue in ("ask", "repair")):
+            elif (cue == "repair" and _no_home_fix(facts)) or (
+                (escalating or not facts.trouble) and cue in ("ask", "repair")
+            ):
                 continue
             elif not facts.trouble and cue in (*_APOLOGETIC_CUES, "normal"):
                 continue  # a question from a new owner is not a reason to apologise
@@ -878,28 +910,28 @@ _CUE_ACKS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tu
     "others": (
         (
             "{s}の件、ご迷惑をおかけしてすみません。同じようなお声は担当部署にも共有します。",
-            "{s}でご不便をおかけし申し訳ありません。ほかのお客様の状況もあわせて確認しています。",
+            "{s}でご不便をおかけし申し訳ありません。いただいたお声はチームにも届けます。",
             "{s}について、ご迷惑をおかけしております。いただいたお声はチームにも届けます。",
         ),
         (
             "Sorry about {s}; reports like yours go straight to the team.",
-            "You're not the only one with {s}, sorry! Reports like this help us spot patterns.",
+            "Sorry about {s}! Reports like this help us spot patterns.",
             "Sorry for {s}; we're collecting reports like yours.",
         ),
         (
-            "{s}について、同じご質問をいただくことがあるのでまとめてご案内します。",
-            "{s}は、よくいただくご質問です。",
-            "{s}について、皆さまにもお伝えしている内容をご案内します。",
+            "{s}について、ご案内します。",
+            "{s}の件、お答えしますね。",
+            "{s}について、わかっていることをお伝えします。",
         ),
         (
-            "Others have asked about {s} too, so here's the answer.",
-            "{s} comes up a lot, so here's what to know.",
-            "You're not the only one asking about {s}.",
+            "Here's the answer on {s}.",
+            "Happy to share what we know about {s}.",
+            "Good question on {s}; here's what to know.",
         ),
     ),
     "since": (
         (
-            "昨日から{s}が続いているとのこと、お待たせしてすみません。",
+            "{s}が続いているとのこと、お待たせしてすみません。",
             "{s}がしばらく続いているとのこと、ご不便をおかけして申し訳ありません。",
             "{s}が長引いてしまい、申し訳ございません。",
         ),
@@ -925,12 +957,12 @@ _CUE_ACKS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tu
     ),
     "normal": (
         (
-            "{s}は通常の動作ではありません。ご不便をおかけしてすみません、教えていただけて助かります。",
-            "{s}は本来の動きではないため、ご迷惑をおかけして申し訳ありません。",
+            "{s}の件、ご心配をおかけしてすみません。確認の手順をご案内します。",
+            "{s}について、ご不安にさせてしまい申し訳ありません。",
         ),
         (
-            "Sorry, {s} isn't expected, so thanks for flagging it.",
-            "It shouldn't do that; sorry about {s}, and good call asking.",
+            "Sorry about {s}, and good call asking.",
+            "Sorry for the worry over {s}; thanks for checking with us.",
         ),
         (),
         (),
@@ -974,7 +1006,7 @@ def _cue_ack(facts: PostFacts, subj: str, seed: int, *, troubled: bool) -> tuple
             cue
             for cue, ja_words, en_words, _, _ in _CUES
             if _CUE_ACKS.get(cue, ((), (), (), ()))[(0 if facts.lang == "ja" else 1) + (0 if troubled else 2)]
-            and not (cue == "repair" and (facts.tried or any(t.id == "repair" for t in facts.topics)))
+            and not (cue == "repair" and _no_home_fix(facts))
             and any(w in n for w in (ja_words if facts.lang == "ja" else en_words))
         ),
         None,
@@ -1003,7 +1035,7 @@ _SYMPTOMS: dict[str, tuple[tuple[tuple[str, ...], str, str], ...]] = {
     # the post's own symptom, more specific than the topic's name: (words in the post, ja, en)
     "pairing": (
         (
-            ("片耳", "one bud", "right bud", "left bud", "right one", "left one"),
+            ("片耳から音", "片耳だけ", "片方から音", "one bud", "right one", "left one"),
             "片耳から音が出ない症状",
             "one earbud going silent",
         ),
@@ -1054,7 +1086,7 @@ def _topic_name(facts: PostFacts, topic: Topic) -> tuple[str, str]:
 
 
 _EN_NOUNS = (
-    "mic", "microphone", "case lid", "case", "lid gasket", "gasket", "lid", "led", "light", "map", "dock",
+    "mic", "microphone", "case lid", "case", "lid gasket", "gasket", "lid", "status light", "map", "dock",
     "charging base", "base", "side brushes", "side brush", "brushes", "wheels", "cliff sensor", "sensor", "layout",
     "notifications", "permissions", "permission", "location", "schedule", "voice prompts", "volume",
     "touch controls", "ear tips", "eartips", "discount", "price", "store", "booth", "chat support", "emails",
@@ -1068,6 +1100,7 @@ _GENERIC_NOUNS_JA = frozenset(
         "今", "前", "後", "感じ", "気", "全部", "本当", "普通", "週間", "時間", "毎日", "毎朝", "最近", "自分",
         "私", "俺", "人", "皆", "みんな", "何", "家族", "家", "子供", "親", "母", "父", "正直", "とりあえず", "笑",
         "草", "値段", "以前", "指示", "全て", "返信", "テスト", "お世話", "恐れ入り", "うち", "名前", "期待",
+        "かまど", "おかげ", "先日", "先週", "先月",
     )
 )  # fmt: skip
 
@@ -1080,22 +1113,30 @@ def _post_noun(facts: PostFacts) -> str | None:
 _BRAND_WORDS = ("星空", "電機", "hoshizora", "アプリ", *(a.strip() for p in PRODUCTS for a in p.aliases))
 
 
+@lru_cache(maxsize=1)
+def _tokenizer() -> Tokenizer:
+    """The offline model's own Sudachi tokenizer: the knowledge index's one is locked while it indexes."""
+    return Tokenizer()
+
+
 @lru_cache(maxsize=1024)
 def _first_noun(text: str, lang: str) -> str | None:
+    if _INJECTION.search(_norm(text)):
+        return None  # never echo words from a post that tries to instruct us
     text = re.sub(r"https?://\S+|[@＠][\w.]+", " ", text)  # a handle or a link is not what the post is about
     n = _norm(text)
     brand_words = _BRAND_WORDS
     if lang == "ja":
-        from knowledge.lexical import shared_tokenizer
-
-        for noun in shared_tokenizer().noun_phrases(text):
+        for noun in _tokenizer().noun_phrases(text):
             noun = re.sub(r"[wｗ]{2,}$", "", noun)  # 「迷子ｗｗｗ」 is about 迷子
             low = _norm(noun)
-            if len(noun) > 1 and noun not in _GENERIC_NOUNS_JA and not any(b in low for b in brand_words):
-                return noun[:20]
+            if 1 < len(noun) <= 20 and noun not in _GENERIC_NOUNS_JA and not any(b in low for b in brand_words):
+                return noun
         return None
     found = [
-        (i, -len(w), w) for w in _EN_NOUNS if (m := re.search(rf"\b{re.escape(w)}\b", n)) and (i := m.start()) >= 0
+        (i, -len(w), w)
+        for w in _EN_NOUNS
+        if (m := re.search(rf"(?<!in )\b{re.escape(w)}\b", n)) and (i := m.start()) >= 0
     ]
     return min(found)[2] if found else None
 
@@ -1121,7 +1162,7 @@ def _subject(facts: PostFacts, seed: int = 0) -> str:
         noun = _post_noun(facts)
         if noun:
             return f"{p.ja}の{noun}" if p else noun
-        return p.ja if p else "ご投稿の内容"
+        return p.ja if p else "ご連絡の内容"
     if p and facts.code:
         return (
             f"the {facts.code} error on your {p.en}",
@@ -1176,9 +1217,7 @@ def _post_kind(facts: PostFacts, troubled: bool) -> str:
     news, a comment): each gets its own wording, so a comment is not asked "when did the symptom start"."""
     if troubled:
         return "trouble"
-    if facts.intent == "question" or re.search(
-        r"[?？]|ますか|でしょうか|\b(?:how|what|can|does|is|will)\b", facts.text, re.I
-    ):
+    if facts.intent == "question" or _QUESTION.search(facts.text):
         return "question"
     return "other"
 
@@ -1187,9 +1226,17 @@ _Combo = tuple[tuple[str, ...], ...]
 """A phrase built from parts: one option of each part, each chosen independently (6 x 8 parts give 48
 sentences from 14 phrases, so two posts rarely get the same sentence)."""
 
+_QUESTION = re.compile(
+    r"[?？]|(?:ますか|ですか|でしょうか)[。！!]*$"
+    r"|(?:^|[.!]\s+)(?:how|can|does|do|is|are|will|where|when|which|why|what(?! an?\b))\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+"""A real question: a question mark, a question ending, or a sentence opening with an interrogative
+("What a joke of a company." is not one)."""
+
 _ESC_ACKS: dict[tuple[str, str], _Combo] = {
     ("ja", "trouble"): (
-        ("{s}の件、", "{s}で、", "{s}について、"),
+        ("{s}の件、", "{s}について、"),
         (
             "ご不便をおかけして申し訳ございません。",
             "お困りとのこと、大変申し訳ございません。",
@@ -1205,23 +1252,20 @@ _ESC_ACKS: dict[tuple[str, str], _Combo] = {
             "お問い合わせいただき、ありがとうございます。",
             "お尋ねいただきありがとうございます。",
             "ご連絡ありがとうございます。",
-            "気にかけていただきありがとうございます。",
         ),
     ),
     ("ja", "other"): (
-        ("{s}について、", "{s}の件、", "{s}についての"),
+        ("{s}について、", "{s}の件、"),
         (
-            "ご投稿を拝見しました。",
+            "拝見しました。",
             "お知らせいただきありがとうございます。",
             "貴重なお声をありがとうございます。",
-            "率直なお声をありがとうございます。",
         ),
     ),
     ("en", "trouble"): (
         (
             "Sorry about {s}.",
             "We're sorry for the trouble with {s}.",
-            "Ugh, sorry about {s}.",
             "Sorry you're dealing with {s}.",
             "Apologies for {s}.",
         ),
@@ -1266,9 +1310,7 @@ _ESC_SENTENCES: dict[tuple[str, str], _Combo] = {
             "分かり次第ご案内いたします。",
             "もう少しお時間をください。",
             "改めてご連絡いたします。",
-            "結果はこちらでお知らせします。",
             "進展があればご報告します。",
-            "結果はこのスレッドでお伝えします。",
             "お返事まで少々お待ちください。",
             "しばらくお待ちいただけますでしょうか。",
         ),
@@ -1306,7 +1348,6 @@ _ESC_SENTENCES: dict[tuple[str, str], _Combo] = {
             "",
             "お伝えできることがあればこちらからご連絡します。",
             "必要に応じてご連絡いたします。",
-            "今後の参考にさせていただきます。",
         ),
     ),
     ("en", "trouble"): (
@@ -1321,7 +1362,6 @@ _ESC_SENTENCES: dict[tuple[str, str], _Combo] = {
             " and will update you soon.",
             " and will get back to you here.",
             "; you'll hear from us in this thread.",
-            " and will post what we find.",
             ", and we'll follow up as soon as we know more.",
         ),
     ),
@@ -1358,7 +1398,7 @@ _ANSWER_ACKS: dict[tuple[str, str], _Combo] = {
     ("en", "trouble"): (
         ("Sorry about {s}", "We're sorry you're running into {s}", "Thanks for flagging {s}, and sorry for the hassle",
          "That sounds frustrating, sorry about {s}", "Apologies for the trouble with {s}"),
-        (".", "; let's get it sorted.", ". Let's fix it.", "; thanks for telling us."),
+        (".", "; let's get it sorted.", ". Let's fix it.", ", and we're on it."),
     ),
     ("en", "question"): (
         ("Thanks for asking about {s}", "Good question about {s}", "Happy to help with {s}",
@@ -1368,15 +1408,23 @@ _ANSWER_ACKS: dict[tuple[str, str], _Combo] = {
 }  # fmt: skip
 """The opening of a reply that answers from the knowledge: the subject, then thanks or an apology."""
 
-_ANSWER_CLOSES: dict[str, _Combo] = {
-    "ja": (
-        ("ほかにも気になる点があれば", "解決しない場合は", "うまくいかなければ", "何かあれば", "ご不明な点があれば"),
-        ("お気軽にご連絡ください。", "いつでもお知らせください。", "またお声がけください。",
-         "こちらでお知らせください。"),
+_ANSWER_CLOSES: dict[tuple[str, str], _Combo] = {
+    # a trouble reply invites the customer back if the step did not work; an answer to a question does not
+    ("ja", "trouble"): (
+        ("解決しない場合は", "うまくいかなければ", "それでも直らなければ"),
+        ("お気軽にご連絡ください。", "いつでもお知らせください。", "またお声がけください。"),
     ),
-    "en": (
-        ("Let us know", "Tell us", "Give us a shout", "Reply here"),
-        (" if that doesn't do it.", " how it goes.", " if it's still acting up.", " if you need anything else."),
+    ("ja", "question"): (
+        ("ほかにも気になる点があれば", "何かあれば", "ご不明な点があれば"),
+        ("お気軽にご連絡ください。", "いつでもお知らせください。", "またお声がけください。"),
+    ),
+    ("en", "trouble"): (
+        ("Let us know if that doesn't do it.", "Tell us how it goes.", "Let us know if it's still acting up.",
+         "We're here if it keeps happening.", "Tell us if that doesn't fix it."),
+    ),
+    ("en", "question"): (
+        ("Hope that helps!", "Let us know if you need anything else.", "Happy to help with anything else.",
+         "Any other questions, just ask.", "Tell us if anything's unclear."),
     ),
 }  # fmt: skip
 _TRIED = {
@@ -1439,16 +1487,15 @@ _DM_TROUBLE: dict[str, _Combo] = {
     # asking for what helps with a product's trouble: what it does, since when, the model
     "ja": (
         ("", "よろしければ、", "差し支えなければ、", "個別に確認いたしますので、"),
-        ("詳しい状況を", "お使いの型番と症状を", "いつ頃からの症状かを", "画面の表示や症状を"),
+        ("詳しい状況を", "お使いの型番と症状を", "いつ頃からの症状かを", "ご利用の環境と症状を"),
         ("@hoshizora_support へのDMで", "DM（@hoshizora_support）で"),
         ("お聞かせください。", "教えていただけますか。", "お知らせいただけると助かります。",
          "お送りいただけますでしょうか。"),
     ),
     "en": (
-        ("Feel free to DM", "Could you DM", "Please DM", "If you can, DM"),
+        ("Feel free to DM", "Please DM", "If you can, DM"),
         (" @hoshizora_support",),
-        (" with more details", " with your model and what you see on screen", " with the date it started",
-         " a little more about it"),
+        (" with more details", " with your model and what you're seeing", " with the date it started"),
         (".", " so we can look at it together.", " and we'll follow up there.", " and we'll pick it up from there."),
     ),
 }  # fmt: skip
@@ -1530,7 +1577,11 @@ def compose_reply(
     opened_with: str | None = None  # the situation cue the opening sentence answers, if any
     st = _subject_topic(facts)
     troubled = facts.trouble and (
-        facts.code is not None or st is None or st.problem or any(t.id == "broken" for t in facts.topics)
+        facts.code is not None
+        or st is None
+        or st.problem
+        # "the battery dies fast", "the update fails": a question topic with a problem word is trouble
+        or (st.id in ("battery", "firmware") and any(t.id == "broken" for t in facts.topics))
     )
     policy_topic = next((t.id for t in facts.topics if t.id in ("refund", "scam", "competitor")), None)
     if not facts.brand:
@@ -1545,7 +1596,6 @@ def compose_reply(
         )
     if facts.praise:
         aspect = "と".join(a[0] for a in facts.aspects) if ja else " and ".join(a[1] for a in facts.aspects)
-        aspect = aspect or _post_noun(facts) or ""  # what the post praises, in its own words
         name = p.ja if (p and ja) else (p.en if p else ("星空電機の製品" if ja else "Hoshizora"))
         ctx = facts.context
         if ja:
@@ -1654,7 +1704,7 @@ def compose_reply(
                     (
                         "detail",
                         _pick(
-                            (f"Happy they kept up with {ctx[1]}.", f"Great to know they made {ctx[1]} better."),
+                            (f"Glad to be part of {ctx[1]}.", f"Great to hear it made {ctx[1]} better."),
                             seed,
                             "ctx",
                         ),
@@ -1667,7 +1717,7 @@ def compose_reply(
                         (
                             "Enjoy!",
                             "Thanks for being with us.",
-                            "Hope they keep you company for a long time.",
+                            "Here's to many more days together.",
                             "Tell us anytime how it's going.",
                         ),
                         seed,
@@ -1735,7 +1785,17 @@ def compose_reply(
             fresh = [c for c in cands if c[0] > 0 and not _carried(c[2], unlike)]
             if fresh:  # the relevant steps the other replies did not use come first
                 cands = fresh + [c for c in cands if c not in fresh]
-        top = [c for c in cands if c[0] >= cands[0][0] - 1.5 and c[0] > 0][:4] or cands[:1] if cands else []
+        safe = [c for c in cands if not _RISKY.search(c[2])]  # "free of charge" would only be flagged
+        cands = safe if any(c[0] > 0 for c in safe) else cands
+        if not facts.tried:  # a fallback ("それでも…場合は") is the first step only for one who tried the rest
+            firsts = [c for c in cands if c[0] > 0 and not _FALLBACK.search(c[2])]
+            cands = firsts + [c for c in cands if c not in firsts] if firsts else cands
+        window = 0.75 if troubled else 1.5  # trouble: the best step; a question: any of the good answers
+        top = [c for c in cands if c[0] >= cands[0][0] - window and c[0] > 0][:4] or cands[:1] if cands else []
+        if not facts.tried:
+            top = [c for c in top if not _FALLBACK.search(c[2])] or top
+        if troubled:  # something is wrong: a step to take, not an explanation of the error
+            top = [c for c in top if (_ACTION_JA if ja else _ACTION_EN).search(c[2])] or top
         first = top[_hash(str(seed), "step") % len(top)] if top else None
         if first:
             parts.append(("step", _paraphrase_step(first[2], facts, _hash(str(seed), "para"), answer=not troubled)))
@@ -1746,7 +1806,9 @@ def compose_reply(
         if policy and policy.key != answer.key:
             citations.append({"key": policy.key, "revision": policy.revision})
         if not needs_dm:
-            parts.append(("close", _combo(_ANSWER_CLOSES[lang_key], seed, "close")))
+            parts.append(
+                ("close", _combo(_ANSWER_CLOSES[(lang_key, "trouble" if troubled else "question")], seed, "close"))
+            )
         why.append(f"answered from {answer.key}")
     cues = _cue_sentences(facts, seed, escalating=action == "escalate") if not facts.praise else []
     cues = [c for c in cues if c[0] != opened_with]  # the opening already answers that situation
@@ -1890,7 +1952,7 @@ _ASIDE = re.compile(r"（(?![^）]*https?:)[^）]{2,40}）|\s?\((?![^)]*https?:)
 _ASIDE_JA = re.compile(r"（(?![^）]*https?:)[^）]{2,40}）")
 _STEP_LEAD = re.compile(
     r"^(?:お手数ですが、|一度、|まずは|よろしければ、|結論から申し上げますと、|簡単にご説明すると、|端的に申しますと、"
-    r"|ご案内としては、|Could you try this: |A good first step: |What usually helps: |Here's what to do: "
+    r"|要点としては、|Could you try this: |A good first step: |What usually helps: |Here's what to do: "
     r"|Short answer: |In short, |The key point: |Quick answer: )"
 )
 
@@ -1923,7 +1985,8 @@ def fit(parts: list[tuple[str, str]], facts: PostFacts) -> list[tuple[str, str]]
     """Make the reply fit the channel, keeping what is specific to this post longest.
 
     Drop the closing and the second step, then condense the step (it is the FAQ's text; the post's own
-    situation is not), then drop the detail, and only then trim the step at a clause boundary.
+    situation is not), then drop the detail, and only then trim the step at a clause boundary. The safety
+    instruction, the escalation and the DM sentence are never dropped; the opening goes before them.
     """
     limit = _limit(facts)
     wants_short = bool(facts.instructions and re.search(r"短く|簡潔|shorter|brief|concise", facts.instructions, re.I))
@@ -1935,7 +1998,7 @@ def fit(parts: list[tuple[str, str]], facts: PostFacts) -> list[tuple[str, str]]
         # on X one step is enough (the rest is a link or a DM away), and its asides can go
         aside = _ASIDE_JA if facts.lang == "ja" else _ASIDE
         parts = [(r, _one_action(aside.sub("", x), facts.lang) if r == "step" else x) for r, x in parts if r != "step2"]
-    for role in ("close", "step2", "condense", "detail2", "detail", "safety"):
+    for role in ("close", "step2", "condense", "detail2", "detail"):
         if _len(parts, facts) <= limit:
             break
         if role == "condense":
@@ -1945,14 +2008,16 @@ def fit(parts: list[tuple[str, str]], facts: PostFacts) -> list[tuple[str, str]]
     while _len(parts, facts) > limit:
         i = next((i for i, p in enumerate(parts) if p[0] == "step"), None)
         if i is None:
-            # last resort: keep the first sentence and the DM/escalation sentence only
-            keep = [p for p in parts if p[0] in ("ack", "dm", "esc")]
-            if keep == parts:
-                parts = parts[:1]
-                if _len(parts, facts) > limit:
-                    parts = [(parts[0][0], parts[0][1][: limit // 2 - 1] + "…")]
+            # last resort, in order: keep only what must be said (the safety instruction, that we are
+            # looking into it, the DM), then let the opening go, then cut what is left
+            keep = [p for p in parts if p[0] in ("ack", "safety", "esc", "dm")]
+            if keep != parts:
+                parts = keep
+            elif len(parts) > 1 and parts[0][0] == "ack":
+                parts = parts[1:]
+            else:
+                parts = [(parts[0][0], parts[0][1][: limit // 2 - 1] + "…")]
                 break
-            parts = keep
             continue
         s = parts[i][1]
         cut = max(s.rfind("、", 0, len(s) - 2), s.rfind(", ", 0, len(s) - 2))

@@ -3,10 +3,11 @@
 A real model says a FAQ step in its own words each time. The offline model cannot write new sentences,
 so it rewords the entry's sentence with small tables of equivalent support phrasings (English and
 Japanese): each table entry is a pattern and its interchangeable wordings, and a seed picks one wording
-per entry, independently. English sentences of the form "If X, Y." may also be turned into "Y if X.".
+per entry, independently, in one pass over the original sentence (a replacement is never reworded again).
 
-What is never touched: text in quotes (「…」, "…", UI labels), URLs, @handles, numbers and error codes:
-those are the facts a customer acts on and the checks and evals look for. The tables hold only
+What is never touched: text in quotes (「…」, 『…』, "…", UI labels), URLs, e-mail addresses, @handles,
+numbers and error codes: those are the facts a customer acts on and the checks and evals look for.
+The tables hold only
 wordings that mean the same thing in a support step; they are generic (nothing in them names a product
 of the demo knowledge), so they apply to any knowledge base written in the same register.
 """
@@ -21,19 +22,16 @@ __all__ = ["reword"]
 
 # (pattern, interchangeable wordings); the first wording is the usual one
 _EN: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (r"\b(?:check that|make sure)\b", ("check that", "make sure", "confirm that")),
+    (r"\bcheck that the\b", ("check that the", "make sure the", "confirm that the")),
     (r"\bcorrectly\b", ("correctly", "properly")),
-    (r"\bfirmly\b", ("firmly", "all the way")),
     (r"\bfitted\b", ("fitted", "seated", "attached")),
-    (r", then\b", (", then", ", and then", ", and after that")),
     (r"\b(?:select|choose)\b", ("select", "choose", "pick")),
-    (r"\bswitch(?= (?:\w+ )?(?:on|off)\b)", ("switch", "turn")),
     (r"\bturn it over\b", ("turn it over", "flip it over")),
     (r"\btake out\b", ("take out", "lift out", "pull out")),
-    (r"\bpress\b", ("press", "push")),
+    (r"\bpress(?= the\b)", ("press", "push")),
     (r"\bhold(?= the\b)", ("hold", "keep holding")),
     (r"\bwait a minute\b", ("wait a minute", "give it a minute", "wait about a minute")),
-    (r"\bin the meantime\b", ("in the meantime", "for now", "until then")),
+    (r"\bin the meantime\b", ("in the meantime", "for now")),
     (
         r"\bplease request a repair\b",
         ("please request a repair", "please ask us for a repair", "please send us a repair request"),
@@ -44,43 +42,32 @@ _EN: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"\bdoes not\b", ("does not", "doesn't")),
     (r"\bdo not\b", ("do not", "don't")),
     (r"\bgradually decreases\b", ("gradually decreases", "slowly drops", "goes down little by little")),
-    (r"\bfor an inspection\b", ("for an inspection", "so we can inspect them", "and we'll inspect them")),
     (
         r"\bupdate the app to the latest version\b",
         ("update the app to the latest version", "install the latest version of the app", "keep the app up to date"),
     ),
-    (r"\bnever share\b", ("never share", "don't share", "don't give out")),
+    (r"\bnever share\b", ("never share", "don't share")),
     (r"\bwith anyone\b", ("with anyone", "with anybody")),
     (r"\bwe recommend\b", ("we recommend", "we suggest")),
     (r"\bunplug\b", ("unplug", "disconnect")),
     (r"\bplug it in again\b", ("plug it in again", "plug it back in", "reconnect it")),
-    (r"\bstop using it\b", ("stop using it", "put it aside", "stop using that one")),
     (r"\bcharge with another\b", ("charge with another", "use another", "charge from a different")),
     (r"\bis printed on\b", ("is printed on", "appears on", "is marked on")),
     (r"\bremove any\b", ("remove any", "clear away any", "get rid of any")),
     (r"\bwipe away\b", ("wipe away", "wipe off", "clean off")),
     (r"\baround the\b", ("around the", "near the")),
-    (r"(?<!stop )\busing the\b", ("using the", "with the")),
-    (r"\bthe box\b", ("the box", "the package")),
     (r"\brun it again\b", ("run it again", "start it again", "retry it")),
     (r"\bat least\b", ("at least", "no less than")),
-    (r"\bkeep your\b", ("keep your", "hold on to your", "save your")),
-    (r"\bwill be sent to you\b", ("will be sent to you", "will arrive by e-mail", "comes to your inbox")),
     (r"\bin a row\b", ("in a row", "in succession", "one after another")),
-    (r"\bfor your security\b", ("for your security", "to protect your account", "for safety")),
-    (r"\bempty(?:ing)? the dust bin\b", ("emptying the dust bin", "emptying the bin")),
+    (r"\bfor your security\b", ("for your security", "to protect your account")),
     (r"\bonce a week\b", ("once a week", "weekly", "every week")),
     (r"\bonce a month\b", ("once a month", "monthly", "every month")),
     (r"\bis extended to\b", ("is extended to", "goes up to", "becomes")),
     (r"\bas we need\b", ("as we need", "since we need", "because we need")),
-    (r"\bcome with\b", ("come with", "include", "have")),
+    (r"\bcome with\b", ("come with", "include")),
     (r"\bcan be returned\b", ("can be returned", "are returnable", "may be returned")),
     (r"\bup to(?= \x00)", ("up to", "as much as")),
-    (r"\babout\b(?= \x00)", ("about", "around", "roughly")),
-    (r"\bgives\b", ("gives", "provides", "adds")),
-    (r"\bshows\b", ("shows", "displays", "lists")),
-    (r"\bif you\b", ("if you", "once you")),
-    (r"\bthe date of purchase\b", ("the date of purchase", "the purchase date", "the day you bought it")),
+    (r"\bthe date of purchase\b", ("the date of purchase", "the purchase date")),
     (r"\bcontact us\b", ("contact us", "get in touch", "reach out")),
 )
 _JA: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -91,23 +78,21 @@ _JA: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"正しく", ("正しく", "きちんと")),
     (r"取り除いて", ("取り除いて", "取って")),
     (r"閉めてください", ("閉めてください", "閉じてください", "しっかり閉めてください")),
-    (r"お試しください", ("お試しください", "試してみてください", "やってみてください")),
+    (r"お試しください", ("お試しください", "試してみてください")),
     (r"タップし", ("タップし", "押し")),
-    (r"お使いください", ("お使いください", "ご使用ください", "使ってください")),
-    (r"使用を中止し", ("使用を中止し", "使うのをやめ", "ご使用を控え")),
+    (r"お使いください", ("お使いください", "ご使用ください")),
     (r"ご依頼ください", ("ご依頼ください", "お申し込みください", "お申し付けください")),
     (r"確認できます", ("確認できます", "ご確認いただけます", "確かめられます")),
     (r"スマホ(?!ト)|スマートフォン", ("スマホ", "スマートフォン")),
     (r"設定から", ("設定から", "設定画面から", "設定で")),
     (r"電源を切り", ("電源を切り", "電源をオフにし")),
-    (r"電源を入れ", ("電源を入れ", "電源をオンにし")),
+    (r"電源を入れ(?!直)", ("電源を入れ", "電源をオンにし")),
     (r"差し直し", ("差し直し", "もう一度差し込み", "差し込み直し")),
-    (r"(?<!の)場合は", ("場合は", "ときは", "際は")),  # not "ご購入の場合は": "ご購入のときは" reads oddly
+    (r"(?<!の)場合は", ("場合は", "ときは")),  # not "ご購入の場合は": "ご購入のときは" reads oddly
     (r"時間をおいて", ("時間をおいて", "少し時間をあけて", "しばらく待ってから")),
     (r"最新版", ("最新版", "最新のバージョン")),
     (r"更新してください", ("更新してください", "アップデートしてください")),
     (r"入力してください", ("入力してください", "ご入力ください")),
-    (r"接続してください", ("接続してください", "つなぎ直してください", "接続し直してください")),
     (r"入れたまま", ("入れたまま", "収めたまま")),
     (r"同時に", ("同時に", "一緒に")),
     (r"長押しすると", ("長押しすると", "押し続けると")),
@@ -116,19 +101,17 @@ _JA: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"掃除してください", ("掃除してください", "お掃除ください", "きれいにしてください")),
     (r"絡まった", ("絡まった", "絡みついた")),
     (r"付属の", ("付属の", "同梱の")),
-    (r"ご用意ください", ("ご用意ください", "お手元にご準備ください", "保管しておいてください")),
+    (r"ご用意ください", ("ご用意ください", "お手元にご準備ください")),
     (r"延長されます", ("延長されます", "延びます")),
     (r"届きます", ("届きます", "送られてきます")),
-    (r"お待ちください", ("お待ちください", "お待ちいただけますか")),
-    (r"行います", ("行います", "できます")),
+    (r"お待ちください(?!ませ)", ("お待ちください", "お待ちいただけますか")),
     (r"置いた状態で", ("置いた状態で", "置いたまま")),
     (r"閉じないでください", ("閉じないでください", "終了しないでください")),
     (r"おすすめします|推奨します", ("おすすめします", "推奨します")),
-    (r"お知らせください", ("お知らせください", "お伝えください", "教えてください")),
-    (r"いただくと", ("いただくと", "いただければ", "していただくと")),
+    (r"お知らせください", ("お知らせください", "お伝えください")),
+    (r"(?<=[^てで])いただくと", ("いただくと", "いただければ")),
     (r"メニューから", ("メニューから", "メニューで")),
     (r"承ります", ("承ります", "受け付けています", "お受けしています")),
-    (r"ご案内し", ("ご案内し", "お知らせし")),
     (r"目安は", ("目安は", "目安としては")),
     (r"お買い上げ日", ("お買い上げ日", "ご購入日")),
     (r"できます。", ("できます。", "可能です。")),
@@ -137,7 +120,8 @@ _JA: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"または", ("または", "もしくは")),
 )
 _PROTECT = re.compile(
-    r"「[^」]*」|\"[^\"]*\"|“[^”]*”|https?://\S+?(?=[\s（）「」、。()]|$)|@[\w.]+|[A-Za-z]*\d[\w.%-]*"
+    r"「[^」]*」|『[^』]*』|\"[^\"]*\"|“[^”]*”|https?://\S+?(?=[\s（）「」、。()]|$)|[\w.+-]+@[\w-]+\.[\w.]+|@[\w.]+"
+    r"|[A-Za-z]*\d[A-Za-z0-9_.%-]*"
 )
 
 

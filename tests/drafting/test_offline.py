@@ -7,7 +7,7 @@ import re
 import pytest
 
 from agent.checks import weighted_length
-from agent.drafting import draft_reply, similarity
+from agent.drafting import TEMPLATE_THRESHOLD, draft_reply, similarity
 from agent.schemas import PostIn
 from tests.drafting.conftest import demo_posts, make_post, triage_for
 
@@ -40,7 +40,7 @@ async def test_english_reply_names_product_and_gives_next_step(demo_kb: object) 
     d = out.draft  # type: ignore[attr-defined]
     assert d.language == "en" and "Kurumi R7" in d.text and "E12" in d.text
     assert [c.key for c in d.citations] == ["kurumi-e12-en"]
-    assert re.search(r"brush|repair", d.text)
+    assert re.search(r"brush|bearings|repair", d.text)  # the customer cleaned the brush: the next step
     assert not re.search(r"[\u3040-\u30ff]", d.text)
 
 
@@ -112,7 +112,11 @@ async def test_deterministic_per_post_and_different_across_posts_and_fits_x(demo
         texts[pid] = a.draft.text  # type: ignore[attr-defined]
         assert weighted_length(a.draft.text)[0] <= 280  # type: ignore[attr-defined]
     assert len(set(texts.values())) == len(texts)
-    assert similarity(texts["demo-028"], texts["demo-009"]) < 0.5  # same entry, different posts
+    # same entry, different posts: drafted with the other reply among the recent ones (as the pipeline
+    # does), the reply moves away from it whatever the phrase banks happened to pick
+    post = POSTS["demo-009"]
+    again = await draft_reply(post, triage_for(post), retriever=demo_kb, recent_replies=[texts["demo-028"]])  # type: ignore[arg-type]
+    assert similarity(again.draft.text, texts["demo-028"]) < TEMPLATE_THRESHOLD
 
 
 async def test_off_topic_post_is_ignored(demo_kb: object) -> None:

@@ -11,7 +11,7 @@ from agent.drafting import draft_reply
 from agent.llm.offline import split_sentences
 from agent.llm.paraphrase import reword
 from agent.schemas import PostIn
-from knowledge.lexical import Tokenizer, shared_tokenizer
+from knowledge.lexical import Tokenizer
 from tests.drafting.conftest import make_post, triage_for
 
 
@@ -59,6 +59,33 @@ def test_reword_varies_the_wording_and_keeps_quotes_links_and_numbers(
     assert reword(sentence, lang, 3) == reword(sentence, lang, 3)  # deterministic for a seed
 
 
+@pytest.mark.parametrize(
+    ("sentence", "lang", "never"),
+    [
+        ("Press the power switch on the back.", "en", "turn on the back"),
+        ("Avoid using the charger in the bathroom.", "en", "Avoid with"),
+        ("If you do not receive the code, tap Resend.", "en", "Once you"),
+        ("Bring it to a store for an inspection.", "en", "inspect them"),
+        ("Please keep your earbuds in the case.", "en", "save your"),
+        ("Ask questions about E03 in the app.", "en", "roughly"),
+        ("Write to press@example.co.jp for interviews.", "en", "push@"),
+        ("Empty the dust bin after every run.", "en", "Emptying"),
+        ("If yours is affected, please stop using it.", "en", "put it aside"),
+        ("電源を入れ直してください。", "ja", "オンにし直"),
+        ("しばらくお待ちくださいませ。", "ja", "かませ"),
+        ("修理を行います。", "ja", "をできます"),
+        ("ご連絡いただくと、担当者から折り返します。", "ja", "ご連絡して"),
+        ("対象の場合は使用を中止し、別の充電器をお使いください。", "ja", "控え"),
+        ("公式窓口へお知らせください。", "ja", "教えてください"),
+        ("ご購入の場合は、レシートをご用意ください。", "ja", "保管して"),
+    ],
+)
+def test_reword_never_changes_a_fact_or_breaks_a_sentence(sentence: str, lang: str, never: str) -> None:
+    for seed in range(32):
+        out = reword(sentence, lang, seed)
+        assert never not in out, out
+
+
 def test_reword_capitalises_like_the_text_it_replaces() -> None:
     out = {reword("Make sure the lid is closed.", "en", s) for s in range(12)}
     assert {o.split(" ")[0] for o in out} <= {"Make", "Check", "Confirm"}
@@ -68,14 +95,15 @@ def test_reword_capitalises_like_the_text_it_replaces() -> None:
 
 
 def test_noun_phrases_are_the_posts_subjects_outside_quotes() -> None:
-    tok = shared_tokenizer()
-    assert tok is shared_tokenizer()  # one Sudachi dictionary in the process
-    assert isinstance(tok, Tokenizer)
+    tok = Tokenizer()
     assert "新CM" in tok.noun_phrases("星空電機の新CM、俳優さん誰？")
     assert "スケジュール設定" in tok.noun_phrases("星空アプリでKurumiのスケジュール設定しても実行されない")
     quoted = tok.noun_phrases("サポートに聞いても「確認します」で1週間")
     assert "サポート" in quoted and not any("確認" in n for n in quoted)
     assert tok.noun_phrases("") == []
+    # when, how many and how are not what a post is about
+    assert not any("ヶ月" in n for n in tok.noun_phrases("3ヶ月で壊れる炊飯器"))
+    assert "先日" not in tok.noun_phrases("先日は迅速に対応ありがとう")
 
 
 async def test_reply_names_the_symptom_not_only_the_topic(demo_kb: object) -> None:
@@ -105,16 +133,30 @@ E03_POSTS = [
     "【至急】KAMADO K-3、E03で止まる。今夜使いたい",
     "昨日からKAMADO K-3がE03なんだけど、同じ人いる？",
     "My KAMADO K-3 shows E03 and won't cook. What should I do?",
-    "Help! KAMADO K-3 shows E03 and I have guests tonight",
+    "Help! KAMADO K-3 shows E03 and won't cook and I have guests tonight",  # "Help!" is not "does not help"
+    "Is it normal that KAMADO K-3 shows E03 and won't cook? Should I send it in?",
     "Anyone else? KAMADO K-3 stuck on E03 since yesterday.",
+    "KAMADO E03 again 😩",
 ]
+E12_POSTS = [
+    "Kurumi R7がE12で止まる。どうすればいいですか？",
+    "Kurumi R7の件で相談です。E12で止まるのですが、サポートに出すべき？",
+    "My Kurumi R7 keeps stopping with E12. What should I do?",
+    "Is it normal that Kurumi R7 keeps stopping with E12? Should I send it in?",
+]
+FALLBACK = re.compile(
+    r"それでも(?:表示|解決)|改善しなければ|ても\S*(?:E03|E12)が出る|remains|still appears|does(?: not|n't) help"
+)
 
 
-async def test_a_fallback_step_is_never_the_first_and_only_step(demo_kb: object) -> None:
-    for i, text in enumerate(E03_POSTS):
+@pytest.mark.parametrize(
+    ("posts", "step"), [(E03_POSTS, r"ふた|パッキン|ご飯粒|lid|gasket|rice grains"), (E12_POSTS, r"ブラシ|brush")]
+)
+async def test_a_fallback_step_is_never_the_first_and_only_step(demo_kb: object, posts: list[str], step: str) -> None:
+    for i, text in enumerate(posts):
         d = await _draft(text, demo_kb, i, intent="complaint", sentiment="negative")
-        assert not re.search(r"それでも|改善しなければ|If E03 remains|if that does(?: not|n't) help", d.text), d.text  # type: ignore[attr-defined]
-        assert re.search(r"ふた|パッキン|ご飯粒|lid|gasket|rice grains", d.text), d.text  # type: ignore[attr-defined]
+        assert not FALLBACK.search(d.text), d.text  # type: ignore[attr-defined]
+        assert re.search(step, d.text), d.text  # type: ignore[attr-defined]
 
 
 async def test_a_lead_in_introduces_a_request_never_a_statement(demo_kb: object) -> None:
@@ -138,7 +180,12 @@ async def test_a_lead_in_introduces_a_request_never_a_statement(demo_kb: object)
         ("KAMADOって玄米モードありますか？", "玄米モード", r"症状|原因"),  # a question: no "when did it start"
         ("星空電機の株価上がってるね", "株価", r"症状|原因|型番"),  # a comment
         ("How do I turn off the voice prompts on Kurumi R7?", "voice prompts", r"what you see on screen|started"),
-        ("Three emails to Hoshizora support and not one answer.", "emails", r"what you see on screen|model"),
+        # "What a joke" is no question: no "thanks for the question", no "model and what you see"
+        (
+            "Three emails to Hoshizora support and not one answer. What a joke of a company.",
+            "emails",
+            r"question|model",
+        ),
     ],
 )
 async def test_escalations_name_the_subject_and_fit_the_kind_of_post(
@@ -151,27 +198,69 @@ async def test_escalations_name_the_subject_and_fit_the_kind_of_post(
     assert not re.search(never, d.text, re.I), d.text  # type: ignore[attr-defined]
 
 
+async def test_a_data_leak_goes_to_legal(demo_kb: object) -> None:
+    text = "Hoshizora leaked my address?? Got a package from a stranger with my order number on it. Who has my data?"
+    d = await _draft(text, demo_kb, intent="complaint", sentiment="negative")
+    assert d.action == "escalate" and d.escalate_to == "legal"  # type: ignore[attr-defined]
+    assert "Good question" not in d.text and "DM" in d.text  # type: ignore[attr-defined]
+
+
+async def test_a_long_escalation_keeps_looking_into_it_and_the_dm(demo_kb: object) -> None:
+    for i, text in enumerate(
+        [
+            "Day 3 of owning the Hoshizora app and it crashes after the update. Not impressed.",
+            "Anyone else? the Hoshizora app crashes after the update since yesterday.",
+            "Help! the Hoshizora app crashes after the update and I have guests tonight",
+        ]
+    ):
+        d = await _draft(text, demo_kb, i, intent="complaint", sentiment="negative")
+        assert d.action == "escalate" and "looking into it" in d.text and "DM" in d.text, d.text  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My SoraBuds 2 charger lot starts with 26C. What should I do?",
+        "Is it normal that SoraBuds 2 charger lot starts with 26C? Should I send it in?",
+        "SoraBuds 2が充電器の刻印が26Cだった。どうすればいいですか？",
+    ],
+)
+async def test_a_recalled_charger_reply_says_stop_using_it(demo_kb: object, text: str) -> None:
+    d = await _draft(text, demo_kb, intent="question")
+    assert re.search(r"stop using|使用を中止", d.text), d.text  # type: ignore[attr-defined]
+    assert not re.search(r"free of charge|無償|無料", d.text)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("text", "never"),
+    [
+        ("Anyone else? KAMADO K-3 shows E03 and won't cook since yesterday.", r"not the only one|others have"),
+        ("SoraBuds 2のバッテリーがすぐ切れるのって普通なの？", r"通常の動作ではありません|本来の動き"),
+        ("KAMADO K-3、朝からE03が消えない。ずっと続いてる", r"昨日から"),
+        ("Is it normal that SoraBuds 2 battery dies fast? Should I send it in?", r"isn't expected|shouldn't do that"),
+    ],
+)
+async def test_no_claim_the_knowledge_does_not_make(demo_kb: object, text: str, never: str) -> None:
+    d = await _draft(text, demo_kb, intent="complaint", sentiment="negative")
+    assert d.text and not re.search(never, d.text), d.text  # type: ignore[attr-defined]
+
+
 async def test_praise_of_something_that_is_not_ours_gets_no_reply(demo_kb: object) -> None:
     d = await _draft("天体望遠鏡買った！今夜は土星見るぞ 星空最高", demo_kb, intent="praise", sentiment="positive")
     assert d.action == "ignore" and d.text == ""  # type: ignore[attr-defined]
 
 
 async def test_a_swollen_hot_case_goes_to_quality(demo_kb: object) -> None:
-    d = await _draft("My SoraBuds 2 case got really hot and the plastic looks swollen. Is this safe??", demo_kb)
+    text = "My SoraBuds 2 case got really hot and the plastic looks swollen. Is this safe?? Kids use them too."
+    d = await _draft(text, demo_kb)
     assert d.action == "escalate" and d.escalate_to == "quality"  # type: ignore[attr-defined]
     assert "stop using" in d.text  # type: ignore[attr-defined]
 
 
-def test_the_model_counts_x_length_exactly_as_the_checks_do() -> None:
-    from agent.checks import weighted_length as checks_length
+def test_the_model_counts_a_link_before_japanese_text_as_x_does() -> None:
+    """The model once counted "https://…/supportをご覧ください" as one link; it now uses the checks' count."""
     from agent.llm.offline import weighted_length
 
-    for text in (
-        "詳しくはhttps://example.co.jp/supportをご覧ください",  # a link right before Japanese text
-        "See https://example.co.jp/support (24h) 🙂",
-        "Ｅ０３が出たら、ふたを閉めてください。",
-    ):
-        assert weighted_length(text) == checks_length(text)[0]
     assert weighted_length("詳しくはhttps://example.co.jp/supportをご覧ください") == 8 + 23 + 14
 
 
