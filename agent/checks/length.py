@@ -22,10 +22,28 @@ def _weight(ch: str) -> int:
     return 1 if any(a <= cp <= b for a, b in _LIGHT) else 2
 
 
+_HEAVY = re.compile(r"[^\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]")
+"""A character of weight 2 (CJK, most non-Latin scripts, emoji)."""
+
+
 def weighted_length(text: str, *, upto: int | None = None) -> tuple[int, int | None]:
     """(weighted length of ``text``, original offset where ``upto`` is first exceeded or None)."""
     total = 0
-    over: int | None = None
+    pos = 0
+    for m in _URL.finditer(text):
+        segment = text[pos : m.start()]
+        total += len(segment) + len(_HEAVY.findall(segment)) + URL_WEIGHT
+        pos = m.end()
+    segment = text[pos:]
+    total += len(segment) + len(_HEAVY.findall(segment))
+    if upto is None or total <= upto:
+        return total, None
+    return total, _offset_over(text, upto)
+
+
+def _offset_over(text: str, upto: int) -> int | None:
+    """Where the running weighted length first exceeds ``upto`` (walked only for a text that is over)."""
+    total = 0
     pos = 0
     urls = list(_URL.finditer(text))
     ui = 0
@@ -37,10 +55,10 @@ def weighted_length(text: str, *, upto: int | None = None) -> tuple[int, int | N
         else:
             total += _weight(text[pos])
             nxt = pos + 1
-        if upto is not None and over is None and total > upto:
-            over = pos
+        if total > upto:
+            return pos
         pos = nxt
-    return total, over
+    return None
 
 
 def check_channel(text: str, channel: str, limits: dict[str, int | None]) -> tuple[int, int, int] | None:

@@ -131,10 +131,6 @@ def _compiled(lang: str) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
     return tuple((re.compile(p, 0 if lang == "ja" else re.IGNORECASE), alts) for p, alts in table)
 
 
-def _h(seed: int, salt: str) -> int:
-    return int.from_bytes(hashlib.blake2b(f"{seed}\x1f{salt}".encode(), digest_size=8).digest(), "big")
-
-
 def _replace_like(word: str, m: re.Match[str]) -> str:
     """``word`` capitalised like the text it replaces (a rewording at the start of a sentence)."""
     return word[:1].upper() + word[1:] if m.group()[:1].isupper() else word
@@ -152,9 +148,10 @@ def reword(sentence: str, lang: str, seed: int) -> str:
     # one pass over the original wording: a replacement is never reworded again by a later entry
     # ("update the app" -> "keep the app up to date" must not become "... as much as date")
     edits: list[tuple[int, int, str]] = []
+    picks = hashlib.blake2b(str(seed).encode(), digest_size=64).digest()  # one byte of choice per table entry
     for i, (pattern, alts) in enumerate(_compiled(lang)):
-        choice = alts[_h(seed, f"r{i}") % len(alts)]
-        edits += [(m.start(), m.end(), _replace_like(choice, m)) for m in pattern.finditer(s)]
+        for m in pattern.finditer(s):
+            edits.append((m.start(), m.end(), _replace_like(alts[picks[i % 64] % len(alts)], m)))
     out: list[str] = []
     pos = 0
     for start, end, new in sorted(edits, key=lambda e: (e[0], -(e[1] - e[0]))):
