@@ -56,7 +56,7 @@ __all__ = ["OFFLINE_MODEL_NAME", "compose_reply", "offline_model"]
 OFFLINE_MODEL_NAME = "offline"
 MIN_RELEVANCE = 4.0
 """An entry must score at least this on product/topic/error-code overlap to count as an answer."""
-REWORD_OPTIONS = 12
+REWORD_OPTIONS = 6
 """Alternative compositions tried when a template finding asks for a reply unlike recent ones."""
 
 # --- what the offline model "knows" about the domain: products and topics -----------------------------
