@@ -116,7 +116,7 @@ async def test_deterministic_per_post_and_different_across_posts_and_fits_x(demo
     # does), the reply moves away from it whatever the phrase banks happened to pick
     post = POSTS["demo-009"]
     again = await draft_reply(post, triage_for(post), retriever=demo_kb, recent_replies=[texts["demo-028"]])  # type: ignore[arg-type]
-    assert similarity(again.draft.text, texts["demo-028"]) < TEMPLATE_THRESHOLD
+    assert similarity(again.draft.text, texts["demo-028"]) <= TEMPLATE_THRESHOLD  # "exceeds" is what gets redone
 
 
 async def test_off_topic_post_is_ignored(demo_kb: object) -> None:
