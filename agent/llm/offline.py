@@ -1433,6 +1433,21 @@ _TRIED = {
 }
 
 
+_PRAISE_NOUN = {
+    "ja": (
+        "{n}のお話、開発チームにも伝えますね。",
+        "{n}まで楽しんでいただけて何よりです。",
+        "{n}についての一言、とても励みになります。",
+    ),
+    "en": (
+        "We'll pass the bit about the {n} on to the team.",
+        "Glad the {n} made a difference.",
+        "Noted on the {n}, that's great to hear.",
+    ),
+}
+"""A second sentence of a thank-you that names what the post praised, in the post's own words."""
+
+
 def _combo(bank: _Combo, seed: int, slot: str) -> str:
     return "".join(_pick(part, seed, f"{slot}{i}") for i, part in enumerate(bank))
 
@@ -1598,6 +1613,7 @@ def compose_reply(
         aspect = "と".join(a[0] for a in facts.aspects) if ja else " and ".join(a[1] for a in facts.aspects)
         name = p.ja if (p and ja) else (p.en if p else ("星空電機の製品" if ja else "Hoshizora"))
         ctx = facts.context
+        noun = _post_noun(facts)  # what the post praises in its own words, said back in a second sentence
         if ja:
             what = f"{name}の{aspect}" if aspect else name
             parts.append(
@@ -1618,22 +1634,8 @@ def compose_reply(
                     ),
                 )
             )
-            noun = _post_noun(facts)
-            if not ctx and noun and noun not in what:
-                parts.append(
-                    (
-                        "detail",
-                        _pick(
-                            (
-                                f"{noun}のお話、開発チームにも伝えますね。",
-                                f"{noun}まで楽しんでいただけて何よりです。",
-                                f"{noun}についての一言、とても励みになります。",
-                            ),
-                            seed,
-                            "noun",
-                        ),
-                    )
-                )
+            if noun and not ctx and noun not in what:
+                parts.append(("detail", _pick(_PRAISE_NOUN["ja"], seed, "noun").format(n=noun)))
             if ctx:
                 parts.append(
                     (
@@ -1683,22 +1685,8 @@ def compose_reply(
                     ),
                 )
             )
-            noun = _post_noun(facts)
-            if not ctx and noun and noun not in what:
-                parts.append(
-                    (
-                        "detail",
-                        _pick(
-                            (
-                                f"We'll pass the bit about the {noun} on to the team.",
-                                f"Glad the {noun} made a difference.",
-                                f"Noted on the {noun}, that's great to hear.",
-                            ),
-                            seed,
-                            "noun",
-                        ),
-                    )
-                )
+            if noun and not ctx and noun not in what:
+                parts.append(("detail", _pick(_PRAISE_NOUN["en"], seed, "noun").format(n=noun)))
             if ctx:
                 parts.append(
                     (
