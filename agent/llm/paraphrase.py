@@ -7,7 +7,10 @@ per entry, independently, in one pass over the original sentence (a replacement 
 
 What is never touched: text in quotes (「…」, 『…』, "…", UI labels), URLs, e-mail addresses, @handles,
 numbers and error codes: those are the facts a customer acts on and the checks and evals look for.
-The tables hold only
+Why tables and not a library (`nlpaug` with WordNet, `chikkarpy` with Sudachi's synonym dictionary):
+their substitution ignores context (word senses, 敬語), and a changed word in a support step changes
+what the customer does. Every entry here was read against the demo knowledge and is pinned by tests
+that list what a rewording must never produce. The tables hold only
 wordings that mean the same thing in a support step; they are generic (nothing in them names a product
 of the demo knowledge), so they apply to any knowledge base written in the same register.
 """
