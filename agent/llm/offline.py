@@ -1467,7 +1467,7 @@ def _escalation_sentence(facts: PostFacts, subj: str, seed: int, kind: str) -> s
     bank = _ESC_SENTENCES[(facts.lang if facts.lang == "ja" else "en", kind)]
     p = facts.product
     if p is None or subj in (p.ja, p.en, f"your {p.en}"):  # the opening named it already: say it once
-        bank = tuple(tuple(o for o in part if "{s}" not in o) for part in bank)
+        bank = tuple(tuple(o for o in part if "{s}" not in o) or part for part in bank)
     text = _combo(bank, seed, "esc").format(s=subj)
     return text[:1].upper() + text[1:]
 
