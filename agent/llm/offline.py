@@ -229,7 +229,14 @@ TOPICS: tuple[Topic, ...] = (
     Topic(
         "order_change",
         ("キャンセル", "色を変更", "注文内容", "変更したい"),
-        ("cancel my order", "change my order", "cancel the order", "change the colour", "change the color"),
+        (
+            "cancel my order",
+            "change my order",
+            "cancel the order",
+            "cancel order",
+            "change the colour",
+            "change the color",
+        ),
         "ご注文内容の変更",
         "changing your order",
         ("order-change",),
@@ -1463,8 +1470,13 @@ def _escalation_ack(facts: PostFacts, subj: str, seed: int, kind: str, *, repeat
     return text[:1].upper() + text[1:]
 
 
-def _escalation_sentence(facts: PostFacts, subj: str, seed: int, kind: str) -> str:
+_PRODUCT_TEAM = re.compile(r"product specialists|製品担当|技術担当|同じ症状")
+
+
+def _escalation_sentence(facts: PostFacts, subj: str, seed: int, kind: str, *, dept: str = "support") -> str:
     bank = _ESC_SENTENCES[(facts.lang if facts.lang == "ja" else "en", kind)]
+    if dept in ("legal", "pr"):  # a data leak or a public storm is not for the product team
+        bank = tuple(tuple(o for o in part if not _PRODUCT_TEAM.search(o)) or part for part in bank)
     p = facts.product
     if p is None or subj in (p.ja, p.en, f"your {p.en}"):  # the opening named it already: say it once
         bank = tuple(tuple(o for o in part if "{s}" not in o) or part for part in bank)
@@ -1728,7 +1740,7 @@ def compose_reply(
         action = "escalate"
         kind = _post_kind(facts, troubled)
         parts.append(("ack", _escalation_ack(facts, subj, seed, kind, repeat=repeat)))
-        parts.append(("esc", _escalation_sentence(facts, subj, seed, kind)))
+        parts.append(("esc", _escalation_sentence(facts, subj, seed, kind, dept=dept or "support")))
         if safety is not None and safety.department == "quality":
             parts.insert(
                 1,

@@ -203,6 +203,9 @@ async def test_a_data_leak_goes_to_legal(demo_kb: object) -> None:
     d = await _draft(text, demo_kb, intent="complaint", sentiment="negative")
     assert d.action == "escalate" and d.escalate_to == "legal"  # type: ignore[attr-defined]
     assert "Good question" not in d.text and "DM" in d.text  # type: ignore[attr-defined]
+    for i in range(6):  # whatever the phrase banks pick: not the product team's business
+        again = await _draft(f"{text} ({i})", demo_kb, i, intent="complaint", sentiment="negative")
+        assert again.escalate_to == "legal" and "product specialists" not in again.text  # type: ignore[attr-defined]
 
 
 async def test_a_long_escalation_keeps_looking_into_it_and_the_dm(demo_kb: object) -> None:
