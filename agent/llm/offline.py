@@ -735,6 +735,15 @@ _STATEMENT_LEADS = (
     ("Short answer: ", "In short, ", "", "The key point: ", "Quick answer: ", ""),
 )
 """Lead-ins for a step that states a fact (it answers a question) rather than asking for an action."""
+_REQUEST_LEADS = (
+    ("お手数ですが、", "一度、", "", "まずは", "よろしければ、", ""),
+    ("", "Could you try this: ", "A good first step: ", "What usually helps: ", "Here's what to do: "),
+)
+"""Lead-ins for a step that asks the customer to do something."""
+_STEP_LEAD = re.compile(
+    "^(?:" + "|".join(re.escape(x) for leads in (*_STATEMENT_LEADS, *_REQUEST_LEADS) for x in leads if x) + ")"
+)
+"""Any lead-in the model puts before a step (taken off again when a cue already introduces the step)."""
 
 
 def _paraphrase_step(sentence: str, facts: PostFacts, pick: int, *, lead: bool = True, answer: bool = False) -> str:
@@ -759,21 +768,13 @@ def _paraphrase_step(sentence: str, facts: PostFacts, pick: int, *, lead: bool =
         # a lead-in ("お手数ですが、") belongs to a request, not to a statement of fact
         if not re.search(r"(?:ください|でしょうか|幸いです)。$", s):
             return (_STATEMENT_LEADS[0][(pick // 4) % 6] if lead and answer else "") + s
-        leads = ("お手数ですが、", "一度、", "", "まずは", "よろしければ、", "")
+        leads = _REQUEST_LEADS[0]
         return (leads[(pick // 4) % len(leads)] if lead else "") + s
     s = re.sub(r"^(Please )also ", r"\1", _LEAD_EN.sub("", sentence).strip())  # "also" of a later step
     imperative = s.split(" ", 1)[0].lower().strip(",:") in _IMPERATIVE_EN
     first, _, rest = s.partition(" ")
     low = first[:1].lower() + first[1:] if first[1:].islower() or len(first) == 1 else first
-    en_leads: tuple[str, ...] = (
-        "",
-        "Could you try this: ",
-        "A good first step: ",
-        "What usually helps: ",
-        "Here's what to do: ",
-    )
-    if not imperative:
-        en_leads = _STATEMENT_LEADS[1] if answer else ("",)
+    en_leads = _REQUEST_LEADS[1] if imperative else _STATEMENT_LEADS[1] if answer else ("",)
     chosen = en_leads[pick % len(en_leads)] if lead else ""
     return (f"{chosen}{low} {rest}" if chosen else s).strip()
 
@@ -1132,12 +1133,11 @@ def _first_noun(text: str, lang: str) -> str | None:
         return None  # never echo words from a post that tries to instruct us
     text = re.sub(r"https?://\S+|[@＠][\w.]+", " ", text)  # a handle or a link is not what the post is about
     n = _norm(text)
-    brand_words = _BRAND_WORDS
     if lang == "ja":
         for noun in _tokenizer().noun_phrases(text):
             noun = re.sub(r"[wｗ]{2,}$", "", noun)  # 「迷子ｗｗｗ」 is about 迷子
             low = _norm(noun)
-            if 1 < len(noun) <= 20 and noun not in _GENERIC_NOUNS_JA and not any(b in low for b in brand_words):
+            if 1 < len(noun) <= 20 and noun not in _GENERIC_NOUNS_JA and not any(b in low for b in _BRAND_WORDS):
                 return noun
         return None
     found = [
@@ -1610,6 +1610,7 @@ def compose_reply(
         # "the battery dies fast", "the update fails": a question topic with a problem word is trouble
         or (st.id in ("battery", "firmware") and any(t.id == "broken" for t in facts.topics))
     )
+    kind = _post_kind(facts, troubled)  # trouble, question or comment: how escalations and DMs are worded
     policy_topic = next((t.id for t in facts.topics if t.id in ("refund", "scam", "competitor")), None)
     if not facts.brand:
         return Composition(
@@ -1738,7 +1739,6 @@ def compose_reply(
         dept = safety.department if safety is not None else ("pr" if high_reach else "support")
         escalate_to = dept
         action = "escalate"
-        kind = _post_kind(facts, troubled)
         parts.append(("ack", _escalation_ack(facts, subj, seed, kind, repeat=repeat)))
         parts.append(("esc", _escalation_sentence(facts, subj, seed, kind, dept=dept or "support")))
         if safety is not None and safety.department == "quality":
@@ -1819,7 +1819,7 @@ def compose_reply(
         parts = [(r, _STEP_LEAD.sub("", x) if r == "step" else x) for r, x in parts]
         parts = [(r, x[:1].upper() + x[1:] if r == "step" and not ja else x) for r, x in parts]
     if needs_dm and not facts.praise:
-        dm = _dm_sentence(facts, seed, _post_kind(facts, troubled))
+        dm = _dm_sentence(facts, seed, kind)
         parts.insert(len(parts) - (1 if parts[-1][0] == "close" else 0), ("dm", dm))
         if action == "reply":
             action = "reply_and_dm"
@@ -1950,11 +1950,6 @@ def _len(parts: Sequence[tuple[str, str]], facts: PostFacts) -> int:
 
 _ASIDE = re.compile(r"（(?![^）]*https?:)[^）]{2,40}）|\s?\((?![^)]*https?:)[^)]{2,60}\)")
 _ASIDE_JA = re.compile(r"（(?![^）]*https?:)[^）]{2,40}）")
-_STEP_LEAD = re.compile(
-    r"^(?:お手数ですが、|一度、|まずは|よろしければ、|結論から申し上げますと、|簡単にご説明すると、|端的に申しますと、"
-    r"|要点としては、|Could you try this: |A good first step: |What usually helps: |Here's what to do: "
-    r"|Short answer: |In short, |The key point: |Quick answer: )"
-)
 
 
 def condense_step(sentence: str, lang: str) -> str:
