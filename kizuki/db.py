@@ -54,13 +54,15 @@ _JSON_LONE_SURROGATE = re.compile(
 def _unstorable(value: str) -> str | None:
     if "\x00" in value:
         return "a NUL character"
-    if _JSON_NUL.search(value):
+    # The escape patterns run only on text that holds their prefix: a substring test costs far less than
+    # their look-behind scan over a large JSON document full of escaped Japanese.
+    if "\\u0000" in value and _JSON_NUL.search(value):
         return "a NUL character"
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         return "a lone surrogate (not valid Unicode)"
-    if _JSON_LONE_SURROGATE.search(value):
+    if ("\\ud" in value or "\\uD" in value) and _JSON_LONE_SURROGATE.search(value):
         return "a lone surrogate (not valid Unicode)"
     return None
 
