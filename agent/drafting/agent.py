@@ -253,17 +253,28 @@ drafting_agent = agent_for(DEFAULT_PROMPT)
 
 
 def build_user_prompt(
-    post: PostIn, triage: TriageResult, *, channel: str | None, instructions: str | None = None
+    post: PostIn,
+    triage: TriageResult,
+    *,
+    channel: str | None,
+    instructions: str | None = None,
+    limit: int | None = None,
 ) -> str:
-    """The run's user prompt: trusted context (triage, channel, reviewer instructions) and the fenced post."""
-    limit = "280 weighted characters; CJK characters count 2, a URL 23" if channel == "x" else "see the channel rules"
+    """The run's user prompt: trusted context (triage, channel and its length limit from the rules, reviewer
+    instructions) and the fenced post."""
+    if channel is None or limit is None:
+        length = "no length limit"
+    elif channel == "x":
+        length = f"at most {limit} weighted characters; CJK characters count 2, a URL 23"
+    else:
+        length = f"at most {limit} characters"
     triage_json = json.dumps(
         triage.model_dump(include={"language", "sentiment", "intent", "urgency", "flame_risk", "topics", "sensitive"}),
         ensure_ascii=False,
     )
     lines = [
         "Draft one public reply to the customer's post below.",
-        f"Reply channel: {channel or 'none'} ({limit})",
+        f"Reply channel: {channel or 'none'} ({length})",
         "",
         "Triage by Kizuki (trusted):",
         "```json",

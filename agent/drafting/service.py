@@ -125,7 +125,8 @@ async def draft_reply(
         settings=settings,
         clock=clock or (lambda: datetime.now(UTC)),
     )
-    user_prompt = build_user_prompt(post, triage, channel=channel, instructions=instructions)
+    limit = checker.rules.channel_limits.get(channel) if channel is not None else None
+    user_prompt = build_user_prompt(post, triage, channel=channel, instructions=instructions, limit=limit)
     try:
         result = await agent.run(user_prompt, deps=deps, model=model_obj)
     except ModelUnavailable:

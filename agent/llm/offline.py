@@ -480,6 +480,7 @@ class PostFacts:
     aspects: list[tuple[str, str]]
     context: tuple[str, str] | None
     channel: str | None
+    limit: int | None  # the channel's length limit as the prompt states it (the organisation's rules)
     instructions: str | None
     brand: bool = True
     tried: set[str] = field(default_factory=set)
@@ -504,7 +505,13 @@ class PostFacts:
 
 
 def read_post(
-    text: str, triage: dict[str, Any], *, channel: str | None, followers: int, instructions: str | None
+    text: str,
+    triage: dict[str, Any],
+    *,
+    channel: str | None,
+    followers: int,
+    instructions: str | None,
+    limit: int | None = None,
 ) -> PostFacts:
     """Extract what the offline model uses from a post: product, topics, error code, personal data."""
     n = _norm(text)
@@ -553,6 +560,7 @@ def read_post(
         aspects=aspects[:2],
         context=context,
         channel=channel,
+        limit=limit,
         instructions=instructions,
         brand=brand,
         tried=_already_tried(n),
@@ -1938,9 +1946,11 @@ def _policy_reply(facts: PostFacts, topic: str, subj: str, troubled: bool, seed:
 
 
 def _limit(facts: PostFacts) -> int | None:
-    if facts.channel == "x":
-        return X_LIMIT
-    return {"instagram": 2200, "facebook": 8000, "youtube": 10000}.get(facts.channel or "")
+    """The limit the prompt states (from the organisation's rules); X's own limit when a prompt names X but
+    no limit."""
+    if facts.limit is not None:
+        return facts.limit
+    return X_LIMIT if facts.channel == "x" else None
 
 
 def _len(parts: Sequence[tuple[str, str]], facts: PostFacts) -> int:
@@ -2000,6 +2010,7 @@ def fit(parts: list[tuple[str, str]], facts: PostFacts) -> list[tuple[str, str]]
             parts = [(r, condense_step(x, facts.lang) if r == "step" else x) for r, x in parts]
         else:
             parts = [p for p in parts if p[0] != role]
+    whole = dict(parts).get("step")
     while _len(parts, facts) > limit:
         i = next((i for i, p in enumerate(parts) if p[0] == "step"), None)
         if i is None:
@@ -2017,6 +2028,10 @@ def fit(parts: list[tuple[str, str]], facts: PostFacts) -> list[tuple[str, str]]
         s = parts[i][1]
         cut = max(s.rfind("、", 0, len(s) - 2), s.rfind(", ", 0, len(s) - 2))
         if cut <= 8:
+            if any(r == "ack" for r, _ in parts) and whole is not None:
+                # the step would go entirely: under a tight limit the opening goes first, the step whole again
+                parts = [(r, whole if r == "step" else x) for r, x in parts if r != "ack"]
+                continue
             parts = parts[:i] + parts[i + 1 :]
             continue
         end = "…。" if facts.lang == "ja" else "…"
@@ -2212,7 +2227,7 @@ def _entry_from_tool(item: Any) -> Entry | None:
 
 
 _TRIAGE_BLOCK = re.compile(r"```json\n(?P<json>\{.*?\})\n```", re.DOTALL)
-_CHANNEL = re.compile(r"^Reply channel: (?P<channel>[\w.-]+)", re.M)
+_CHANNEL = re.compile(r"^Reply channel: (?P<channel>[\w.-]+)(?: \(at most (?P<limit>\d+) )?", re.M)
 _REVIEWER = re.compile(r"^Reviewer instructions[^\n]*\n(?P<text>.*?)(?=\n\n)", re.M | re.DOTALL)
 
 
@@ -2228,10 +2243,16 @@ def facts_from_prompt(prompt: str) -> PostFacts:
     triage = json.loads(m.group("json")) if m else {}
     ch = _CHANNEL.search(prompt)
     channel = ch.group("channel") if ch and ch.group("channel") != "none" else None
+    limit = int(ch.group("limit")) if ch and ch.group("limit") else None
     rv = _REVIEWER.search(prompt)
     followers = int(attrs.get("followers", "0")) if attrs.get("followers", "0").isdigit() else 0
     return read_post(
-        text, triage, channel=channel, followers=followers, instructions=rv.group("text").strip() if rv else None
+        text,
+        triage,
+        channel=channel,
+        followers=followers,
+        instructions=rv.group("text").strip() if rv else None,
+        limit=limit,
     )
 
 

@@ -274,3 +274,30 @@ def test_a_rewording_is_never_reworded_again() -> None:
     assert any("up to date" in o for o in outputs)
     assert not any("as much as date" in o for o in outputs)
     assert all(o.count("password") == 1 and o.endswith(("anyone.", "anybody.")) for o in outputs)
+
+
+@pytest.mark.parametrize(
+    ("text", "action_words"),
+    [
+        ("My KAMADO K-3 shows E03 and won't cook. What should I do?", r"lid|rice|packing|wipe"),
+        ("KAMADO K-3でE03が出て炊けません。どうすればいいですか？", r"ふた|ご飯粒|パッキン|取り付け"),
+    ],
+)
+async def test_the_organisations_channel_limit_reaches_the_model(demo_kb: object, text: str, action_words: str) -> None:
+    """An organisation's own limit (rules file) is in the prompt and the reply fits it, keeping the step."""
+    from agent.checks import Checker, load_rules
+    from agent.drafting import build_user_prompt
+
+    post = make_post(text, source="instagram")
+    default = await draft_reply(post, triage_for(post), retriever=demo_kb)  # type: ignore[arg-type]
+    assert len(default.draft.text) > 120  # Instagram's default limit (2,200) leaves the whole reply
+
+    checker = Checker(load_rules(text="channel_limits: {instagram: 120}"))
+    out = await draft_reply(post, triage_for(post), retriever=demo_kb, checker=checker)  # type: ignore[arg-type]
+    assert 0 < len(out.draft.text) <= 120, out.draft.text
+    assert "length" not in out.checks.categories
+    assert re.search(action_words, out.draft.text, re.I), out.draft.text  # the next step, not only the opening
+
+    prompt = build_user_prompt(post, triage_for(post), channel="instagram", limit=120)
+    assert "Reply channel: instagram (at most 120 characters)" in prompt
+    assert "(no length limit)" in build_user_prompt(post, triage_for(post), channel="webhook", limit=None)
