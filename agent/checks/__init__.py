@@ -8,7 +8,7 @@ from __future__ import annotations
 from .checker import MAX_TEXT_CHARS, Checker, TextTooLong, check
 from .length import CHANNELS, weighted_length
 from .models import CATEGORIES, CheckResult, Finding, Severity
-from .rules import Rules, RulesError, Term, default_rules, load_rules
+from .rules import Rules, RulesError, Term, default_rules, load_rules, rules_signature
 
 __all__ = [
     "CATEGORIES",
@@ -25,5 +25,6 @@ __all__ = [
     "check",
     "default_rules",
     "load_rules",
+    "rules_signature",
     "weighted_length",
 ]

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-__all__ = ["Rules", "RulesError", "Term", "default_rules", "load_rules", "regex_problem"]
+__all__ = ["Rules", "RulesError", "Term", "default_rules", "load_rules", "regex_problem", "rules_signature"]
 
 SeverityOverride = Literal["warn", "block", "off"]
 
@@ -242,6 +242,20 @@ def default_rules() -> Rules:
     base = _parse_user(_data_text("defaults.yaml"), "agent/checks/data/defaults.yaml")
     ng = tuple(_read_term_list("ng_ja.txt") + _read_term_list("ng_en.txt"))
     return base.model_copy(update={"ng_words": ng + base.ng_words})
+
+
+def rules_signature(path: str | os.PathLike[str] | None) -> tuple[str, int, int] | None:
+    """What tells that a rules file changed: its path, modification time and size (None: no file given).
+
+    A file that cannot be read gets (path, -1, -1), so it differs from every readable state of it.
+    """
+    if path is None:
+        return None
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return (str(path), -1, -1)
+    return (str(path), st.st_mtime_ns, st.st_size)
 
 
 def load_rules(path: str | os.PathLike[str] | None = None, *, text: str | None = None) -> Rules:

@@ -13,7 +13,7 @@ from pydantic_ai.exceptions import UnexpectedModelBehavior
 from pydantic_ai.messages import ModelResponse
 from pydantic_ai.models import Model
 
-from agent.checks import Checker, CheckResult, Finding, load_rules
+from agent.checks import Checker, CheckResult, Finding, load_rules, rules_signature
 from agent.drafting.agent import (
     DEFAULT_PROMPT,
     DraftDeps,
@@ -58,15 +58,16 @@ class DraftOutcome(BaseModel):
 
 
 @lru_cache(maxsize=8)
-def _checker_for(rules_file: Path | None) -> Checker:
+def _checker_for(rules_file: Path | None, signature: tuple[str, int, int] | None) -> Checker:
     return Checker(load_rules(rules_file) if rules_file else None)
 
 
 def default_checker(settings: Settings | None = None) -> Checker:
     """The checker for the organisation's rules (`KIZUKI_RULES_FILE`, else `KIZUKI_HOME/rules.yaml`), the
-    same rules the pipeline drafts with; compiled once per file."""
+    same rules the pipeline drafts with; compiled once per version of the file (an edit is picked up)."""
     settings = settings or get_settings()
-    return _checker_for(settings.effective_rules_file)
+    path = settings.effective_rules_file
+    return _checker_for(path, rules_signature(path))
 
 
 def _as_history(items: Sequence[HistoryItem | dict[str, Any]]) -> list[HistoryItem]:
