@@ -171,6 +171,27 @@ def scale_out(rt: Any, posts: list[Any], workers: int, concurrency: int) -> dict
             p.wait(timeout=30)
 
 
+def reference_loop_ms() -> float:
+    """A fixed pure-Python workload, best of 3: how fast this machine runs Python right now (lower is faster).
+
+    Throughput here is bound by one core's Python speed, which on a shared machine changes through the day;
+    printed next to posts/s, it tells a slower code from a slower machine."""
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        sum(i * i for i in range(2_000_000))
+        best = min(best, time.perf_counter() - t0)
+    return best * 1000
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the child processes waited for so far (the `--workers` processes)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -218,7 +239,9 @@ def main() -> None:
         pipe._store = timer.wrap("store draft", pipe._store)  # type: ignore[method-assign]
         pipe.draft = timer.wrap_async("draft job (all)", pipe.draft)  # type: ignore[method-assign]
 
+        reference_before = reference_loop_ms()
         start = time.perf_counter()
+        cpu_start, children_start = time.process_time(), _children_cpu()
         counts: dict[str, int] = defaultdict(int)
         if args.workers:
             counts.update(scale_out(rt, posts, args.workers, args.concurrency))
@@ -226,6 +249,10 @@ def main() -> None:
             for o in pipe.ingest(posts, concurrency=args.concurrency):
                 counts[o.outcome] += 1
         wall = time.perf_counter() - start
+        # CPU time, all threads (and worker processes, start-up included): steadier than wall time on a
+        # shared machine, so two versions of the code compare better by it
+        cpu = time.process_time() - cpu_start + _children_cpu() - children_start
+        reference = round(min(reference_before, reference_loop_ms()), 1)
         result = {
             "posts": len(posts),
             "database": rt.db.dialect,
@@ -236,6 +263,8 @@ def main() -> None:
             "target_posts_per_s": 20,
             "ratio_to_target": round(len(posts) / wall / 20, 2),
             "outcomes": dict(counts),
+            "cpu_s": round(cpu, 1),
+            "cpu_ms_per_post": round(cpu * 1000 / len(posts), 1),
             "setup_s": round(setup_s, 1),
             "stages_ms": {
                 name: {
@@ -247,6 +276,7 @@ def main() -> None:
                 for name, v in timer.samples.items()
             },
             "load_avg": os.getloadavg()[0],
+            "reference_loop_ms": reference,
         }
         if args.json:
             print(json.dumps(result, ensure_ascii=False))
@@ -257,6 +287,9 @@ def main() -> None:
             f"(target ≥ 20: ratio {result['ratio_to_target']}); outcomes {result['outcomes']}; "
             f"load average {result['load_avg']:.1f}"
         )
+        where = " and the worker processes (their start-up included)" if args.workers else ", all threads"
+        print(f"CPU time: {result['cpu_ms_per_post']} ms a post ({result['cpu_s']} s in this process{where})")
+        print(f"machine: reference loop {reference} ms (a fixed pure-Python workload; lower is a faster machine)")
         print(f"{'stage':32} {'n':>6} {'p50 ms':>9} {'p95 ms':>9} {'mean ms':>9}")
         for name, s in result["stages_ms"].items():
             print(f"{name:32} {s['n']:>6} {s['p50']:>9} {s['p95']:>9} {s['mean']:>9}")
