@@ -67,27 +67,34 @@ class Product:
     tag: str
     ja: str
     en: str
-    aliases: tuple[str, ...]
+    names: tuple[str, ...]  # what names this product and no other
+    kinds: tuple[str, ...] = ()  # what kind of thing it is ("earbuds"): ours unless the post names a rival
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return (*self.names, *self.kinds)
 
 
 PRODUCTS: tuple[Product, ...] = (
-    Product("kamado", "KAMADO K-3", "KAMADO K-3", ("kamado", "k-3", "カマド", "炊飯器", "rice cooker")),
+    Product("kamado", "KAMADO K-3", "KAMADO K-3", ("kamado", "k-3", "カマド"), ("炊飯器", "rice cooker")),
     Product(
-        "sorabuds", "SoraBuds 2", "SoraBuds 2", ("sorabuds", "ソラバッズ", "イヤホン", "イヤフォン", "earbud", "buds")
+        "sorabuds", "SoraBuds 2", "SoraBuds 2", ("sorabuds", "ソラバッズ"), ("イヤホン", "イヤフォン", "earbud", "buds")
     ),
     Product(
         "kurumi",
         "Kurumi R7",
         "Kurumi R7",
-        ("kurumi", "r7", "クルミ", "ロボット掃除機", "掃除機", "robot vacuum", "vacuum"),
+        ("kurumi", "r7", "クルミ"),
+        ("ロボット掃除機", "掃除機", "robot vacuum", "vacuum"),
     ),
     Product(
         "charger",
         "充電アダプター（HZ-AC05）",
         "HZ-AC05 charging adapter",
-        ("hz-ac05", "充電器", "アダプター", "アダプタ", "charger", "adapter"),
+        ("hz-ac05",),
+        ("充電器", "アダプター", "アダプタ", "charger", "adapter"),
     ),
-    Product("app", "Hoshizoraアプリ", "Hoshizora app", ("アプリ", " app", "app ", "application")),
+    Product("app", "Hoshizoraアプリ", "Hoshizora app", (), ("アプリ", " app", "app ", "application")),
 )
 
 
@@ -177,7 +184,7 @@ TOPICS: tuple[Topic, ...] = (
         ("二段階", "確認コード", "認証コード", "sms"),
         ("2fa", "two-step", "verification code", "code never", "sms"),
         "確認コード",
-        "verification code",
+        "the verification code",
         ("2fa", "app-login"),
         True,
     ),
@@ -204,7 +211,7 @@ TOPICS: tuple[Topic, ...] = (
         ("ファームウェア", "アップデート", "更新"),
         ("firmware", "update"),
         "ファームウェア更新",
-        "firmware update",
+        "the firmware update",
         ("firmware", "pairing"),
     ),
     Topic(
@@ -302,7 +309,7 @@ TOPICS: tuple[Topic, ...] = (
         ("acme", "他社", "どっちがいい", "どちらがいい", "迷ってる"),
         ("acme", " vs ", "versus", "better than"),
         "製品選び",
-        "choosing earbuds",
+        "comparing products",
         ("competitor",),
     ),
     Topic(
@@ -504,6 +511,9 @@ class PostFacts:
         return any(t.id in ("compat", "feature") for t in self.topics)
 
 
+_RIVALS = ("acme", "他社", "other brand", "another brand")
+
+
 def read_post(
     text: str,
     triage: dict[str, Any],
@@ -518,11 +528,13 @@ def read_post(
     lang = str(triage.get("language") or "")
     if lang not in ("ja", "en"):
         lang = "ja" if _KANA_KANJI.search(text) else "en"
-    found = [
-        (min(i for a in p.aliases if (i := f" {n} ".find(a)) >= 0), k, p)
-        for k, p in enumerate(PRODUCTS)
-        if any(a in f" {n} " for a in p.aliases)
-    ]
+    # a post that names a rival ("my Acme buds", 「他社のイヤホン」) is ours only where it names our product
+    rival = any(r in n for r in _RIVALS)
+    found = []
+    for k, p in enumerate(PRODUCTS):
+        at = [i for a in (p.names if rival else p.aliases) if (i := f" {n} ".find(a)) >= 0]
+        if at:
+            found.append((min(at), k, p))
     product = min(found)[2] if found else None
     code_m = _ERROR_CODE.search(unicodedata.normalize("NFKC", text))
     code = f"E{code_m.group(1)}" if code_m else None
@@ -539,7 +551,10 @@ def read_post(
     sentiment = str(triage.get("sentiment") or "neutral")
     praise_words = any(w in n for w in (_PRAISE_JA if lang == "ja" else _PRAISE_EN))
     problem = any(t.problem for t in topics)
-    brand = product is not None or bool(topics) or any(b in n for b in ("星空電機", "hoshizora", "星空さん"))
+    ours = product is not None or any(b in n for b in ("星空電機", "hoshizora", "星空さん"))
+    # a topic word alone makes a post ours, unless the post names another company ("Acme announces Q3
+    # results", "my Acme buds won't connect"): that one is about them
+    brand = ours or (bool(topics) and not rival)
     praise = intent == "praise" or (praise_words and sentiment != "negative" and not problem and intent != "question")
     praise = praise and not any(t.id in ("feature", "compat") for t in topics)  # "would love a widget" asks
     aspects = [(ja, en) for words, ja, en in _ASPECTS if any(w in n for w in words)]
@@ -639,7 +654,9 @@ def choose_entries(entries: Sequence[Entry], facts: PostFacts) -> tuple[Entry | 
     wanted = [policy_ids[t.id] for t in facts.topics if t.id in policy_ids]
     if facts.praise:
         wanted.append("praise")
-    policy = next((e for w in wanted for e in same if e.kind == "policy" and w in e.key), None)
+    # a policy binds in every language: one in the post's language first, else the one the company wrote
+    policies = sorted((e for e in entries if e.kind == "policy"), key=lambda e: e.lang != facts.lang)
+    policy = next((e for w in wanted for e in policies if w in e.key), None)
     if answer is not None and answer.kind == "policy" and policy is None:
         policy = answer
     if answer is not None and answer.kind == "policy":
@@ -1915,34 +1932,89 @@ def _policy_reply(facts: PostFacts, topic: str, subj: str, troubled: bool, seed:
             else "Our only official account on X is @hoshizora_support."
         )
         return [("ack", ack), ("step", body), ("detail", tail)]
-    # competitor comparison: talk about our product only, never the other one
-    ack = _pick(
-        (
-            f"{name or '当社製品'}をご検討いただき、ありがとうございます。",
-            f"{name or '当社製品'}に興味を持っていただけてうれしいです。",
-        )
-        if ja
-        else (
-            f"Thanks for considering {name or 'our products'}!",
-            f"Great to hear you're looking at {name or 'our products'}.",
-        ),
-        seed,
-        "cack",
+    # competitor comparison: talk about our product only, never the other one; offer what the post cares
+    # about (its aspect or situation) so two comparisons are not answered with the same sentences
+    return _competitor_reply(facts, name, seed)
+
+
+_COMPETITOR_ACKS = {
+    "ja": (
+        "{n}をご検討いただき、ありがとうございます。",
+        "{n}に興味を持っていただけてうれしいです。",
+        "{n}を候補に入れていただき、ありがとうございます。",
+        "{n}のことを気にかけていただき、うれしいです。",
+    ),
+    "en": (
+        "Thanks for considering {n}!",
+        "Great to hear you're looking at {n}.",
+        "Glad {n} made your shortlist.",
+        "Thanks for thinking of {n}.",
+    ),
+}
+_COMPETITOR_DECLINES = {
+    "ja": (
+        "他社製品との比較は控えさせていただきますが、",
+        "比較についてはお答えを控えますが、",
+        "ほかのメーカーの製品についてはお答えできませんが、",
+        "他社製品へのコメントは控えますが、",
+    ),
+    "en": (
+        "We'd rather not compare with other brands, but ",
+        "We won't comment on other products, but ",
+        "We'll leave other brands' products to them, but ",
+        "We can't speak for other companies' products, but ",
+    ),
+}
+_COMPETITOR_OFFERS = {
+    # (what the post cares about: {a} an aspect or {c} a situation; or nothing known)
+    ("ja", "aspect"): (
+        "{n}の{a}についてでしたら詳しくご案内できます。",
+        "{a}で気になる点があれば、{n}の仕様をお伝えします。",
+        "{n}の{a}のことなら、いつでもお尋ねください。",
+    ),
+    ("ja", "context"): (
+        "{c}でのお使い方を教えていただければ、{n}の特長をご案内します。",
+        "{c}でどう使うか教えていただければ、{n}が合うか一緒に考えます。",
+    ),
+    ("ja", ""): (
+        "使い方に合わせて当社製品の特長をご案内できます。",
+        "普段の使い方を教えていただければ特長をご紹介します。",
+        "どんな場面で使うか教えていただければ、合うかどうか一緒に考えます。",
+    ),
+    ("en", "aspect"): (
+        "we're happy to tell you more about the {a} on {n}.",
+        "if {a} matters most, we can walk you through what {n} offers.",
+        "ask us anything about the {a} on {n}.",
+    ),
+    ("en", "context"): (
+        "tell us about {c} and we'll share how {n} fits.",
+        "let us know how you'd use it for {c} and we'll tell you what {n} can do.",
+    ),
+    ("en", ""): (
+        "we're happy to tell you how it fits the way you'd use it.",
+        "tell us how you'd use them and we'll share what ours can do.",
+        "tell us what matters most to you and we'll say what ours can do.",
+    ),
+}
+# aspects an offer can name: not support or rice ("the support on …"), nor cleaning, which 「ロボット掃除機」
+# itself matches whatever the post asks about the vacuum
+_OFFER_ASPECTS = {"ノイズキャンセリング", "音質", "バッテリーのもち", "装着感", "炊き上がり"}
+
+
+def _competitor_reply(facts: PostFacts, name: str, seed: int) -> list[tuple[str, str]]:
+    lang = "ja" if facts.lang == "ja" else "en"
+    shown = name or ("当社製品" if lang == "ja" else "our products")
+    if lang == "en" and name:
+        shown = f"the {name}"
+    aspect = next(((ja, en) for ja, en in facts.aspects if ja in _OFFER_ASPECTS), None)
+    kind = "aspect" if aspect and name else "context" if facts.context and name else ""
+    offer = _pick(_COMPETITOR_OFFERS[(lang, kind)], seed, "coffer").format(
+        n=shown,
+        a=(aspect[0] if lang == "ja" else aspect[1]) if aspect else "",
+        c=(facts.context[0] if lang == "ja" else facts.context[1]) if facts.context else "",
     )
-    body = _pick(
-        (
-            "他社製品との比較は控えさせていただきますが、使い方に合わせて当社製品の特長をご案内できます。",
-            "比較についてはお答えを控えますが、普段の使い方を教えていただければ特長をご紹介します。",
-        )
-        if ja
-        else (
-            "We'd rather not compare with other brands, but we're happy to tell you how it fits the way you listen.",
-            "We won't comment on other products, but tell us how you'd use them and we'll share what ours can do.",
-        ),
-        seed,
-        "cbody",
-    )
-    return [("ack", ack), ("step", body)]
+    ack = _pick(_COMPETITOR_ACKS[lang], seed, "cack").format(n=shown)
+    return [("ack", ack), ("step", _pick(_COMPETITOR_DECLINES[lang], seed, "cdecline") + offer)]
 
 
 def _limit(facts: PostFacts) -> int | None:
@@ -2281,14 +2353,13 @@ async def _offline_turn(messages: list[ModelMessage], info: AgentInfo) -> ModelR
         calls = [ToolCallPart("search_knowledge", {"query": _search_query(facts), "lang": facts.lang})]
         for t in facts.topics:
             q = _POLICY_QUERY.get((t.id, facts.lang))
-            if q:
-                calls.append(ToolCallPart("search_knowledge", {"query": q, "lang": facts.lang}))
+            if q:  # a policy holds whatever language it is written in: no language filter
+                calls.append(ToolCallPart("search_knowledge", {"query": q}))
                 break
         if facts.praise:
             calls.append(
                 ToolCallPart(
-                    "search_knowledge",
-                    {"query": "お褒めの投稿 方針" if facts.lang == "ja" else "praise policy", "lang": facts.lang},
+                    "search_knowledge", {"query": "お褒めの投稿 方針" if facts.lang == "ja" else "praise policy"}
                 )
             )
         if facts.trouble and any(t.name == "get_customer_history" for t in info.function_tools):

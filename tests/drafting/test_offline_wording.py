@@ -301,3 +301,32 @@ async def test_the_organisations_channel_limit_reaches_the_model(demo_kb: object
     prompt = build_user_prompt(post, triage_for(post), channel="instagram", limit=120)
     assert "Reply channel: instagram (at most 120 characters)" in prompt
     assert "(no length limit)" in build_user_prompt(post, triage_for(post), channel="webhook", limit=None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ACME Corp announces Q3 results", "My Acme buds won't connect to my phone", "他社のイヤホンが壊れた"],
+)
+async def test_a_post_about_another_company_gets_no_reply(demo_kb: object, text: str) -> None:
+    """A word like "buds" or 「イヤホン」 makes a post ours, unless it names a rival: then it is about theirs."""
+    d = await _draft(text, demo_kb)
+    assert d.action == "ignore" and d.text == "", d.text  # type: ignore[attr-defined]
+
+
+async def test_an_english_comparison_follows_the_competitor_policy_written_in_japanese(demo_kb: object) -> None:
+    """The demo knowledge has its competitor policy in Japanese only; it binds English replies too, and a
+    vacuum comparison is not called "choosing earbuds"."""
+    d = await _draft("Is the Kurumi R7 better than the Acme robot vacuum? Which one should I buy?", demo_kb)
+    assert d.action == "reply", d.text  # type: ignore[attr-defined]
+    assert "competitor-policy-ja" in [c.key for c in d.citations]  # type: ignore[attr-defined]
+    assert "Kurumi R7" in d.text and "Acme" not in d.text  # type: ignore[attr-defined]
+    assert not re.search(r"earbud|listen", d.text, re.I), d.text  # type: ignore[attr-defined]
+
+
+async def test_a_comparison_reply_offers_what_the_post_cares_about(demo_kb: object) -> None:
+    text = "SoraBuds 2とAcmeのイヤホン迷ってる。Acmeの方が安いけど、星空のほうが音いいって本当？どっちがいいと思う？"
+    d = await _draft(text, demo_kb)
+    assert d.action == "reply" and "音質" in d.text and "Acme" not in d.text, d.text  # type: ignore[attr-defined]
+    # 「ロボット掃除機」 names the product; the post asks about noise, not how well it cleans
+    other = await _draft("Acmeのロボット掃除機とKurumi R7、どっちが静か？", demo_kb, i=2)
+    assert "仕上がり" not in other.text, other.text  # type: ignore[attr-defined]
