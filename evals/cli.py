@@ -38,7 +38,7 @@ def run_command(
     judge_model: Annotated[
         str | None, typer.Option(help="Model for the LLM judge (default: --model when it is not offline)")
     ] = None,
-    prompt: Annotated[str | None, typer.Option(help="Drafting prompt file in agent/prompts (default draft-v1)")] = None,
+    prompt: Annotated[str | None, typer.Option(help="Drafting prompt file in agent/prompts (default draft-v2)")] = None,
     compare_prompt: Annotated[
         str | None, typer.Option("--compare-prompt", help="Run a second prompt version too, side by side")
     ] = None,

@@ -36,7 +36,7 @@ __all__ = [
     "structural_problems",
 ]
 
-DEFAULT_PROMPT = "draft-v1"
+DEFAULT_PROMPT = "draft-v2"
 PROMPT = load_prompt(DEFAULT_PROMPT)
 MAX_OUTPUT_RETRIES = 2
 """How many times the validator may send findings back before the draft is taken as it is (the final gate

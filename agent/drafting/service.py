@@ -101,7 +101,7 @@ async def draft_reply(
 ) -> DraftOutcome:
     """Draft a reply with the agent, then run the checks again as the final gate.
 
-    ``prompt`` names the system prompt file under ``agent/prompts`` (default ``draft-v1``); its version is
+    ``prompt`` names the system prompt file under ``agent/prompts`` (default ``draft-v2``); its version is
     stored as ``prompt_version``. An unknown name raises :class:`FileNotFoundError` before any model call.
 
     Raises :class:`ModelUnavailable` when every model failed (the pipeline stores the draft as failed and

@@ -1647,6 +1647,26 @@ def compose_reply(
             escalate_to=None,
             rationale="not about Hoshizora Denki or its products: no reply",
         )
+    if (
+        kind == "other"
+        and not facts.praise
+        and not facts.topics
+        and facts.code is None
+        and facts.intent == "other"
+        and facts.sentiment != "negative"
+        and not (facts.pii or facts.injection or high_reach)
+        and _post_noun(facts) is None
+    ):
+        # a bare mention ("Hoshizora", "#SoraBuds2 #unboxing"): nothing to answer, escalate or look into
+        return Composition(
+            text="",
+            language=facts.lang,
+            citations=[],
+            needs_dm=False,
+            action="like_only",
+            escalate_to=None,
+            rationale="a mention with nothing to answer: a like, no words",
+        )
     if facts.praise:
         aspect = "と".join(a[0] for a in facts.aspects) if ja else " and ".join(a[1] for a in facts.aspects)
         name = p.ja if (p and ja) else (p.en if p else ("星空電機の製品" if ja else "Hoshizora"))

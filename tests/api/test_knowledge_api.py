@@ -146,9 +146,9 @@ def test_served_app_warms_up_before_the_first_request(runtime: Runtime, tmp_path
 
     from api.app import create_app
 
-    assert "checker" not in runtime.__dict__
+    assert runtime._checker is None
     with TestClient(create_app(runtime, warm=True)) as c:
-        assert "checker" in runtime.__dict__
+        assert runtime._checker is not None
         pool = runtime.db.engine.pool
         if isinstance(pool, QueuePool):
             assert pool.checkedin() >= pool.size()

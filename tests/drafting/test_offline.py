@@ -31,7 +31,7 @@ async def test_japanese_error_code_reply_is_tailored_and_grounded(demo_kb: objec
     assert d.citations[0].revision == cited.revision
     # a sentence or two from the entry, not the whole body
     assert any(s in d.text for s in ("内ぶた", "ご飯粒", "電源プラグ", "カチッ")) and cited.body not in d.text
-    assert out.model == "offline" and out.prompt_version == "draft-v1"  # type: ignore[attr-defined]
+    assert out.model == "offline" and out.prompt_version == "draft-v2"  # type: ignore[attr-defined]
     assert out.checks.verdict == "pass"  # type: ignore[attr-defined]
 
 

@@ -330,3 +330,22 @@ async def test_a_comparison_reply_offers_what_the_post_cares_about(demo_kb: obje
     # 「ロボット掃除機」 names the product; the post asks about noise, not how well it cleans
     other = await _draft("Acmeのロボット掃除機とKurumi R7、どっちが静か？", demo_kb, i=2)
     assert "仕上がり" not in other.text, other.text  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("text", ["Hoshizora", "#SoraBuds2 #unboxing #newtoy", "星空電機"])
+async def test_a_bare_mention_gets_a_like_not_words(demo_kb: object, text: str) -> None:
+    d = await _draft(text, demo_kb)
+    assert d.action == "like_only" and d.text == "" and d.citations == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The SoraBuds 2 case lid feels cheap compared to the price. Meh.",  # triage reads it as neutral
+        "Hoshizoraアプリ、通知が一切来なくなった。設定はオンになってる",
+        "星空電機の新CM、俳優さん誰？",
+    ],
+)
+async def test_a_comment_naming_something_is_never_only_liked(demo_kb: object, text: str) -> None:
+    d = await _draft(text, demo_kb)
+    assert d.action != "like_only" and d.text, d.text  # type: ignore[attr-defined]

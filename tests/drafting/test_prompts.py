@@ -44,11 +44,12 @@ def recording_model() -> tuple[FunctionModel, list[str]]:
     return FunctionModel(fn, model_name="recording"), systems
 
 
-async def test_default_prompt_is_draft_v1() -> None:
+async def test_default_prompt_is_draft_v2() -> None:
     model, systems = recording_model()
     out = await draft_reply(POST, triage_for(POST), retriever=MemoryRetriever(), model=model)
-    assert out.prompt_version == load_prompt("draft-v1").version == "draft-v1"
-    assert systems == [load_prompt("draft-v1").text]
+    assert out.prompt_version == load_prompt("draft-v2").version == "draft-v2"
+    assert systems == [load_prompt("draft-v2").text]
+    assert "like_only" in systems[0]  # v2 says when a post needs no words
 
 
 async def test_prompt_selects_the_file_and_its_version(test_prompt: None) -> None:
