@@ -1594,6 +1594,19 @@ def _dm_sentence(facts: PostFacts, seed: int, kind: str = "trouble") -> str:
     return _pick(opts, seed, "dm")
 
 
+def _no_words(facts: PostFacts, action: str, rationale: str) -> Composition:
+    """A decision that writes nothing: ``ignore`` or ``like_only``."""
+    return Composition(
+        text="",
+        language=facts.lang,
+        citations=[],
+        needs_dm=False,
+        action=action,
+        escalate_to=None,
+        rationale=rationale,
+    )
+
+
 def compose_reply(
     facts: PostFacts,
     entries: Sequence[Entry],
@@ -1638,15 +1651,7 @@ def compose_reply(
     kind = _post_kind(facts, troubled)  # trouble, question or comment: how escalations and DMs are worded
     policy_topic = next((t.id for t in facts.topics if t.id in ("refund", "scam", "competitor")), None)
     if not facts.brand:
-        return Composition(
-            text="",
-            language=facts.lang,
-            citations=[],
-            needs_dm=False,
-            action="ignore",
-            escalate_to=None,
-            rationale="not about Hoshizora Denki or its products: no reply",
-        )
+        return _no_words(facts, "ignore", "not about Hoshizora Denki or its products: no reply")
     if (
         kind == "other"
         and not facts.praise
@@ -1658,15 +1663,7 @@ def compose_reply(
         and _post_noun(facts) is None
     ):
         # a bare mention ("Hoshizora", "#SoraBuds2 #unboxing"): nothing to answer, escalate or look into
-        return Composition(
-            text="",
-            language=facts.lang,
-            citations=[],
-            needs_dm=False,
-            action="like_only",
-            escalate_to=None,
-            rationale="a mention with nothing to answer: a like, no words",
-        )
+        return _no_words(facts, "like_only", "a mention with nothing to answer: a like, no words")
     if facts.praise:
         aspect = "と".join(a[0] for a in facts.aspects) if ja else " and ".join(a[1] for a in facts.aspects)
         name = p.ja if (p and ja) else (p.en if p else ("星空電機の製品" if ja else "Hoshizora"))
