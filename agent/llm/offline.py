@@ -44,6 +44,7 @@ from pydantic_ai.messages import (
     UserPromptPart,
 )
 from pydantic_ai.models.function import AgentInfo, FunctionModel
+from pydantic_ai.usage import RequestUsage
 
 from agent.checks.length import X_LIMIT
 from agent.checks.length import weighted_length as _checks_weighted_length
@@ -2381,7 +2382,7 @@ async def _offline_turn(messages: list[ModelMessage], info: AgentInfo) -> ModelR
             )
         if facts.trouble and any(t.name == "get_customer_history" for t in info.function_tools):
             calls.append(ToolCallPart("get_customer_history", {}))
-        return ModelResponse(parts=[TextPart("Searching the knowledge base first."), *calls])
+        return ModelResponse(parts=[TextPart("Searching the knowledge base first."), *calls], usage=_no_tokens())
     if conv.feedback and conv.last_draft is not None:
         avoid = flagged_matches(conv.all_feedback)
         args = repair(
@@ -2395,7 +2396,15 @@ async def _offline_turn(messages: list[ModelMessage], info: AgentInfo) -> ModelR
         )
     else:
         args = compose_reply(facts, conv.entries, history=conv.history or ()).args()
-    return ModelResponse(parts=[ToolCallPart(output_tool, args)])
+    return ModelResponse(parts=[ToolCallPart(output_tool, args)], usage=_no_tokens())
+
+
+def _no_tokens() -> RequestUsage:
+    """The offline model spends no tokens: its usage says so (0, marked unmeasured), instead of the token
+    estimate `FunctionModel` makes up for a response that carries none (and spends time computing)."""
+    usage = RequestUsage()
+    usage.unmeasured_requests = 1
+    return usage
 
 
 def offline_model() -> FunctionModel:

@@ -173,3 +173,10 @@ def test_fit_keeps_what_is_about_this_post_and_condenses_the_faq_step() -> None:
     assert "昨日から" in out["detail"]
     assert "https://example.co.jp/support" in out["step"]  # a link is never dropped as an aside
     assert "平日" not in out["step"]
+
+
+async def test_offline_drafts_report_no_tokens(demo_kb: object) -> None:
+    """The offline model spends no tokens, so a draft shows none (not a made-up estimate) and costs nothing."""
+    out = await _draft(POSTS["demo-001"], demo_kb, intent="bug_report", sentiment="negative")
+    assert out.usage == {"requests": 2, "input_tokens": 0, "output_tokens": 0}  # type: ignore[attr-defined]
+    assert out.cost_usd == 0.0  # type: ignore[attr-defined]
