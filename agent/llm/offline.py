@@ -1205,8 +1205,10 @@ def _subject(facts: PostFacts, seed: int = 0) -> str:
     if p and topic and topic.id not in ("charger", "shipping", "order_change", "hours", "refund", "scam", "competitor"):
         if topic.id == "broken":
             return f"your {p.en} not working"
-        if name_en.startswith(("a ", "your ")):  # "a safety concern", "your concern"
-            return f"{name_en} about your {p.en}"
+        if name_en.startswith("a "):  # "a safety concern with your KAMADO K-3"
+            return f"{name_en} with your {p.en}"
+        if name_en.startswith("your "):  # never "… about your feature request about your Hoshizora app"
+            return f"{name_en} regarding the {p.en}"
         if topic.problem or name_en != topic.en:
             return (f"the {bare} on your {p.en}", f"{name_en} with your {p.en}", f"the {bare} on the {p.en}")[form]
         return (f"{name_en} for the {p.en}", f"the {p.en}'s {bare}", f"{name_en} on the {p.en}")[form]
@@ -1595,6 +1597,19 @@ def _dm_sentence(facts: PostFacts, seed: int, kind: str = "trouble") -> str:
     return _pick(opts, seed, "dm")
 
 
+_TAGS_AND_LINKS = re.compile(r"[@#][\w-]+|https?://\S+")
+
+
+def _bare_mention(text: str) -> bool:
+    """Nothing but our name: once handles, hashtags, links, our brand and product names and everything that is
+    not a letter are taken out, at most four characters are left ("Hoshizora", "#SoraBuds2 #unboxing",
+    「＠hoshizora_support テスト」). A post with anything more to say is read, never only liked."""
+    rest = _TAGS_AND_LINKS.sub(" ", _norm(text))
+    for word in _BRAND_WORDS:
+        rest = rest.replace(word, " ")
+    return len(re.sub(r"[\W_\d]+", "", rest)) <= 4
+
+
 def _no_words(facts: PostFacts, action: str, rationale: str) -> Composition:
     """A decision that writes nothing: ``ignore`` or ``like_only``."""
     return Composition(
@@ -1661,7 +1676,7 @@ def compose_reply(
         and facts.intent == "other"
         and facts.sentiment != "negative"
         and not (facts.pii or facts.injection or high_reach)
-        and _post_noun(facts) is None
+        and _bare_mention(facts.text)
     ):
         # a bare mention ("Hoshizora", "#SoraBuds2 #unboxing"): nothing to answer, escalate or look into
         return _no_words(facts, "like_only", "a mention with nothing to answer: a like, no words")
