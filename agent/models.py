@@ -77,7 +77,7 @@ class Draft(Base):
     template_similarity: Mapped[float] = mapped_column(Float, default=0.0)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # the recent-replies read
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     approvals: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     decided_at: Mapped[datetime | None] = mapped_column(nullable=True)

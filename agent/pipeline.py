@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from agent.drafts import DraftPublic, draft_public, priority_of
@@ -40,6 +40,19 @@ class IngestOutcome(BaseModel):
     outcome: Outcome
     reason: str | None = None
     draft: DraftPublic | None = None
+
+
+def recent_replies_query(post_id: int) -> Select[str]:
+    """The newest replies a new draft must not repeat (pending, approved or sent; not this post's own).
+
+    Read before every draft: the index on `drafts.created_at` lets the database stop after the first
+    `RECENT_REPLIES_LIMIT` rows instead of sorting every draft (migration 0005)."""
+    return (
+        select(Draft.text)
+        .where(Draft.status.in_(("pending", "approved", "sent")), Draft.post_id != post_id)
+        .order_by(Draft.created_at.desc())
+        .limit(RECENT_REPLIES_LIMIT)
+    )
 
 
 class Pipeline:
@@ -208,12 +221,7 @@ class Pipeline:
                         "status": last.status if last is not None else p.status,
                     }
                 )
-            recent = s.scalars(
-                select(Draft.text)
-                .where(Draft.status.in_(("pending", "approved", "sent")), Draft.post_id != post.id)
-                .order_by(Draft.created_at.desc())
-                .limit(RECENT_REPLIES_LIMIT)
-            ).all()
+            recent = s.scalars(recent_replies_query(post.id)).all()
             return post_in, triage, post.channel, history, list(recent)
 
     async def draft(self, post_id: int, generation: int = 1, instructions: str | None = None) -> Draft | None:

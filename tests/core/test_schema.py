@@ -1,0 +1,62 @@
+"""The schema the migrations build is the one the models declare, and the hot reads have their indexes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import insert, inspect, select, text
+
+import api.models  # noqa: F401 - each module registers its tables on Base.metadata
+import evals.models  # noqa: F401
+import kizuki.audit
+import kizuki.jobs  # noqa: F401
+import knowledge.models  # noqa: F401
+from agent.models import Draft, Post
+from agent.pipeline import recent_replies_query
+from kizuki.db import Database
+from kizuki.models import Base
+
+
+def test_migrations_build_what_the_models_declare(db: Database) -> None:
+    """An index or column added to a model without a migration (or the reverse) shows up here."""
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    names = {ix["name"] for ix in inspect(db.engine).get_indexes("drafts")}
+    assert "ix_drafts_created_at" in names
+
+
+def test_the_recent_replies_read_walks_the_index_instead_of_sorting(tmp_path: Path) -> None:
+    """Before every draft the pipeline reads the newest replies; without an index on created_at the
+    database sorts every draft for it (122 ms at 200,000 drafts on SQLite)."""
+    db = Database(f"sqlite:///{tmp_path / 'k.db'}")
+    db.migrate()
+    try:
+        with db.session() as s:
+            s.execute(
+                insert(Post),
+                [
+                    {"source": "x", "external_id": f"e{i}", "author_handle": "u", "text": "t", "lang": "ja"}
+                    | {"channel": "x", "status": "drafted", "metrics": {}, "raw": {}}
+                    for i in range(300)
+                ],
+            )
+            ids = list(s.scalars(select(Post.id)))
+            s.execute(
+                insert(Draft),
+                [
+                    {"post_id": pid, "status": ("pending", "sent", "rejected")[pid % 3], "text": f"reply {pid}"}
+                    | {"channel": "x", "model": "offline", "prompt_version": "draft-v2"}
+                    for pid in ids
+                ],
+            )
+            s.execute(text("ANALYZE"))
+        query = recent_replies_query(ids[-1]).compile(db.engine, compile_kwargs={"literal_binds": True})
+        with db.reading() as s:
+            plan = " | ".join(str(row[-1]) for row in s.execute(text(f"EXPLAIN QUERY PLAN {query}")))
+            assert "ix_drafts_created_at" in plan and "TEMP B-TREE" not in plan, plan
+            assert len(s.scalars(recent_replies_query(ids[-1])).all()) == 50
+    finally:
+        db.dispose()
