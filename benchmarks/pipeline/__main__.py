@@ -175,7 +175,7 @@ def reference_loop_ms() -> float:
     """A fixed pure-Python workload, best of 3: how fast this machine runs Python right now (lower is faster).
 
     Throughput here is bound by one core's Python speed, which on a shared machine changes through the day;
-    printed next to posts/s, it tells a slower code from a slower machine."""
+    printed next to posts/s, it tells slower code from a slower machine."""
     best = float("inf")
     for _ in range(3):
         t0 = time.perf_counter()
