@@ -397,7 +397,7 @@ def check(
 
     Without --rules it uses the rules drafts are checked with: `KIZUKI_RULES_FILE`, else
     `KIZUKI_HOME/rules.yaml` when it exists, else the shipped defaults."""
-    from agent.checks import Checker, RulesError, TextTooLong, load_rules
+    from agent.checks import RulesError, TextTooLong, checker_for
 
     try:
         rules = rules or get_settings().effective_rules_file
@@ -405,7 +405,7 @@ def check(
         fail(f"settings: {exc}")
         return
     try:
-        checker = Checker(load_rules(rules))
+        checker = checker_for(rules)
     except RulesError as exc:
         fail(str(exc))
         return

@@ -48,14 +48,14 @@ class Runtime:
         a restart. An edit that does not load (a YAML or rule error) keeps the rules in force and is logged;
         at start-up the same error is raised.
         """
-        from agent.checks import Checker, load_rules, rules_signature
+        from agent.checks import checker_for, rules_signature
 
         path = self.settings.effective_rules_file
-        signature = rules_signature(path)
+        signature = rules_signature(path)  # also remembered for a file that fails, so it is not re-read each time
         with self._lock:
             if self._checker is None or signature != self._checker_signature:
                 try:
-                    checker = Checker(load_rules(path))
+                    checker = checker_for(path)
                 except Exception:
                     if self._checker is None:
                         raise

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Literal
 
 import jaconv
@@ -15,9 +17,9 @@ from .models import CheckResult, Finding
 from .normalize import View, policy_view
 from .pii import PiiItem, find_pii, normalise_contact
 from .policy import find_policy
-from .rules import Rules, Term, default_rules
+from .rules import Rules, Term, default_rules, load_rules, rules_signature
 
-__all__ = ["MAX_TEXT_CHARS", "Checker", "TextTooLong", "check"]
+__all__ = ["MAX_TEXT_CHARS", "Checker", "TextTooLong", "check", "checker_for"]
 
 MAX_TEXT_CHARS = 20_000
 """Longest text (reply or post) accepted, in characters. Longer input raises :class:`TextTooLong`."""
@@ -370,3 +372,17 @@ def check(
 
 
 _cache_lock = threading.Lock()
+
+
+def checker_for(path: str | os.PathLike[str] | None) -> Checker:
+    """The checker for a rules file merged with the shipped defaults (None: the defaults alone), compiled
+    once per version of the file: an edited file is picked up by the next call.
+
+    Raises :class:`RulesError` for a file that does not load.
+    """
+    return _compiled(None if path is None else str(path), rules_signature(path))
+
+
+@lru_cache(maxsize=8)
+def _compiled(path: str | None, signature: tuple[str, int, int] | None) -> Checker:
+    return Checker(load_rules(path))

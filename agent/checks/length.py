@@ -17,13 +17,12 @@ _URL = re.compile(r"https?://[^\s\u3000-\u30ff\u4e00-\u9fff（）「」、。]+"
 _LIGHT = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
 
 
+_HEAVY = re.compile("[^" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in _LIGHT) + "]")
+"""A character of weight 2 (CJK, most non-Latin scripts, emoji): outside every range of `_LIGHT`."""
+
+
 def _weight(ch: str) -> int:
-    cp = ord(ch)
-    return 1 if any(a <= cp <= b for a, b in _LIGHT) else 2
-
-
-_HEAVY = re.compile(r"[^\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]")
-"""A character of weight 2 (CJK, most non-Latin scripts, emoji)."""
+    return 2 if _HEAVY.match(ch) else 1
 
 
 def weighted_length(text: str, *, upto: int | None = None) -> tuple[int, int | None]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -13,7 +11,7 @@ from pydantic_ai.exceptions import UnexpectedModelBehavior
 from pydantic_ai.messages import ModelResponse
 from pydantic_ai.models import Model
 
-from agent.checks import Checker, CheckResult, Finding, load_rules, rules_signature
+from agent.checks import Checker, CheckResult, Finding, checker_for
 from agent.drafting.agent import (
     DEFAULT_PROMPT,
     DraftDeps,
@@ -57,17 +55,10 @@ class DraftOutcome(BaseModel):
     findings_fixed: list[str] = Field(description="Categories of findings the model fixed during the run")
 
 
-@lru_cache(maxsize=8)
-def _checker_for(rules_file: Path | None, signature: tuple[str, int, int] | None) -> Checker:
-    return Checker(load_rules(rules_file) if rules_file else None)
-
-
 def default_checker(settings: Settings | None = None) -> Checker:
     """The checker for the organisation's rules (`KIZUKI_RULES_FILE`, else `KIZUKI_HOME/rules.yaml`), the
     same rules the pipeline drafts with; compiled once per version of the file (an edit is picked up)."""
-    settings = settings or get_settings()
-    path = settings.effective_rules_file
-    return _checker_for(path, rules_signature(path))
+    return checker_for((settings or get_settings()).effective_rules_file)
 
 
 def _as_history(items: Sequence[HistoryItem | dict[str, Any]]) -> list[HistoryItem]:

@@ -177,6 +177,14 @@ def generated_posts_with_questions(n: int = 100, seed: int = 7) -> list[tuple[st
     return out
 
 
+def _pair_summary(similarities: list[float]) -> dict[str, Any]:
+    return {
+        "pairs": len(similarities),
+        "max_jaccard": round(max(similarities, default=0.0), 4),
+        "above_0.35": sum(x > 0.35 for x in similarities),
+    }
+
+
 async def run_non_template(kb: Any) -> dict[str, Any]:
     """Two figures: each post drafted on its own (what the model writes), and in sequence with the
     recent replies passed as the pipeline passes them (what the template guard makes of it)."""
@@ -214,16 +222,8 @@ async def run_non_template(kb: Any) -> dict[str, Any]:
         "drafts": len(alone),
         "mean_jaccard": round(mean, 4),
         "max_jaccard": round(top, 4),
-        "same_answer_pairs": {
-            "pairs": len(same),
-            "max_jaccard": round(max(same, default=0.0), 4),
-            "above_0.35": sum(x > 0.35 for x in same),
-        },
-        "other_pairs": {
-            "pairs": len(other),
-            "max_jaccard": round(max(other, default=0.0), 4),
-            "above_0.35": sum(x > 0.35 for x in other),
-        },
+        "same_answer_pairs": _pair_summary(same),
+        "other_pairs": _pair_summary(other),
         "with_recent_replies": {
             "mean_jaccard": round(g_mean, 4),
             "max_jaccard": round(g_top, 4),
