@@ -2,8 +2,9 @@
 
 Intake is one transaction (post, decision, triage, the draft job and the audit entry commit together).
 Drafting runs as a job: the snapshot is read first, the model is called outside any transaction, and
-the draft, its checks and the audit entry are stored in one transaction. A model failure stores the
-draft as `failed` with the reason, and the job is retried with backoff: nothing is lost.
+the draft, its checks, the audit entries and the end of the draft job are stored in one transaction. A
+model failure stores the draft as `failed` with the reason, and the job is retried with backoff: nothing
+is lost.
 """
 
 from __future__ import annotations
@@ -224,8 +225,13 @@ class Pipeline:
             recent = s.scalars(recent_replies_query(post.id)).all()
             return post_in, triage, post.channel, history, list(recent)
 
-    async def draft(self, post_id: int, generation: int = 1, instructions: str | None = None) -> Draft | None:
-        """Draft (or re-draft) one post and store the result; idempotent per (post, generation)."""
+    async def draft(
+        self, post_id: int, generation: int = 1, instructions: str | None = None, *, lease: jobs.Lease | None = None
+    ) -> Draft | None:
+        """Draft (or re-draft) one post and store the result; idempotent per (post, generation).
+
+        With the draft job's `lease`, the job is finished in the transaction that stores the draft: a stored
+        draft and a done job commit together. A failure leaves the job to the worker, which retries it."""
         import asyncio
 
         from agent.drafting import draft_reply
@@ -248,7 +254,7 @@ class Pipeline:
         except Exception as exc:
             await asyncio.to_thread(self._store_failure, post_id, generation, model_id, instructions, exc)
             raise
-        return await asyncio.to_thread(self._store, post_id, generation, triage, outcome, instructions)
+        return await asyncio.to_thread(self._store, post_id, generation, triage, outcome, instructions, lease)
 
     def _draft_row(self, s: Session, post_id: int, generation: int) -> Draft | None:
         return s.scalars(
@@ -256,68 +262,82 @@ class Pipeline:
         ).one_or_none()
 
     def _store(
-        self, post_id: int, generation: int, triage: TriageResult, outcome: Any, instructions: str | None
+        self,
+        post_id: int,
+        generation: int,
+        triage: TriageResult,
+        outcome: Any,
+        instructions: str | None,
+        lease: jobs.Lease | None = None,
+    ) -> Draft:
+        with self.rt.db.session() as s:
+            draft = self._store_in(s, post_id, generation, triage, outcome, instructions)
+            if lease is not None:
+                lease.finish_in(s)  # commits with the draft (a lost lease changes nothing here, as before)
+            return draft
+
+    def _store_in(
+        self, s: Session, post_id: int, generation: int, triage: TriageResult, outcome: Any, instructions: str | None
     ) -> Draft:
         reply = outcome.draft
         now = utcnow()
-        with self.rt.db.session() as s:
-            post = s.get(Post, post_id)
-            assert post is not None
-            draft = self._draft_row(s, post_id, generation)
-            if draft is not None and draft.status not in ("failed",):
-                return draft  # a retried job whose first run already stored the draft
-            if draft is None:
-                draft = Draft(post_id=post_id, generation=generation, channel=post.channel, created_at=now)
-                s.add(draft)
-            draft.status = "pending"
-            draft.text = reply.text
-            draft.original_text = reply.text
-            draft.language = reply.language
-            draft.citations = [c.model_dump() for c in reply.citations]
-            draft.needs_dm = reply.needs_dm
-            draft.action = reply.action
-            draft.escalate_to = reply.escalate_to
-            draft.rationale = reply.rationale
-            draft.checks = outcome.checks.model_dump()
-            draft.verdict = outcome.checks.verdict
-            draft.priority = priority_of(triage.urgency, triage.flame_risk)
-            draft.flame_risk = triage.flame_risk
-            draft.urgency = triage.urgency
-            draft.model = outcome.model
-            draft.prompt_version = outcome.prompt_version
-            draft.instructions = instructions
-            draft.retrieved = [r.model_dump() for r in outcome.retrieved]
-            draft.usage = dict(outcome.usage)
-            draft.cost_usd = outcome.cost_usd
-            draft.template_similarity = float(outcome.template_similarity)
-            draft.attempts = int(outcome.attempts)
-            draft.error = None
-            draft.updated_at = now
-            post.status = "drafted"
-            s.flush()
-            audit.record(
-                s,
-                actor=f"model:{outcome.model}",
-                action="draft.create",
-                subject=f"draft:{draft.id}",
-                after={
-                    "post_id": post_id,
-                    "generation": generation,
-                    "text": reply.text,
-                    "action": reply.action,
-                    "citations": draft.citations,
-                    "model": outcome.model,
-                    "prompt_version": outcome.prompt_version,
-                },
-            )
-            audit.record(
-                s,
-                actor="checks",
-                action="draft.checks",
-                subject=f"draft:{draft.id}",
-                after=draft.checks,
-            )
-            return draft
+        post = s.get(Post, post_id)
+        assert post is not None
+        draft = self._draft_row(s, post_id, generation)
+        if draft is not None and draft.status not in ("failed",):
+            return draft  # a retried job whose first run already stored the draft
+        if draft is None:
+            draft = Draft(post_id=post_id, generation=generation, channel=post.channel, created_at=now)
+            s.add(draft)
+        draft.status = "pending"
+        draft.text = reply.text
+        draft.original_text = reply.text
+        draft.language = reply.language
+        draft.citations = [c.model_dump() for c in reply.citations]
+        draft.needs_dm = reply.needs_dm
+        draft.action = reply.action
+        draft.escalate_to = reply.escalate_to
+        draft.rationale = reply.rationale
+        draft.checks = outcome.checks.model_dump()
+        draft.verdict = outcome.checks.verdict
+        draft.priority = priority_of(triage.urgency, triage.flame_risk)
+        draft.flame_risk = triage.flame_risk
+        draft.urgency = triage.urgency
+        draft.model = outcome.model
+        draft.prompt_version = outcome.prompt_version
+        draft.instructions = instructions
+        draft.retrieved = [r.model_dump() for r in outcome.retrieved]
+        draft.usage = dict(outcome.usage)
+        draft.cost_usd = outcome.cost_usd
+        draft.template_similarity = float(outcome.template_similarity)
+        draft.attempts = int(outcome.attempts)
+        draft.error = None
+        draft.updated_at = now
+        post.status = "drafted"
+        s.flush()
+        audit.record(
+            s,
+            actor=f"model:{outcome.model}",
+            action="draft.create",
+            subject=f"draft:{draft.id}",
+            after={
+                "post_id": post_id,
+                "generation": generation,
+                "text": reply.text,
+                "action": reply.action,
+                "citations": draft.citations,
+                "model": outcome.model,
+                "prompt_version": outcome.prompt_version,
+            },
+        )
+        audit.record(
+            s,
+            actor="checks",
+            action="draft.checks",
+            subject=f"draft:{draft.id}",
+            after=draft.checks,
+        )
+        return draft
 
     def _store_failure(
         self, post_id: int, generation: int, model_id: str, instructions: str | None, exc: BaseException

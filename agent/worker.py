@@ -16,8 +16,10 @@ if TYPE_CHECKING:
     from agent.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
-# A handler gets the job's payload and whether this is its last attempt (to record a final failure).
-Handler = Callable[[dict[str, Any], bool], Awaitable[None]]
+# A handler gets the job's payload, whether this is its last attempt (to record a final failure), and the
+# job's lease: a handler that stores its result may finish the job in that transaction (`Lease.finish_in`);
+# otherwise the worker finishes it after the handler returns.
+Handler = Callable[[dict[str, Any], bool, jobs.Lease], Awaitable[None]]
 
 
 class Worker:
@@ -51,9 +53,10 @@ class Worker:
         self.handlers.update(handlers or {})
         self.processed = 0
 
-    async def _draft(self, payload: dict[str, Any], final: bool) -> None:
+    async def _draft(self, payload: dict[str, Any], final: bool, lease: jobs.Lease) -> None:
+        # the draft and the job's end commit together (one write transaction fewer per draft)
         await self.pipeline.draft(
-            int(payload["post_id"]), int(payload.get("generation", 1)), payload.get("instructions")
+            int(payload["post_id"]), int(payload.get("generation", 1)), payload.get("instructions"), lease=lease
         )
 
     def _claim(self) -> tuple[int, str, dict[str, Any], bool] | None:
@@ -74,14 +77,16 @@ class Worker:
 
     async def _run(self, job_id: int, kind: str, payload: dict[str, Any], final: bool) -> None:
         handler = self.handlers.get(kind)
+        lease = jobs.Lease(job_id, self.worker_id)
         error: BaseException | None = None
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {kind!r}")
-            await handler(payload, final)
+            await handler(payload, final, lease)
         except Exception as exc:
             error = exc
-        await asyncio.to_thread(self._done, job_id, error)
+        if error is not None or not lease.finished:  # a failure is always recorded here, and retried
+            await asyncio.to_thread(self._done, job_id, error)
         self.processed += 1
 
     async def drain(self, *, stop: threading.Event | None = None, forever: bool = False) -> int:

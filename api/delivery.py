@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from agent.drafts import get_draft
-from kizuki import audit
+from kizuki import audit, jobs
 from kizuki.models import utcnow
 from kizuki.runtime import Runtime
 
@@ -119,8 +119,8 @@ async def send_webhook(rt: Runtime, message: dict[str, Any]) -> Any:
         return {"status": res.status_code}
 
 
-def delivery_handler(rt: Runtime) -> Callable[[dict[str, Any], bool], Awaitable[None]]:
-    async def _deliver(payload: dict[str, Any], final: bool) -> None:
+def delivery_handler(rt: Runtime) -> Callable[[dict[str, Any], bool, jobs.Lease], Awaitable[None]]:
+    async def _deliver(payload: dict[str, Any], final: bool, lease: jobs.Lease) -> None:  # the worker ends the job
         draft_id = int(payload["draft_id"])
         message = await asyncio.to_thread(_prepare, rt, draft_id)
         if message is None:

@@ -8,6 +8,7 @@ is queued again, so nothing is lost; handlers must be idempotent for the same jo
 from __future__ import annotations
 
 import socket
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -111,6 +112,24 @@ def finish(session: Session, job_id: int, worker: str) -> bool:
         .values(status="done", lease_until=None, updated_at=utcnow())
     )
     return bool(res.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass
+class Lease:
+    """A claimed job as its handler sees it: a handler that writes its result can finish the job in that
+    same transaction (`finish_in`), so the result is stored exactly when the job is done; the worker then
+    skips its own finishing transaction. A failure still goes through the worker (`fail`, retried)."""
+
+    job_id: int
+    worker: str
+    finished: bool = False
+    """Set by `finish_in`; the worker reads it only after the handler returned (its transaction committed)."""
+
+    def finish_in(self, session: Session) -> bool:
+        """`finish` in the caller's transaction; False if this worker no longer holds the job."""
+        held = finish(session, self.job_id, self.worker)
+        self.finished = True
+        return held
 
 
 def fail(session: Session, job_id: int, worker: str, error: str, *, retry_in: timedelta | None = None) -> str:
