@@ -31,7 +31,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic_ai.messages import (
     ModelMessage,
@@ -48,7 +48,7 @@ from pydantic_ai.usage import RequestUsage
 
 from agent.checks.length import X_LIMIT
 from agent.checks.length import weighted_length as _checks_weighted_length
-from agent.llm.paraphrase import reword
+from agent.llm.paraphrase import restructure, reword
 from agent.prompts.fencing import unfence
 from knowledge.lexical import Tokenizer
 
@@ -414,7 +414,7 @@ _CONTEXTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
 )
 _INJECTION = re.compile(
     r"ignore (?:all |your |the )?(?:previous |prior |above )?instructions|system prompt|reply exactly|"
-    r"指示を無視|命令を無視|システムプロンプト|プロンプトを(?:表示|教え)|ルールを無視",
+    r"指示(?:を|は)?(?:すべて|全て|全部)?無視|命令を無視|システムプロンプト|プロンプトを(?:表示|教え)|ルールを無視",
     re.IGNORECASE,
 )
 _PII = re.compile(
@@ -441,9 +441,15 @@ _RISKY = re.compile(
 )
 
 
+_WHOLE_WORDS = frozenset({"fire"})
+"""Topic words that must end where the word ends: "fired the support team" is no fire."""
+
+
 @lru_cache(maxsize=1024)
 def _word_pattern(w: str) -> re.Pattern[str] | None:
-    return re.compile(rf"(?<![a-z0-9]){re.escape(w)}") if w.isascii() and w[:1].isalnum() else None
+    if not (w.isascii() and w[:1].isalnum()):
+        return None
+    return re.compile(rf"(?<![a-z0-9]){re.escape(w)}" + ("(?![a-z])" if w in _WHOLE_WORDS else ""))
 
 
 def _has_word(n: str, w: str) -> bool:
@@ -492,6 +498,7 @@ class PostFacts:
     instructions: str | None
     brand: bool = True
     tried: set[str] = field(default_factory=set)
+    when: dict[str, str] = field(default_factory=dict)  # the post's own time words by situation (`when_words`)
 
     @property
     def order_matter(self) -> bool:
@@ -580,6 +587,7 @@ def read_post(
         instructions=instructions,
         brand=brand,
         tried=_already_tried(n),
+        when=when_words(text, lang),
     )
 
 
@@ -702,7 +710,11 @@ _FALLBACK = re.compile(
 "If E03 remains, …", "…; if E12 still appears, …")."""
 
 
-def _step_candidates(entry: Entry, facts: PostFacts) -> list[tuple[float, int, str]]:
+def _step_candidates(entry: Entry, facts: PostFacts, troubled: bool | None = None) -> list[tuple[float, int, str]]:
+    """(score, position, sentence) of the entry's sentences as the reply's step, best first. ``troubled``: the
+    reply is to something wrong (an action scores most), else to a question (a fact or a number scores too);
+    by default, whether the post reads as trouble at all."""
+    troubled = facts.trouble if troubled is None else troubled
     n = _norm(facts.text)
     said = {w for t in facts.topics for w in (*t.ja_words, *t.en_words) if w in n}
     # the post's topic words, and the topic's other words (a post's "2FA" is the entry's "two-step")
@@ -716,8 +728,8 @@ def _step_candidates(entry: Entry, facts: PostFacts) -> list[tuple[float, int, s
         ns = _norm(s)
         score = 0.0
         action = bool((_ACTION_JA if facts.lang == "ja" else _ACTION_EN).search(s))
-        score += (3 if facts.trouble else 1) if action else 0
-        if not facts.trouble and re.search(r"\d", s):
+        score += (3 if troubled else 1) if action else 0
+        if not troubled and re.search(r"\d", s):
             score += 1
         score += sum(1.5 for w in said if w in ns) + min(1.5, sum(0.75 for w in words if w in ns))
         fallback = bool(_FALLBACK.search(s))
@@ -757,13 +769,16 @@ _LEAD_EN = re.compile(r"^(?:First|Then|Next|Also),?\s+", re.IGNORECASE)
 
 
 _STATEMENT_LEADS = (
-    ("結論から申し上げますと、", "簡単にご説明すると、", "", "端的に申しますと、", "要点としては、", ""),
-    ("Short answer: ", "In short, ", "", "The key point: ", "Quick answer: ", ""),
-)
+    ("結論から申し上げますと、", "簡単にご説明すると、", "", "端的に申しますと、", "要点としては、", "",
+     "お答えとしては、",
+     "まとめると、"),
+    ("Short answer: ", "In short, ", "", "The key point: ", "Quick answer: ", "", "Here's the answer: ",
+     "Simply put, "),
+)  # fmt: skip
 """Lead-ins for a step that states a fact (it answers a question) rather than asking for an action."""
 _REQUEST_LEADS = (
-    ("お手数ですが、", "一度、", "", "まずは", "よろしければ、", ""),
-    ("", "Could you try this: ", "A good first step: ", "What usually helps: ", "Here's what to do: "),
+    ("お手数ですが、", "一度、", "", "まずは", "よろしければ、", "", "恐れ入りますが、"),
+    ("", "Could you try this: ", "A good first step: ", "What usually helps: ", "Here's what to do: ", "Try this: "),
 )
 """Lead-ins for a step that asks the customer to do something."""
 _STEP_LEAD = re.compile(
@@ -777,7 +792,7 @@ def _paraphrase_step(sentence: str, facts: PostFacts, pick: int, *, lead: bool =
     varied lead-in (a request gets "お手数ですが、", a fact answering a question ``answer`` gets
     "結論から申し上げますと、") and a varied ending."""
     lead = lead and not _FALLBACK.search(sentence)
-    sentence = reword(sentence, facts.lang, pick)
+    sentence = restructure(reword(sentence, facts.lang, pick), facts.lang, pick)
     if facts.lang == "ja":
         s = _LEAD_JA.sub("", sentence).strip()
         if not s.endswith(("。", "！", "？")):
@@ -793,7 +808,7 @@ def _paraphrase_step(sentence: str, facts: PostFacts, pick: int, *, lead: bool =
             s = s[: -len(old)] + new
         # a lead-in ("お手数ですが、") belongs to a request, not to a statement of fact
         if not re.search(r"(?:ください|でしょうか|幸いです)。$", s):
-            return (_STATEMENT_LEADS[0][(pick // 4) % 6] if lead and answer else "") + s
+            return (_STATEMENT_LEADS[0][(pick // 4) % len(_STATEMENT_LEADS[0])] if lead and answer else "") + s
         leads = _REQUEST_LEADS[0]
         return (leads[(pick // 4) % len(leads)] if lead else "") + s
     s = re.sub(r"^(Please )also ", r"\1", _LEAD_EN.sub("", sentence).strip())  # "also" of a later step
@@ -805,35 +820,147 @@ def _paraphrase_step(sentence: str, facts: PostFacts, pick: int, *, lead: bool =
     return (f"{chosen}{low} {rest}" if chosen else s).strip()
 
 
-_CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
-    ("urgent", ("至急", "週末まで", "今夜", "急ぎ"), ("tonight", "guests", "asap", "urgent", "help!"),
-     ("お急ぎのところ、お待たせしないようご案内します。", "お急ぎとのこと、要点だけお伝えします。",
-      "時間がない中でのトラブル、本当にご不便ですよね。"),
-     ("We know you're short on time, so here's the quick version.", "Since you're in a hurry, straight to the point.",
-      "Bad timing, we know, so let's be quick.")),
-    ("new", ("買って", "届いたばかり", "新しい"), ("day 3 of owning", "just bought", "brand new"),
-     ("お使い始めたばかりでのトラブル、残念な思いをさせてしまいました。", "せっかくの新しい製品なのに、すみません。"),
-     ("Not the start you wanted with a new purchase.", "That's a disappointing start, and we want to fix it.")),
-    ("others", ("同じ人いる", "みんな", "ほかにも"), ("anyone else", "everyone", "others"),
-     ("同じ症状のお声は担当部署にも共有します。", "いただいたお声はチームにも届けます。"),
-     ("We're also passing reports like yours on to the team.", "Reports like this help us spot patterns, thank you.")),
-    ("since", ("昨日から", "朝から", "ずっと"), ("since yesterday", "all day", "for days"),
-     ("続いているとのこと、お待たせしてすみません。", "しばらく続いているとのこと、ご不便をおかけしています。"),
-     ("Sorry it's been going on for a while.", "A problem that lingers is extra annoying, we get it.")),
-    ("repair", ("サポートに出す", "修理に出", "送るべき"), ("send it in", "should i return"),
-     ("修理に出す前に、まず次の点をお試しください。", "お預かりの前に、ご自宅でできる確認があります。"),
-     ("Before sending it in, there's one thing worth trying.", "You may not need to send it in yet.")),
-    ("normal", ("普通なの", "仕様なの", "これって普通"), ("is it normal", "is this normal"),
-     ("気になりますよね。確認の手順をご案内します。", "ご心配ですよね、教えていただきありがとうございます。"),
-     ("Good call asking.", "Fair to wonder, and thanks for checking with us.")),
-    ("ask", ("どうすれば", "対処法", "教えて"), ("what should i do", "any tips", "any ideas", "what do i do"),
-     ("いちばん早く試せる方法からご案内します。", "試していただきたいことを順にお伝えします。",
-      "すぐに試せる方法があります。"),
-     ("Here's the quickest fix we know.", "Here's what we'd try first.", "There's a quick thing to try.")),
-    ("upset", ("困った", "困ってる", "最悪", "がっかり"), ("not impressed", "annoying", "frustrating", "disappointed"),
-     ("お困りのところ、ご連絡ありがとうございます。", "困らせてしまい、本当にすみません。"),
-     ("Fair enough, and we'd like to make it right.", "We hear you, and we want to win you back.")),
+_Combo = tuple[tuple[str, ...], ...]
+"""A phrase built from parts: one option of each part, each chosen independently (6 x 8 parts give 48
+sentences from 14 phrases, so two posts rarely get the same sentence). An option may name a value in braces:
+``{s}`` the subject, ``{w}`` the post's own time words for its situation ("1ヶ月", "tonight"); an option
+naming a value the post does not have is left out of the choice (`_say`)."""
+
+
+class _Cue(NamedTuple):
+    """A situation a post can be in, the words that show it, and the sentences that answer it."""
+
+    name: str
+    ja_words: tuple[str, ...]
+    en_words: tuple[str, ...]
+    ja: _Combo
+    en: _Combo
+
+
+_CUES: tuple[_Cue, ...] = (
+    _Cue(
+        "urgent", ("至急", "週末まで", "今夜", "急ぎ"), ("tonight", "guests", "asap", "urgent", "help!"),
+        (("お急ぎのところ、", "{w}までに必要なところ、", "時間がない中、", "お急ぎの中、"),
+         ("要点だけお伝えします。", "手短にご案内します。", "お待たせしないようご案内します。",
+          "簡潔にお伝えしますね。")),
+        (("We know you're short on time, so here's the quick version.", "With {w} so close, let's keep this short.",
+          "Since you're in a hurry, straight to the point.", "Time is tight, so here it is in brief.",
+          "Bad timing, we know, so let's be quick."),),
+    ),
+    _Cue(
+        "new", ("買って", "届いたばかり", "新しい"), ("day 3 of owning", "just bought", "brand new"),
+        (("お使い始めたばかりで", "ご購入から{w}で", "せっかくの新しい製品なのに、", "まだ使い始めのうちに"),
+         ("このようなことになり、", "ご不便をおかけし、", "残念な思いをさせてしまい、", "お手数をおかけし、"),
+         ("申し訳ありません。", "すみません。", "申し訳ございません。")),
+        (("Not the start you wanted with a new purchase.", "Only {w} in, that's disappointing, sorry.",
+          "A new purchase should just work, sorry it hasn't.", "That's a rough start, and we want to fix it.",
+          "Sorry, that's not how the first {w} with it should go."),),
+    ),
+    _Cue(
+        "others", ("同じ人いる", "みんな", "ほかにも"), ("anyone else", "everyone", "others"),
+        (("同じようなお声は", "いただいたお声は", "こうしたご報告は", "今回の内容は"),
+         ("担当部署にも共有します。", "チームにも届けます。", "開発チームにも伝えます。",
+          "社内で共有させていただきます。")),
+        (("We're passing reports like yours on to the team.", "Reports like this help us spot patterns, thank you.",
+          "We'll share this with the team too.", "Thanks, reports like yours reach the team that works on it.",
+          "Good to hear about it, we collect reports like this."),),
+    ),
+    _Cue(
+        "since", ("昨日から", "朝から", "ずっと"), ("since yesterday", "all day", "for days"),
+        (("{w}から", "しばらく", "長く"), ("続いているとのこと、", "お困りとのこと、", "この状態とのこと、"),
+         ("お待たせしてすみません。", "ご不便をおかけしています。", "申し訳ありません。")),
+        (("Sorry it's been going on since {w}.", "Sorry this has dragged on.",
+          "A problem that lingers is extra annoying, we get it.", "Sorry it's been like this for a while.",
+          "Since {w} is a long time to put up with it, sorry."),),
+    ),
+    _Cue(
+        "repair", ("サポートに出す", "修理に出", "送るべき"), ("send it in", "should i return"),
+        (("修理に出す前に、", "お預かりの前に、", "修理をご依頼いただく前に、"),
+         ("まず次の点をお試しください。", "ご自宅でできる確認があります。", "試していただきたいことがあります。")),
+        (("Before sending it in, there's one thing worth trying.", "You may not need to send it in yet.",
+          "Try this before sending it anywhere.", "It may be fixable at home first.",
+          "Hold off on sending it in for a moment."),),
+    ),
+    _Cue(
+        "normal", ("普通なの", "仕様なの", "これって普通"), ("is it normal", "is this normal"),
+        (("気になりますよね。", "ご心配ですよね。", "不安になりますよね。"),
+         ("ご連絡ありがとうございます。", "教えていただきありがとうございます。",
+          "確認してくださってありがとうございます。")),
+        (("Good call asking.", "Fair to wonder, and thanks for checking with us.", "Thanks for checking with us.",
+          "Worth asking, thanks.", "Glad you asked rather than worrying."),),
+    ),
+    _Cue(
+        "ask", ("どうすれば", "対処法", "教えて"), ("what should i do", "any tips", "any ideas", "what do i do"),
+        (("いちばん早く試せる方法から", "試していただきたいことを", "すぐに試せる方法を", "ご自宅でできる対処法を",
+          "まずはこちらの手順を"),
+         ("ご案内します。", "お伝えします。", "お知らせします。")),
+        (("Here's the quickest fix we know.", "Here's what we'd try first.", "There's a quick thing to try.",
+          "Here's where we'd start.", "Here's a first step."),),
+    ),
+    _Cue(
+        "upset", ("困った", "困ってる", "最悪", "がっかり"), ("not impressed", "annoying", "frustrating",
+                  "disappointed"),
+        (("お困りのところ、", "ご不快な思いをさせてしまい、", "困らせてしまい、", "がっかりさせてしまい、"),
+         ("本当にすみません。", "申し訳ありません。", "申し訳ございません。")),
+        (("Fair enough, and we'd like to make it right.", "We hear you, and we want to win you back.",
+          "That's fair criticism, and we want to fix it.", "Understood, and we'd like to turn this around.",
+          "You're right to be annoyed, and we want to help."),),
+    ),
 )  # fmt: skip
+"""Situations a post can be in, in the order a reply answers them (at most two, `_cue_sentences`)."""
+
+_WHEN: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    # the post's own words for its situation (ja, en), said back in the reply: 「ご購入から1ヶ月で」,
+    # "Sorry it's been going on since yesterday"; never a time the post did not give
+    "urgent": (
+        re.compile(r"(週末|今夜|今日中|明日|土曜|日曜|来週)まで|(今夜)"),
+        re.compile(r"\b(tonight|this weekend|tomorrow)\b"),
+    ),
+    "new": (
+        re.compile(r"買って(\d{1,2}|一|二|三|半)(ヶ月|か月|カ月|週間|日)"),
+        re.compile(
+            r"\bday (\d{1,2}) of owning|\b(\d{1,2}|a|one|two|three|four|five|six) (days?|weeks?) (?:in|old|after)\b"
+        ),
+    ),
+    "since": (
+        re.compile(r"(昨日|昨夜|今朝|朝|先週|\d{1,2}日前)から"),
+        re.compile(r"\bsince (yesterday|this morning|last night|last week|monday|tuesday|wednesday|thursday|friday)\b"),
+    ),
+}
+_EN_COUNT = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+
+
+def when_words(text: str, lang: str) -> dict[str, str]:
+    """The post's own time words by situation: {"new": "1ヶ月"}, {"since": "yesterday", "urgent": "tonight"}."""
+    n = _norm(text)
+    out: dict[str, str] = {}
+    for cue, (ja, en) in _WHEN.items():
+        m = (ja if lang == "ja" else en).search(n)
+        if m is None:
+            continue
+        if lang == "ja":
+            out[cue] = m.group(1) + m.group(2) if cue == "new" else m.group(1) or m.group(2) or ""
+        elif cue == "new":
+            num, unit = (m.group(1), "day") if m.group(1) else (m.group(2), m.group(3).rstrip("s"))
+            count = _EN_COUNT[int(num)] if num.isdigit() and int(num) < len(_EN_COUNT) else num
+            out[cue] = f"{count} {unit}" if count in ("a", "one") else f"{count} {unit}s"
+        else:
+            out[cue] = m.group(1)
+    return {k: v for k, v in out.items() if v}
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _say(bank: _Combo, seed: int, slot: str, **values: str | None) -> str:
+    """One option of each part of ``bank``, each chosen independently by ``seed``, filled in with ``values``;
+    an option that names a value not given (``{w}`` for a post without time words) is left out of the choice."""
+    chosen = []
+    for i, part in enumerate(bank):
+        usable = [o for o in part if all(values.get(k) for k in _PLACEHOLDER.findall(o))] or part
+        chosen.append(_pick(usable, seed, f"{slot}{i}"))
+    text = "".join(chosen).format(**{k: v or "" for k, v in values.items()})
+    return text[:1].upper() + text[1:]
 
 
 def _carried(sentence: str, replies: Sequence[str], share: float = 0.5) -> bool:
@@ -849,10 +976,22 @@ def _carried(sentence: str, replies: Sequence[str], share: float = 0.5) -> bool:
 
 
 _APOLOGETIC_CUES = ("new", "since", "upset")
-_NO_FIX_YET = (
-    ("今のところ、確かな対処法をお伝えできずすみません。", "今すぐお伝えできる対処法がなく、申し訳ありません。"),
-    ("There's no fix we can point you to just yet, sorry.", "No quick fix we can share yet, sorry."),
-)
+_NO_FIX_YET: dict[str, _Combo] = {
+    "ja": (("今のところ、", "現時点では、", "すぐには"),
+           ("確かな対処法をお伝えできず", "お伝えできる対処法がなく", "はっきりした解決策をご案内できず"),
+           ("すみません。", "申し訳ありません。")),
+    "en": (("There's no fix we can point you to just yet, sorry.", "No quick fix we can share yet, sorry.",
+            "We don't have a proven fix to share yet, sorry.", "Sorry, no reliable workaround to share just yet."),),
+}  # fmt: skip
+
+
+_URGENT_WAIT: dict[str, _Combo] = {
+    "ja": (("お急ぎのところ、", "{w}までに必要なところ、", "お急ぎの中、"),
+           ("すぐにお答えできず申し訳ありません。", "お待たせしてすみません。", "お時間をいただき申し訳ありません。")),
+    "en": (("Sorry we can't give you a quick fix when you're in a hurry.", "We know time is tight, sorry for the wait.",
+            "With {w} so close, sorry we can't be quicker.", "Sorry to keep you waiting when you're short on time."),),
+}  # fmt: skip
+"""The urgent cue in an escalation: there is no quick answer to give, so the reply says sorry for the wait."""
 
 
 def _no_home_fix(facts: PostFacts) -> bool:
@@ -871,19 +1010,25 @@ def _cue_sentences(facts: PostFacts, seed: int, *, escalating: bool = False, lim
     The cues that announce a fix ("ask", "repair") are left out when the reply has no step to give:
     an escalation, or a post whose author already tried the basics ("repair")."""
     n = _norm(facts.text)
+    lang = "ja" if facts.lang == "ja" else "en"
     out: list[tuple[str, str]] = []
-    for cue, ja_words, en_words, ja, en in _CUES:
-        if any(w in n for w in (ja_words if facts.lang == "ja" else en_words)):
-            if cue == "ask" and escalating and facts.trouble:
-                out.append((cue, _pick(_NO_FIX_YET[0] if facts.lang == "ja" else _NO_FIX_YET[1], seed, cue)))
-            elif (cue == "repair" and _no_home_fix(facts)) or (
-                (escalating or not facts.trouble) and cue in ("ask", "repair")
+    for cue in _CUES:
+        if any(w in n for w in (cue.ja_words if lang == "ja" else cue.en_words)):
+            if cue.name == "ask" and escalating and facts.trouble:
+                out.append((cue.name, _say(_NO_FIX_YET[lang], seed, cue.name)))
+            elif cue.name == "urgent" and escalating:  # no quick answer to give: say we hurry instead
+                out.append((cue.name, _say(_URGENT_WAIT[lang], seed, cue.name, w=facts.when.get(cue.name))))
+            elif (
+                (cue.name == "repair" and _no_home_fix(facts))
+                or ((escalating or not facts.trouble) and cue.name in ("ask", "repair"))
+                or (cue.name == "ask" and facts.tried)  # "the quickest fix" to one who tried it: the tail says so
             ):
                 continue
-            elif not facts.trouble and cue in (*_APOLOGETIC_CUES, "normal"):
+            elif not facts.trouble and cue.name in (*_APOLOGETIC_CUES, "normal"):
                 continue  # a question from a new owner is not a reason to apologise
             else:
-                out.append((cue, _pick(ja if facts.lang == "ja" else en, seed, cue)))
+                bank = cue.ja if lang == "ja" else cue.en
+                out.append((cue.name, _say(bank, seed, cue.name, w=facts.when.get(cue.name))))
         if len(out) == limit:
             break
     return out
@@ -893,163 +1038,128 @@ def _pick(options: Sequence[str], seed: int, slot: str) -> str:
     return options[_hash(str(seed), slot) % len(options)]
 
 
-_CUE_ACKS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+_CUE_ACKS: dict[str, tuple[_Combo, _Combo, _Combo, _Combo]] = {
     # an opening that names the subject ({s}) and answers the post's situation at once:
     # (ja trouble, en trouble, ja question, en question); trouble openings apologise, and a question
     # gets a situation opening only where its situation changes what to say (urgent, new, others)
     "urgent": (
-        (
-            "お急ぎのところ、{s}でご不便をおかけしてすみません。",
-            "{s}の件、お急ぎとのことですので、申し訳ありませんが要点だけお伝えします。",
-            "時間がない中での{s}、本当にご不便をおかけしております。",
-        ),
-        (
-            "Sorry about {s}; we know you're short on time, so here's the quick fix.",
-            "Bad timing for {s}, sorry! Let's be quick.",
-            "Sorry, {s} is the last thing you need in a hurry.",
-        ),
-        (
-            "{s}について、お急ぎとのことですので要点だけお伝えします。",
-            "お急ぎのところ、{s}の件でご連絡ありがとうございます。",
-            "{s}の件、手短にお答えしますね。",
-        ),
-        (
-            "Straight to the point on {s}, since you're in a hurry.",
-            "Quick answer on {s}, as you're short on time.",
-            "No time to waste on {s}, so here it is.",
-        ),
+        (("お急ぎのところ、", "時間がない中、", "{w}までに必要なところ、", "お急ぎの中、"),
+         ("{s}でご不便をおかけしてすみません。", "{s}でご迷惑をおかけし、申し訳ありません。",
+          "{s}とは、本当に申し訳ございません。", "{s}でお困りとのこと、申し訳ありません。"),
+         ("要点だけお伝えします。", "手短にご案内します。", "", "すぐ試せることからお伝えします。")),
+        (("Sorry about {s}", "So sorry for {s}", "Apologies for {s}", "Sorry, {s} is the last thing you need"),
+         (" with {w} coming up", " when you're in a hurry", " when time is short", ""),
+         ("; here's the quick fix.", ". Let's be quick.", ". Straight to it.", ". Here's the fastest thing to try.",
+          "!")),
+        (("{s}について、", "{s}の件、", "{s}のご質問、"),
+         ("お急ぎとのことですので要点だけお伝えします。", "手短にお答えしますね。", "結論から先にお伝えします。",
+          "要点をまとめてお伝えします。")),
+        (("Quick answer on {s}", "Straight to the point on {s}", "The short version on {s}", "In brief, on {s}"),
+         (", since you're in a hurry.", ", as you're short on time.", ".", ", with {w} coming up.")),
     ),
     "new": (
-        (
-            "お使い始めたばかりで{s}とは、残念な思いをさせてしまい申し訳ありません。",
-            "せっかくの新しい製品なのに、{s}でご迷惑をおかけしてすみません。",
-            "ご購入早々に{s}でお手数をおかけし、申し訳ございません。",
-        ),
-        (
-            "Not the start you wanted: sorry about {s}.",
-            "A new purchase shouldn't come with {s}, sorry! Let's fix that.",
-            "Sorry your first days come with {s}.",
-        ),
-        (
-            "お使い始めの{s}について、ご案内します。",
-            "新しくお使いの{s}、ご質問ありがとうございます。",
-            "使い始めの今のうちに、{s}についてお伝えしますね。",
-        ),
-        (
-            "Welcome aboard! Here's the answer on {s}.",
-            "Good question on {s} while you're getting set up.",
-            "New to it? Here's the answer on {s}.",
-        ),
+        (("お使い始めたばかりで、", "ご購入から{w}で、", "せっかくの新しい製品なのに、", "ご購入早々に"),
+         ("{s}でお困りとは、", "{s}のトラブルとは、", "{s}で"),
+         ("残念な思いをさせてしまい申し訳ありません。", "ご迷惑をおかけしてすみません。",
+          "お手数をおかけし、申し訳ございません。", "ご不便をおかけしております。")),
+        (("Not the start you wanted: sorry about {s}.",
+          "A new purchase shouldn't come with {s}, sorry! Let's fix that.",
+          "Sorry your first days come with {s}.", "Only {w} in and already {s}? Sorry about that.",
+          "Sorry, {s} this early on is no fun."),),
+        (("お使い始めの", "新しくお使いの", "ご購入まもない"), ("{s}について、", "{s}の件、"),
+         ("ご案内します。", "ご質問ありがとうございます。", "お答えしますね。", "ご連絡ありがとうございます。")),
+        (("Welcome aboard!", "Congrats on the new purchase!", "New to it? No problem.",
+          "Good question while you're getting set up."),
+         (" Here's the answer on {s}.", " Here's what to know about {s}.", " About {s}, here's the answer.")),
     ),
     "others": (
-        (
-            "{s}の件、ご迷惑をおかけしてすみません。同じようなお声は担当部署にも共有します。",
-            "{s}でご不便をおかけし申し訳ありません。いただいたお声はチームにも届けます。",
-            "{s}について、ご迷惑をおかけしております。いただいたお声はチームにも届けます。",
-        ),
-        (
-            "Sorry about {s}; reports like yours go straight to the team.",
-            "Sorry about {s}! Reports like this help us spot patterns.",
-            "Sorry for {s}; we're collecting reports like yours.",
-        ),
-        (
-            "{s}について、ご案内します。",
-            "{s}の件、お答えしますね。",
-            "{s}について、わかっていることをお伝えします。",
-        ),
-        (
-            "Here's the answer on {s}.",
-            "Happy to share what we know about {s}.",
-            "Good question on {s}; here's what to know.",
-        ),
+        (("{s}の件、", "{s}について、"),
+         ("ご迷惑をおかけしてすみません。", "ご不便をおかけし申し訳ありません。", "ご迷惑をおかけしております。"),
+         ("同じようなお声は担当部署にも共有します。", "いただいたお声はチームにも届けます。",
+          "こうしたご報告は開発チームにも伝えます。")),
+        (("Sorry about {s}", "Sorry for {s}", "Apologies for {s}"),
+         ("; reports like yours go straight to the team.", "! Reports like this help us spot patterns.",
+          "; we're collecting reports like yours.", ". We're sharing reports like this with the team.")),
+        (("{s}について、", "{s}の件、"),
+         ("ご案内します。", "お答えしますね。", "わかっていることをお伝えします。", "ご質問ありがとうございます。")),
+        (("Here's the answer on {s}.", "Happy to share what we know about {s}.",
+          "Good question on {s}; here's what to know.", "Thanks for asking about {s}."),),
     ),
     "since": (
-        (
-            "{s}が続いているとのこと、お待たせしてすみません。",
-            "{s}がしばらく続いているとのこと、ご不便をおかけして申し訳ありません。",
-            "{s}が長引いてしまい、申し訳ございません。",
-        ),
-        (
-            "Sorry {s} has dragged on like this.",
-            "Sorry, {s} lingering for days is extra annoying, we get it.",
-            "Sorry it's taken this long with {s}.",
-        ),
+        (("{s}の件、", "{s}について、"),
+         ("{w}から続いているとのこと、", "しばらく続いているとのこと、", "長引いてしまい、", "続いているとのこと、"),
+         ("お待たせしてすみません。", "ご不便をおかけして申し訳ありません。", "申し訳ございません。",
+          "大変ご迷惑をおかけしています。")),
+        (("Sorry {s} has dragged on like this.", "Sorry, {s} lingering for days is extra annoying, we get it.",
+          "Sorry it's taken this long with {s}.", "Sorry you've had {s} since {w}.",
+          "Since {w} with {s} is a long time, sorry."),),
         (),
         (),
     ),
     "repair": (
-        (
-            "{s}の件、ご不便をおかけしてすみません。修理に出す前に、ご自宅でできる確認があります。",
-            "{s}でご迷惑をおかけしています。お預かりの前に、まず試していただきたいことがあります。",
-        ),
-        (
-            "Sorry about {s}. Before sending it in, there's one thing worth trying.",
-            "Sorry for the trouble with {s}; you may not need to send it in yet.",
-        ),
+        (("{s}の件、", "{s}について、"),
+         ("ご不便をおかけしてすみません。", "ご迷惑をおかけしています。", "申し訳ありません。"),
+         ("修理に出す前に、ご自宅でできる確認があります。", "お預かりの前に、まず試していただきたいことがあります。",
+          "修理の前に、一つお試しいただけますか。", "お送りいただく前に、確認していただきたい点があります。")),
+        (("Sorry about {s}.", "Sorry for the trouble with {s}.", "Apologies for {s}."),
+         (" Before sending it in, there's one thing worth trying.", " You may not need to send it in yet.",
+          " It may be fixable at home first.", " Try this before sending it anywhere.")),
         (),
         (),
     ),
     "normal": (
-        (
-            "{s}の件、ご心配をおかけしてすみません。確認の手順をご案内します。",
-            "{s}について、ご不安にさせてしまい申し訳ありません。",
-        ),
-        (
-            "Sorry about {s}, and good call asking.",
-            "Sorry for the worry over {s}; thanks for checking with us.",
-        ),
+        (("{s}の件、", "{s}について、"),
+         ("ご心配をおかけしてすみません。", "ご不安にさせてしまい申し訳ありません。",
+          "気になりますよね、申し訳ありません。"),
+         ("確認の手順をご案内します。", "", "まず確認したい点があります。")),
+        (("Sorry about {s}", "Sorry for the worry over {s}", "Sorry {s} has you wondering"),
+         (", and good call asking.", "; thanks for checking with us.", ". Worth asking!", ". Glad you checked.")),
         (),
         (),
     ),
     "ask": (
-        (
-            "{s}の件、申し訳ありません。いちばん早く試せる方法からご案内します。",
-            "{s}でご不便をおかけしてすみません。試していただきたいことをお伝えします。",
-            "{s}、ご迷惑をおかけしております。すぐに試せる方法があります。",
-        ),
-        (
-            "Sorry about {s}; here's the quickest fix we know.",
-            "Sorry for the hassle with {s}. Here's what we'd try first.",
-            "Sorry about {s}, there's a quick thing to try.",
-        ),
+        (("{s}の件、", "{s}について、"),
+         ("申し訳ありません。", "ご不便をおかけしてすみません。", "ご迷惑をおかけしております。"),
+         ("いちばん早く試せる方法からご案内します。", "試していただきたいことをお伝えします。",
+          "すぐに試せる方法があります。",
+          "まずはこちらをお試しください。", "ご自宅でできる対処法があります。")),
+        (("Sorry about {s}", "Sorry for the hassle with {s}", "Sorry you're stuck with {s}"),
+         ("; here's the quickest fix we know.", ". Here's what we'd try first.", ", there's a quick thing to try.",
+          ". Here's where we'd start.", ". Try this first.")),
         (),
         (),
     ),
     "upset": (
-        (
-            "{s}でお困りのところ、申し訳ありません。ご連絡ありがとうございます。",
-            "{s}で困らせてしまい、本当にすみません。",
-            "{s}でがっかりさせてしまい、申し訳ございません。",
-        ),
-        (
-            "Fair enough, and sorry about {s}; we'd like to make it right.",
-            "We hear you on {s}, sorry! We want to win you back.",
-            "Sorry, {s} isn't the experience we want you to have.",
-        ),
+        (("{s}で", "{s}の件で"),
+         ("お困りのところ、", "困らせてしまい、", "がっかりさせてしまい、", "ご不快な思いをさせてしまい、"),
+         ("申し訳ありません。", "本当にすみません。", "申し訳ございません。")),
+        (("Fair enough, and sorry about {s}; we'd like to make it right.",
+          "We hear you on {s}, sorry! We want to win you back.", "Sorry, {s} isn't the experience we want you to have.",
+          "That's fair, and sorry for {s}. Let's fix it.", "Sorry about {s}; we get the frustration."),),
         (),
         (),
     ),
-}
+}  # fmt: skip
 
 
 def _cue_ack(facts: PostFacts, subj: str, seed: int, *, troubled: bool) -> tuple[str, str] | None:
     """(cue, opening) when the post's first situation cue has an opening that names the subject."""
     n = _norm(facts.text)
-    kind = next(
+    at = (0 if facts.lang == "ja" else 1) + (0 if troubled else 2)
+    cue = next(
         (
-            cue
-            for cue, ja_words, en_words, _, _ in _CUES
-            if _CUE_ACKS.get(cue, ((), (), (), ()))[(0 if facts.lang == "ja" else 1) + (0 if troubled else 2)]
-            and not (cue == "repair" and _no_home_fix(facts))
-            and any(w in n for w in (ja_words if facts.lang == "ja" else en_words))
+            c
+            for c in _CUES
+            if _CUE_ACKS.get(c.name, ((), (), (), ()))[at]
+            and not (c.name == "repair" and _no_home_fix(facts))
+            and not (c.name == "ask" and facts.tried)  # "try this first" to one who tried: the next step instead
+            and any(w in n for w in (c.ja_words if facts.lang == "ja" else c.en_words))
         ),
         None,
     )
-    if kind is None:
+    if cue is None:
         return None
-    bank = _CUE_ACKS[kind][(0 if facts.lang == "ja" else 1) + (0 if troubled else 2)]
-    text = _pick(bank, seed, "cue-ack").format(s=subj)
-    return kind, text[:1].upper() + text[1:]
+    return cue.name, _say(_CUE_ACKS[cue.name][at], seed, "cue-ack", s=subj, w=facts.when.get(cue.name))
 
 
 def _subject_topic(facts: PostFacts) -> Topic | None:
@@ -1257,10 +1367,6 @@ def _post_kind(facts: PostFacts, troubled: bool) -> str:
     return "other"
 
 
-_Combo = tuple[tuple[str, ...], ...]
-"""A phrase built from parts: one option of each part, each chosen independently (6 x 8 parts give 48
-sentences from 14 phrases, so two posts rarely get the same sentence)."""
-
 _QUESTION = re.compile(
     r"[?？]|(?:ますか|ですか|でしょうか)[。！!]*$"
     r"|(?:^|[.!]\s+)(?:how|can|does|do|is|are|will|where|when|which|why|what(?! an?\b))\b",
@@ -1271,59 +1377,35 @@ _QUESTION = re.compile(
 
 _ESC_ACKS: dict[tuple[str, str], _Combo] = {
     ("ja", "trouble"): (
-        ("{s}の件、", "{s}について、"),
-        (
-            "ご不便をおかけして申し訳ございません。",
-            "お困りとのこと、大変申し訳ございません。",
-            "ご心配をおかけしております。申し訳ございません。",
-            "ご迷惑をおかけしてすみません。",
-            "お困りの状況を拝見しました。申し訳ございません。",
-        ),
+        ("{s}の件、", "{s}について、", "{s}で、"),
+        ("ご不便をおかけして申し訳ございません。", "お困りとのこと、大変申し訳ございません。",
+         "ご心配をおかけしております。申し訳ございません。", "ご迷惑をおかけしてすみません。",
+         "お困りの状況を拝見しました。申し訳ございません。", "ご不安な思いをさせてしまい、申し訳ありません。"),
     ),
     ("ja", "question"): (
-        ("{s}について", "{s}の件、", "{s}について、"),
-        (
-            "ご質問ありがとうございます。",
-            "お問い合わせいただき、ありがとうございます。",
-            "お尋ねいただきありがとうございます。",
-            "ご連絡ありがとうございます。",
-        ),
+        ("{s}について", "{s}の件、", "{s}について、", "{s}のご質問、"),
+        ("ご質問ありがとうございます。", "お問い合わせいただき、ありがとうございます。",
+         "お尋ねいただきありがとうございます。",
+         "ご連絡ありがとうございます。", "気にかけていただきありがとうございます。"),
     ),
     ("ja", "other"): (
         ("{s}について、", "{s}の件、"),
-        (
-            "拝見しました。",
-            "お知らせいただきありがとうございます。",
-            "貴重なお声をありがとうございます。",
-        ),
+        ("拝見しました。", "お知らせいただきありがとうございます。", "貴重なお声をありがとうございます。",
+         "ご意見ありがとうございます。", "ご投稿ありがとうございます。"),
     ),
     ("en", "trouble"): (
-        (
-            "Sorry about {s}.",
-            "We're sorry for the trouble with {s}.",
-            "Sorry you're dealing with {s}.",
-            "Apologies for {s}.",
-        ),
+        ("Sorry about {s}.", "We're sorry for the trouble with {s}.", "Sorry you're dealing with {s}.",
+         "Apologies for {s}.", "Sorry to hear about {s}.", "That's not good, sorry about {s}."),
     ),
     ("en", "question"): (
-        (
-            "Thanks for asking about {s}.",
-            "Good question on {s}.",
-            "Thanks for reaching out about {s}.",
-            "Thanks for the question about {s}.",
-            "Fair question on {s}.",
-        ),
+        ("Thanks for asking about {s}.", "Good question on {s}.", "Thanks for reaching out about {s}.",
+         "Thanks for the question about {s}.", "Fair question on {s}.", "Glad you asked about {s}."),
     ),
     ("en", "other"): (
-        (
-            "Thanks for telling us about {s}.",
-            "We saw your post on {s}.",
-            "Thanks for sharing this about {s}.",
-            "Noted on {s}, thank you.",
-            "Thanks for the heads-up on {s}.",
-        ),
+        ("Thanks for telling us about {s}.", "We saw your post on {s}.", "Thanks for sharing this about {s}.",
+         "Noted on {s}, thank you.", "Thanks for the heads-up on {s}.", "Thanks for flagging {s}."),
     ),
-}
+}  # fmt: skip
 
 _ESC_SENTENCES: dict[tuple[str, str], _Combo] = {
     # every Japanese one says 「確認中です」 and every English one "looking into it": reviewers and the
@@ -1339,6 +1421,7 @@ _ESC_SENTENCES: dict[tuple[str, str], _Combo] = {
             "いただいた内容をもとに、担当チームが",
             "同じ症状が出ていないかも含めて",
             "推測でお答えするのは控え、正確な情報を",
+            "原因について、担当者が",
         ),
         ("確認中です。",),
         (
@@ -1348,6 +1431,7 @@ _ESC_SENTENCES: dict[tuple[str, str], _Combo] = {
             "進展があればご報告します。",
             "お返事まで少々お待ちください。",
             "しばらくお待ちいただけますでしょうか。",
+            "わかり次第こちらでお知らせします。",
         ),
     ),
     ("ja", "question"): (
@@ -1358,6 +1442,7 @@ _ESC_SENTENCES: dict[tuple[str, str], _Combo] = {
             "推測でお答えするのは控え、",
             "正確な情報を",
             "担当者が詳細を",
+            "正しい情報をお伝えできるよう、",
         ),
         ("確認中です。",),
         (
@@ -1383,62 +1468,54 @@ _ESC_SENTENCES: dict[tuple[str, str], _Combo] = {
             "",
             "お伝えできることがあればこちらからご連絡します。",
             "必要に応じてご連絡いたします。",
+            "進展があればお知らせします。",
         ),
     ),
     ("en", "trouble"): (
-        ("", "We'd rather check than guess, so ", "We don't have an answer yet, but ", "Thanks for your patience: "),
-        (
-            "we're looking into it",
-            "our team is looking into it",
-            "the people who know this best are looking into it",
-            "we're looking into it with our product specialists",
-        ),
-        (
-            " and will update you soon.",
-            " and will get back to you here.",
-            "; you'll hear from us in this thread.",
-            ", and we'll follow up as soon as we know more.",
-        ),
+        ("", "We'd rather check than guess, so ", "We don't have an answer yet, but ", "Thanks for your patience: ",
+         "To get this right, ", "Rather than guess, "),
+        ("we're looking into it", "our team is looking into it", "the people who know this best are looking into it",
+         "we're looking into it with our product specialists", "support is looking into it now"),
+        (" and will update you soon.", " and will get back to you here.", "; you'll hear from us in this thread.",
+         ", and we'll follow up as soon as we know more.", " and will be back in touch here."),
     ),
     ("en", "question"): (
-        (
-            "",
-            "We'd rather give you the right answer than a guess, so ",
-            "Honest answer: we're not sure yet, so ",
-            "Our guides don't cover this yet, so ",
-        ),
+        ("", "We'd rather give you the right answer than a guess, so ", "Honest answer: we're not sure yet, so ",
+         "Our guides don't cover this yet, so ", "To give you a proper answer, "),
         ("we're looking into it", "the team is looking into it", "we're looking into it for you"),
-        (" and will answer here.", " and will reply in this thread.", ".", ", and we'll get back to you soon."),
+        (" and will answer here.", " and will reply in this thread.", ".", ", and we'll get back to you soon.",
+         "; expect an answer here."),
     ),
     ("en", "other"): (
-        ("", "Thanks for raising it; ", "Your feedback is with the team, and ", "We've passed this on, and "),
+        ("", "Thanks for raising it; ", "Your feedback is with the team, and ", "We've passed this on, and ",
+         "It's been shared internally, and "),
         ("we're looking into it", "the team concerned is looking into it"),
         (".", " internally.", " and will follow up if there's anything to share."),
     ),
-}
+}  # fmt: skip
 
 
 _ANSWER_ACKS: dict[tuple[str, str], _Combo] = {
     ("ja", "trouble"): (
         ("{s}の件、", "{s}で、", "{s}について、", "せっかくお使いいただいているのに、{s}で",
-         "ご連絡ありがとうございます。{s}の件、"),
-        ("ご不便をおかけして申し訳ございません。", "ご迷惑をおかけしております。", "お困りとのこと、申し訳ありません。",
+         "ご連絡ありがとうございます。{s}の件、", "{s}でお困りとのこと、"),
+        ("ご不便をおかけして申し訳ございません。", "ご迷惑をおかけしております。", "申し訳ありません。",
          "ご心配をおかけして申し訳ありません。", "お手数をおかけしてすみません。"),
     ),
     ("ja", "question"): (
-        ("{s}について、", "{s}の件、", "{s}ですね。"),
+        ("{s}について、", "{s}の件、", "{s}ですね。", "{s}のご質問、", "お問い合わせの{s}について、"),
         ("ご質問ありがとうございます。", "お問い合わせありがとうございます。", "お答えします。", "ご案内いたします。",
          "ご連絡ありがとうございます。"),
     ),
     ("en", "trouble"): (
         ("Sorry about {s}", "We're sorry you're running into {s}", "Thanks for flagging {s}, and sorry for the hassle",
-         "That sounds frustrating, sorry about {s}", "Apologies for the trouble with {s}"),
-        (".", "; let's get it sorted.", ". Let's fix it.", ", and we're on it."),
+         "That sounds frustrating, sorry about {s}", "Apologies for the trouble with {s}", "Sorry to hear about {s}"),
+        (".", "; let's get it sorted.", ". Let's fix it.", ", and we're on it.", ". Here's what to do."),
     ),
     ("en", "question"): (
         ("Thanks for asking about {s}", "Good question about {s}", "Happy to help with {s}",
-         "Thanks for reaching out about {s}", "Glad you asked about {s}"),
-        (".", "!", ", here's the answer.", "; here's what we know."),
+         "Thanks for reaching out about {s}", "Glad you asked about {s}", "Thanks for the question on {s}"),
+        (".", "!", ", here's the answer.", "; here's what we know.", ", here's how it works."),
     ),
 }  # fmt: skip
 """The opening of a reply that answers from the knowledge: the subject, then thanks or an apology."""
@@ -1446,45 +1523,97 @@ _ANSWER_ACKS: dict[tuple[str, str], _Combo] = {
 _ANSWER_CLOSES: dict[tuple[str, str], _Combo] = {
     # a trouble reply invites the customer back if the step did not work; an answer to a question does not
     ("ja", "trouble"): (
-        ("解決しない場合は", "うまくいかなければ", "それでも直らなければ"),
-        ("お気軽にご連絡ください。", "いつでもお知らせください。", "またお声がけください。"),
+        ("解決しない場合は", "うまくいかなければ", "それでも直らなければ", "改善しないときは",
+         "変わらないようでしたら"),
+        ("お気軽にご連絡ください。", "いつでもお知らせください。", "またお声がけください。",
+         "もう一度ご連絡ください。"),
     ),
     ("ja", "question"): (
-        ("ほかにも気になる点があれば", "何かあれば", "ご不明な点があれば"),
-        ("お気軽にご連絡ください。", "いつでもお知らせください。", "またお声がけください。"),
+        ("ほかにも気になる点があれば", "何かあれば", "ご不明な点があれば", "わかりにくい点があれば",
+         "ほかにご質問があれば"),
+        ("お気軽にご連絡ください。", "いつでもお知らせください。", "またお声がけください。",
+         "遠慮なくお尋ねください。"),
     ),
     ("en", "trouble"): (
         ("Let us know if that doesn't do it.", "Tell us how it goes.", "Let us know if it's still acting up.",
-         "We're here if it keeps happening.", "Tell us if that doesn't fix it."),
+         "We're here if it keeps happening.", "Tell us if that doesn't fix it.", "Keep us posted.",
+         "Shout if it's still misbehaving."),
     ),
     ("en", "question"): (
         ("Hope that helps!", "Let us know if you need anything else.", "Happy to help with anything else.",
-         "Any other questions, just ask.", "Tell us if anything's unclear."),
+         "Any other questions, just ask.", "Tell us if anything's unclear.", "Hope this clears it up.",
+         "Anything else, we're here."),
     ),
 }  # fmt: skip
-_TRIED = {
-    "ja": ("すでにご自身でお試しいただいたとのこと、ありがとうございます。", "ご確認済みの点を踏まえてご案内します。"),
-    "en": ("Thanks for already trying the basics.", "Since you've already tried the usual fix, here's the next step."),
-}
+_TRIED: dict[str, _Combo] = {
+    "ja": (("すでにご自身でお試しいただいたとのこと、ありがとうございます。", "ご確認済みの点を踏まえてご案内します。",
+            "いろいろお試しいただいたのですね。次の手順をご案内します。"),),
+    "en": (("Thanks for already trying the basics.", "Since you've already tried the usual fix, here's the next step.",
+            "You've covered the basics, so here's what comes next."),),
+}  # fmt: skip
 
 
-_PRAISE_NOUN = {
+_PRAISE_ACKS: dict[str, _Combo] = {
+    # {t}: what the post praised ("SoraBuds 2の音質", "the battery life on your SoraBuds 2")
     "ja": (
-        "{n}のお話、開発チームにも伝えますね。",
-        "{n}まで楽しんでいただけて何よりです。",
-        "{n}についての一言、とても励みになります。",
+        ("{t}を気に入っていただけて、", "{t}についての温かいお言葉、", "{t}をお楽しみいただけているとのこと、",
+         "{t}へのお褒めの言葉、", "{t}を楽しんでいただけて、", "{t}のうれしいご感想、"),
+        ("とても嬉しいです！", "ありがとうございます！", "励みになります。", "本当にうれしいです。", "光栄です！"),
     ),
     "en": (
-        "We'll pass the bit about the {n} on to the team.",
-        "Glad the {n} made a difference.",
-        "Noted on the {n}, that's great to hear.",
+        ("Thank you for the kind words about {t}!", "So glad to hear you're enjoying {t}.",
+         "That's wonderful to hear about {t}.", "It makes our day that {t} worked so well for you.",
+         "Love hearing this about {t}.", "Thanks for the shout-out for {t}!"),
+        ("", " Thanks for sharing!", " We'll pass it on to the team.", " Thank you!"),
     ),
-}
-"""A second sentence of a thank-you that names what the post praised, in the post's own words."""
+}  # fmt: skip
+_PRAISE_NOUN: dict[str, _Combo] = {
+    # a second sentence of a thank-you that names what the post praised, in the post's own words ({n})
+    "ja": (("{n}のお話、", "{n}についての一言、", "{n}のこと、"),
+           ("開発チームにも伝えますね。", "とても励みになります。", "チーム一同よろこんでいます。",
+            "しっかり共有します。")),
+    "en": (("We'll pass the bit about the {n} on to the team.", "Glad the {n} made a difference.",
+            "Noted on the {n}, that's great to hear.", "The team will love hearing about the {n}."),),
+}  # fmt: skip
+_PRAISE_CONTEXT: dict[str, _Combo] = {
+    "ja": (("{c}のお供にしていただけて何よりです。", "{c}でも活躍しているようでうれしいです。",
+            "{c}でお役に立てて光栄です。"),),
+    "en": (("Glad to be part of {c}.", "Great to hear it made {c} better.", "Happy it fits into {c} so well."),),
+}  # fmt: skip
+_PRAISE_CLOSES: dict[str, _Combo] = {
+    "ja": (("これからもどうぞよろしくお願いいたします。", "今後ともご愛用いただけますと幸いです。",
+            "また使い心地を聞かせてください。",
+            "これからも毎日のお供にしていただけたらうれしいです。", "今後ともよろしくお願いいたします。",
+            "またいつでも感想をお聞かせください。"),),
+    "en": (("Enjoy!", "Thanks for being with us.", "Here's to many more days together.",
+            "Tell us anytime how it's going.",
+            "Glad it's working out for you."),),
+}  # fmt: skip
 
 
-def _combo(bank: _Combo, seed: int, slot: str) -> str:
-    return "".join(_pick(part, seed, f"{slot}{i}") for i, part in enumerate(bank))
+_ESC_PLAIN_ACKS: dict[tuple[str, str], _Combo] = {
+    # an opening without the subject, when the escalation sentence names it instead (`_subject_in_escalation`)
+    ("ja", "trouble"): (("ご不便をおかけして申し訳ございません。", "お困りのところ、申し訳ありません。",
+                         "ご連絡ありがとうございます。ご迷惑をおかけしております。",
+                             "ご心配をおかけしてすみません。"),),
+    ("ja", "question"): (("ご質問ありがとうございます。", "お問い合わせありがとうございます。",
+                          "お尋ねいただき、ありがとうございます。"),),
+    ("ja", "other"): (("ご投稿ありがとうございます。", "お声をお寄せいただき、ありがとうございます。",
+     "拝見しました。"),),
+    ("en", "trouble"): (("Sorry for the trouble.", "We're sorry about this.", "Sorry to hear this.",
+                         "Thanks for telling us, and sorry."),),
+    ("en", "question"): (("Thanks for the question.", "Good question!", "Thanks for asking."),),
+    ("en", "other"): (("Thanks for letting us know.", "Thanks for the post.", "Appreciate you sharing this."),),
+}  # fmt: skip
+_ESC_SUBJECT_LEADS = {"ja": ("{s}については、", "{s}の件は、", "{s}について、"), "en": ("On {s}, ", "As for {s}, ")}
+_GENERIC_SUBJECTS = ("your post", "ご連絡の内容")
+"""What `_subject` says when it knows nothing about the post: never named as if it were a subject."""
+
+
+def _subject_in_escalation(subj: str, seed: int) -> bool:
+    """Whether an escalation names the subject in its "looking into it" sentence (one in three) rather than
+    in its opening: two escalations then differ in how they are built, not only in their words."""
+    return subj not in _GENERIC_SUBJECTS and _hash(str(seed), "esc-form") % 3 == 0
 
 
 def _escalation_ack(facts: PostFacts, subj: str, seed: int, kind: str, *, repeat: bool) -> str:
@@ -1494,8 +1623,10 @@ def _escalation_ack(facts: PostFacts, subj: str, seed: int, kind: str, *, repeat
             if facts.lang == "ja"
             else f"Sorry again for the hassle with {subj}."
         )
-    text = _combo(_ESC_ACKS[(facts.lang if facts.lang == "ja" else "en", kind)], seed, "eack").format(s=subj)
-    return text[:1].upper() + text[1:]
+    lang = facts.lang if facts.lang == "ja" else "en"
+    if subj in _GENERIC_SUBJECTS or _subject_in_escalation(subj, seed):
+        return _say(_ESC_PLAIN_ACKS[(lang, kind)], seed, "eack")
+    return _say(_ESC_ACKS[(lang, kind)], seed, "eack", s=subj)
 
 
 _PRODUCT_TEAM = re.compile(r"product specialists|製品担当|技術担当|同じ症状")
@@ -1505,11 +1636,12 @@ def _escalation_sentence(facts: PostFacts, subj: str, seed: int, kind: str, *, d
     bank = _ESC_SENTENCES[(facts.lang if facts.lang == "ja" else "en", kind)]
     if dept in ("legal", "pr"):  # a data leak or a public storm is not for the product team
         bank = tuple(tuple(o for o in part if not _PRODUCT_TEAM.search(o)) or part for part in bank)
-    p = facts.product
-    if p is None or subj in (p.ja, p.en, f"your {p.en}"):  # the opening named it already: say it once
-        bank = tuple(tuple(o for o in part if "{s}" not in o) or part for part in bank)
-    text = _combo(bank, seed, "esc").format(s=subj)
-    return text[:1].upper() + text[1:]
+    if not _subject_in_escalation(subj, seed):
+        return _say(bank, seed, "esc")
+    text = _say((("",), *bank[1:]), seed, "esc")  # the subject is the lead-in: no second one
+    lang = "ja" if facts.lang == "ja" else "en"
+    lead = _pick(_ESC_SUBJECT_LEADS[lang], seed, "esc-lead").format(s=subj)
+    return lead + (text if lang == "ja" else text[:1].lower() + text[1:])
 
 
 _DM_BY_KIND: dict[tuple[str, str], tuple[str, ...]] = {
@@ -1518,22 +1650,30 @@ _DM_BY_KIND: dict[tuple[str, str], tuple[str, ...]] = {
         "DM（@hoshizora_support）でも承りますので、お気軽にどうぞ。",
         "詳しくお知りになりたい点があれば、@hoshizora_support にDMをお送りください。",
         "ほかにも気になることがあれば、@hoshizora_support へのDMでお聞かせください。",
+        "DMでのご質問も歓迎です。",
+        "DMでもお気軽にご相談ください。",
     ),
     ("ja", "other"): (
         "よろしければ、@hoshizora_support へのDMで詳しくお聞かせください。",
         "詳しいお話は @hoshizora_support へのDMで伺えます。",
         "もう少しお聞かせいただける場合は、@hoshizora_support へDMをお送りください。",
+        "よろしければDMで詳しく教えてください。",
+        "詳しいお話はDMでも伺います。",
     ),
     ("en", "question"): (
         "You can also DM @hoshizora_support any time.",
         "Questions by DM are welcome too: @hoshizora_support.",
         "Feel free to DM @hoshizora_support if you'd like more detail.",
         "If anything else comes up, @hoshizora_support takes DMs.",
+        "Our DMs are open too.",
+        "You can also DM us anytime.",
     ),
     ("en", "other"): (
         "If you'd like to tell us more, DM @hoshizora_support.",
         "Our DMs at @hoshizora_support are open if you want to share more.",
         "Happy to hear more by DM at @hoshizora_support.",
+        "Feel free to DM us with more.",
+        "DM us if you'd like to share more.",
     ),
 }
 
@@ -1541,16 +1681,17 @@ _DM_BY_KIND: dict[tuple[str, str], tuple[str, ...]] = {
 _DM_TROUBLE: dict[str, _Combo] = {
     # asking for what helps with a product's trouble: what it does, since when, the model
     "ja": (
-        ("", "よろしければ、", "差し支えなければ、", "個別に確認いたしますので、"),
-        ("詳しい状況を", "お使いの型番と症状を", "いつ頃からの症状かを", "ご利用の環境と症状を"),
-        ("@hoshizora_support へのDMで", "DM（@hoshizora_support）で"),
+        ("", "よろしければ、", "差し支えなければ、", "個別に確認いたしますので、", "お手数ですが、"),
+        ("詳しい状況を", "お使いの型番と症状を", "いつ頃からの症状かを", "ご利用の環境と症状を", "症状の詳細を"),
+        ("@hoshizora_support へのDMで", "DM（@hoshizora_support）で", "DMで", "こちらのアカウントへのDMで"),
         ("お聞かせください。", "教えていただけますか。", "お知らせいただけると助かります。",
          "お送りいただけますでしょうか。"),
     ),
     "en": (
-        ("Feel free to DM", "Please DM", "If you can, DM"),
-        (" @hoshizora_support",),
-        (" with more details", " with your model and what you're seeing", " with the date it started"),
+        ("Feel free to DM", "Please DM", "If you can, DM", "Drop a DM to"),
+        (" @hoshizora_support", " us", " us at @hoshizora_support"),
+        (" with more details", " with your model and what you're seeing", " with the date it started",
+         " with a few details"),
         (".", " so we can look at it together.", " and we'll follow up there.", " and we'll pick it up from there."),
     ),
 }  # fmt: skip
@@ -1570,6 +1711,7 @@ def _dm_sentence(facts: PostFacts, seed: int, kind: str = "trouble") -> str:
                 "お客様の情報保護のため、詳しい内容はDM（@hoshizora_support）でお送りいただけますでしょうか。",
                 "大切な個人情報ですので、続きは @hoshizora_support へのDMにてお願いいたします。",
                 "公開の場ではなく、@hoshizora_support へのDMで続きをお聞かせください。",
+                "個人情報は公開の投稿に書かず、DMでお知らせいただけますか。",
             )
         elif facts.order_matter:
             opts = (
@@ -1577,23 +1719,26 @@ def _dm_sentence(facts: PostFacts, seed: int, kind: str = "trouble") -> str:
                 "ご購入状況を確認いたしますので、お手数ですがDM（@hoshizora_support）でご連絡をお願いいたします。",
                 "個別に確認のうえご案内しますので、@hoshizora_support へDMをいただけますでしょうか。",
                 "ご注文に関わる内容ですので、続きは @hoshizora_support とのDMでお願いします。",
+                "ご注文の詳細はDMで伺いますので、こちらのアカウントへメッセージをお送りください。",
             )
         else:
-            return _combo(_DM_TROUBLE["ja"], seed, "dm")
+            return _say(_DM_TROUBLE["ja"], seed, "dm")
     elif facts.pii:
         opts = (
             "To keep your details private, please DM @hoshizora_support rather than posting them publicly.",
             "For your privacy, please send the details by DM to @hoshizora_support and we'll take it from there.",
             "Personal details are safest in a direct message, so please DM @hoshizora_support to continue.",
+            "Please keep personal details out of public posts and DM us instead.",
         )
     elif facts.order_matter:
         opts = (
             "Could you DM @hoshizora_support so we can check your order privately?",
             "Please send us a DM at @hoshizora_support and we'll look up the order details with you.",
             "We'd like to check your purchase privately, so please DM @hoshizora_support.",
+            "DM us and we'll go through the order with you privately.",
         )
     else:
-        return _combo(_DM_TROUBLE["en"], seed, "dm")
+        return _say(_DM_TROUBLE["en"], seed, "dm")
     return _pick(opts, seed, "dm")
 
 
@@ -1685,105 +1830,17 @@ def compose_reply(
         name = p.ja if (p and ja) else (p.en if p else ("星空電機の製品" if ja else "Hoshizora"))
         ctx = facts.context
         noun = _post_noun(facts)  # what the post praises in its own words, said back in a second sentence
+        lang_key = "ja" if ja else "en"
         if ja:
             what = f"{name}の{aspect}" if aspect else name
-            parts.append(
-                (
-                    "ack",
-                    _pick(
-                        (
-                            f"{what}を気に入っていただけて、とても嬉しいです！",
-                            f"{what}について温かいお言葉をありがとうございます！",
-                            f"{what}をお楽しみいただけているとのこと、励みになります。",
-                            f"うれしいご感想をありがとうございます。{what}がお役に立てて光栄です。",
-                            f"{what}へのお褒めの言葉、ありがとうございます！開発チームにも伝えます。",
-                            f"{what}を楽しんでいただき、ありがとうございます！",
-                            f"{what}について素敵な投稿をありがとうございます。",
-                        ),
-                        seed,
-                        "praise",
-                    ),
-                )
-            )
-            if noun and not ctx and noun not in what:
-                parts.append(("detail", _pick(_PRAISE_NOUN["ja"], seed, "noun").format(n=noun)))
-            if ctx:
-                parts.append(
-                    (
-                        "detail",
-                        _pick(
-                            (
-                                f"{ctx[0]}のお供にしていただけて何よりです。",
-                                f"{ctx[0]}でも活躍しているようでうれしいです。",
-                            ),
-                            seed,
-                            "ctx",
-                        ),
-                    )
-                )
-            parts.append(
-                (
-                    "close",
-                    _pick(
-                        (
-                            "これからもどうぞよろしくお願いいたします。",
-                            "今後ともご愛用いただけますと幸いです。",
-                            "また使い心地を聞かせてください。",
-                            "これからも毎日のお供にしていただけたらうれしいです。",
-                            "ほかにも気づいたことがあれば、ぜひ教えてください。",
-                        ),
-                        seed,
-                        "pclose",
-                    ),
-                )
-            )
         else:
             what = f"the {aspect} on your {name}" if aspect and p else (f"your {name}" if p else name)
-            parts.append(
-                (
-                    "ack",
-                    _pick(
-                        (
-                            f"Thank you for the kind words about {what}!",
-                            f"So glad to hear you're enjoying {what}.",
-                            f"That's wonderful to hear about {what}, thank you for sharing!",
-                            f"Thanks a lot! It makes our day that {what} worked so well for you.",
-                            f"Thanks! We'll pass your kind words about {what} on to the team.",
-                            f"Love hearing this about {what}, thanks for posting.",
-                        ),
-                        seed,
-                        "praise",
-                    ),
-                )
-            )
-            if noun and not ctx and noun not in what:
-                parts.append(("detail", _pick(_PRAISE_NOUN["en"], seed, "noun").format(n=noun)))
-            if ctx:
-                parts.append(
-                    (
-                        "detail",
-                        _pick(
-                            (f"Glad to be part of {ctx[1]}.", f"Great to hear it made {ctx[1]} better."),
-                            seed,
-                            "ctx",
-                        ),
-                    )
-                )
-            parts.append(
-                (
-                    "close",
-                    _pick(
-                        (
-                            "Enjoy!",
-                            "Thanks for being with us.",
-                            "Here's to many more days together.",
-                            "Tell us anytime how it's going.",
-                        ),
-                        seed,
-                        "pclose",
-                    ),
-                )
-            )
+        parts.append(("ack", _say(_PRAISE_ACKS[lang_key], seed, "praise", t=what)))
+        if noun and not ctx and noun not in what:
+            parts.append(("detail", _say(_PRAISE_NOUN[lang_key], seed, "noun", n=noun)))
+        if ctx:
+            parts.append(("detail", _say(_PRAISE_CONTEXT[lang_key], seed, "ctx", c=ctx[0] if ja else ctx[1])))
+        parts.append(("close", _say(_PRAISE_CLOSES[lang_key], seed, "pclose")))
         if policy:
             citations.append({"key": policy.key, "revision": policy.revision})
         why.append("praise: thank specifically, no apology")
@@ -1824,10 +1881,9 @@ def compose_reply(
         why.append(f"escalated to {dept}: {reason}")
     else:
         lang_key = "ja" if ja else "en"
-        ack = _combo(_ANSWER_ACKS[(lang_key, "trouble" if troubled else "question")], seed, "ack").format(s=subj)
-        ack = ack[:1].upper() + ack[1:]
+        ack = _say(_ANSWER_ACKS[(lang_key, "trouble" if troubled else "question")], seed, "ack", s=subj)
         if troubled and facts.tried:
-            tried_tail = ("" if ja else " ") + _pick(_TRIED[lang_key], seed, "tried")
+            tried_tail = ("" if ja else " ") + _say(_TRIED[lang_key], seed, "tried")
         if troubled and repeat:
             ack = (
                 f"たびたびご不便をおかけし申し訳ございません。{subj}の件ですね。"
@@ -1838,7 +1894,7 @@ def compose_reply(
         parts.append(("ack", (cue_ack[1] if cue_ack else ack) + tried_tail))
         if cue_ack:
             opened_with = cue_ack[0]
-        cands = [c for c in _step_candidates(answer, facts) if not any(a in c[2] for a in avoid)]
+        cands = [c for c in _step_candidates(answer, facts, troubled) if not any(a in c[2] for a in avoid)]
         if unlike and cands:
             fresh = [c for c in cands if c[0] > 0 and not _carried(c[2], unlike)]
             if fresh:  # the relevant steps the other replies did not use come first
@@ -1848,7 +1904,7 @@ def compose_reply(
         if not facts.tried:  # a fallback ("それでも…場合は") is the first step only for one who tried the rest
             firsts = [c for c in cands if c[0] > 0 and not _FALLBACK.search(c[2])]
             cands = firsts + [c for c in cands if c not in firsts] if firsts else cands
-        window = 0.75 if troubled else 1.5  # trouble: the best step; a question: any of the good answers
+        window = 0.5 if troubled else 1.5  # trouble: the best step (or a near tie); a question: any good answer
         top = [c for c in cands if c[0] >= cands[0][0] - window and c[0] > 0][:4] or cands[:1] if cands else []
         if not facts.tried:
             top = [c for c in top if not _FALLBACK.search(c[2])] or top
@@ -1858,14 +1914,20 @@ def compose_reply(
         if first:
             parts.append(("step", _paraphrase_step(first[2], facts, _hash(str(seed), "para"), answer=not troubled)))
             rest = [c for c in cands if c is not first and c[0] > 0]
-            if rest:
+            if rest and troubled:
                 parts.append(("step2", _paraphrase_step(rest[0][2], facts, _hash(str(seed), "para2"), lead=False)))
+            elif rest:
+                # a question: a second fact the answer holds, when the channel has room for it (`fit` drops it
+                # before the step); any of the relevant ones, as two agents would not pick the same
+                near = [c for c in rest if c[0] >= rest[0][0] - 1.5 and not _FALLBACK.search(c[2])] or rest[:1]
+                second = near[_hash(str(seed), "fact2") % len(near)]
+                parts.append(("fact2", _paraphrase_step(second[2], facts, _hash(str(seed), "para2"), lead=False)))
         citations.append({"key": answer.key, "revision": answer.revision})
         if policy and policy.key != answer.key:
             citations.append({"key": policy.key, "revision": policy.revision})
         if not needs_dm:
             parts.append(
-                ("close", _combo(_ANSWER_CLOSES[(lang_key, "trouble" if troubled else "question")], seed, "close"))
+                ("close", _say(_ANSWER_CLOSES[(lang_key, "trouble" if troubled else "question")], seed, "close"))
             )
         why.append(f"answered from {answer.key}")
     cues = _cue_sentences(facts, seed, escalating=action == "escalate") if not facts.praise else []
@@ -2101,14 +2163,18 @@ def fit(parts: list[tuple[str, str]], facts: PostFacts) -> list[tuple[str, str]]
     limit = _limit(facts)
     wants_short = bool(facts.instructions and re.search(r"短く|簡潔|shorter|brief|concise", facts.instructions, re.I))
     if wants_short:
-        parts = [p for p in parts if p[0] not in ("close", "step2", "detail")]
+        parts = [p for p in parts if p[0] not in ("close", "step2", "fact2", "detail")]
     if limit is None:
         return parts
     if facts.channel == "x":
         # on X one step is enough (the rest is a link or a DM away), and its asides can go
         aside = _ASIDE_JA if facts.lang == "ja" else _ASIDE
-        parts = [(r, _one_action(aside.sub("", x), facts.lang) if r == "step" else x) for r, x in parts if r != "step2"]
-    for role in ("close", "step2", "condense", "detail2", "detail"):
+        parts = [
+            (r, _one_action(aside.sub("", x), facts.lang) if r == "step" else aside.sub("", x) if r == "fact2" else x)
+            for r, x in parts
+            if r != "step2"
+        ]
+    for role in ("close", "fact2", "step2", "condense", "detail2", "detail"):
         if _len(parts, facts) <= limit:
             break
         if role == "condense":

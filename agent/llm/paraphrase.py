@@ -163,3 +163,75 @@ def reword(sentence: str, lang: str, seed: int) -> str:
             pos = end
     s = "".join(out) + s[pos:]
     return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], s)
+
+
+# --- sentence structure ------------------------------------------------------------------------------------
+# Beyond single wordings, a step can be built differently without changing what the customer does: a
+# condition put after the action ("Tap X if the code does not arrive"), two actions joined by "then" or split
+# into two sentences, 「確認し、閉めてください」 as 「確認してから、閉めてください」. Each form is applied only where
+# its pattern is unambiguous; quotes, links and numbers are hidden first, as for `reword`.
+
+_IMPERATIVE = frozenset(
+    (
+        "tap", "hold", "remove", "check", "press", "send", "request", "select", "choose", "pick", "wait", "update",
+        "clean", "turn", "put", "register", "keep", "rinse", "replace", "stop", "refit", "run", "empty", "wipe",
+        "open", "close", "charge", "unplug", "enter", "install", "start", "retry", "confirm", "restart", "reset",
+        "use", "try", "go", "contact", "take", "plug", "make", "give", "switch", "let",
+    )
+)  # fmt: skip
+_EN_IF = re.compile(r"^If (?P<cond>[^,;]{4,80}), (?P<please>please )?(?P<verb>[a-z]+)(?P<rest>[^,;]*?)\.$")
+_EN_AND = re.compile(r"(?<=[a-z\x00]) and (?P<verb>[a-z]+)(?= )")
+_EN_SEMI = re.compile(r"; (?=[a-z])")
+# 「確認し、」「外し、」: the continuative し of a サ変 or す verb after a kanji or katakana stem (never 少し・もし)
+_JA_SHI = re.compile(r"(?<=[\u4e00-\u9fff\u30a0-\u30ff])(?<!少)し、")
+# 「入れて、」「開けて、」: a verb's て form (never について・として・によって・において)
+_JA_TE = re.compile(r"(?<=[れけめせえべ])て、")
+_JA_NAI = re.compile(r"ない場合は、")
+
+
+def _hidden(sentence: str) -> tuple[str, list[str]]:
+    kept: list[str] = []
+
+    def hide(m: re.Match[str]) -> str:
+        kept.append(m.group())
+        return f"\x00{len(kept) - 1}\x00"
+
+    return _PROTECT.sub(hide, sentence), kept
+
+
+def _shown(s: str, kept: list[str]) -> str:
+    return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], s)
+
+
+def restructure(sentence: str, lang: str, seed: int) -> str:
+    """``sentence`` built another way, chosen by ``seed`` (deterministic; the same actions, in the same order,
+    with the same quotes, links and numbers); the sentence itself when no form applies or the seed keeps it."""
+    s, kept = _hidden(sentence)
+    picks = hashlib.blake2b(f"structure:{seed}".encode(), digest_size=8).digest()
+    if lang == "ja":
+        if picks[0] % 3 and (m := _JA_SHI.search(s)) and s.endswith("ください。"):
+            head, tail = s[: m.start()], s[m.end() :]
+            s = (
+                f"{head}してから、{tail}",
+                f"{head}したうえで、{tail}",
+                f"{head}してください。そのうえで、{tail}",
+            )[picks[1] % 3]
+        elif picks[0] % 3 and (m := _JA_TE.search(s)) and s.endswith("ください。"):
+            # 入れて → 入れてから / 入れたうえで (after an e-row kana the た form is the て form with た)
+            s = s[: m.start()] + ("てから、", "たうえで、")[picks[1] % 2] + s[m.end() :]
+        if picks[2] % 2:
+            s = _JA_NAI.sub(("ないようでしたら、", "ないときは、")[picks[3] % 2], s)
+        return _shown(s, kept)
+    m = _EN_IF.match(s)
+    if m and picks[0] % 2 and m.group("verb") in _IMPERATIVE and " if " not in m.group("rest"):
+        verb = m.group("verb")
+        head = f"Please {verb}" if m.group("please") and picks[1] % 2 else verb.capitalize()
+        s = f"{head}{m.group('rest')} if {m.group('cond')}."
+    if picks[2] % 3 == 0:
+        a = next((a for a in _EN_AND.finditer(s) if a.group("verb") in _IMPERATIVE), None)
+        if a is not None:  # "wait a minute and tap …" -> "wait a minute, then tap …"
+            s = f"{s[: a.start()]}, then {a.group('verb')}{s[a.end() :]}"
+    if picks[3] % 2 and (m := _EN_SEMI.search(s)):
+        rest = s[m.end() :]
+        s = f"{s[: m.start()]}. {rest[:1].upper()}{rest[1:]}"
+    return _shown(s, kept)
