@@ -113,6 +113,24 @@ class Pipeline:
                 )
             extras = {k: v for k, v in (post_in.model_extra or {}).items()}
             lang = post_in.lang or detect_language(post_in.text)
+            # Decide first, then write the post once with its decision (one INSERT, no UPDATEs after it).
+            version, rules = self.watch_rules(s)
+            decision = self._matcher(version, rules).evaluate(post_in.text)
+            outcome: Outcome
+            status: str
+            reason: str | None
+            triaged: dict[str, Any] | None = None
+            if not decision.keep:
+                status, reason, outcome = "dropped", decision.reason, "dropped"
+            else:
+                result: TriageResult = triage(post_in.model_copy(update={"lang": lang}), now=now)
+                triaged = result.model_dump()
+                blocked = self._do_not_engage(s, post_in.author.handle, now)
+                if blocked is not None:
+                    status, outcome = "no_engage", "no_engage"
+                    reason = f"@{blocked.handle} is on the do-not-engage list: {blocked.reason}"
+                else:
+                    status, reason, outcome = "queued", None, "queued"
             post = Post(
                 source=post_in.source,
                 external_id=post_in.external_id,
@@ -127,27 +145,16 @@ class Pipeline:
                 channel=self._channel(post_in),
                 metrics=post_in.metrics.model_dump(),
                 raw=extras,
-                status="received",
+                status=status,
+                reason=reason,
+                watch=decision.model_dump(),
+                watch_rules_version=version,
+                triage=triaged,
             )
             s.add(post)
             s.flush()
-            version, rules = self.watch_rules(s)
-            decision = self._matcher(version, rules).evaluate(post_in.text)
-            post.watch = decision.model_dump()
-            post.watch_rules_version = version
-            outcome: Outcome
-            if not decision.keep:
-                post.status, post.reason, outcome = "dropped", decision.reason, "dropped"
-            else:
-                result: TriageResult = triage(post_in.model_copy(update={"lang": lang}), now=now)
-                post.triage = result.model_dump()
-                blocked = self._do_not_engage(s, post.author_handle, now)
-                if blocked is not None:
-                    post.status, outcome = "no_engage", "no_engage"
-                    post.reason = f"@{blocked.handle} is on the do-not-engage list: {blocked.reason}"
-                else:
-                    post.status, post.reason, outcome = "queued", None, "queued"
-                    jobs.enqueue(s, DRAFT_JOB, {"post_id": post.id, "generation": 1}, dedupe_key=f"draft:{post.id}:1")
+            if outcome == "queued":
+                jobs.enqueue(s, DRAFT_JOB, {"post_id": post.id, "generation": 1}, dedupe_key=f"draft:{post.id}:1")
             audit.record(
                 s,
                 actor=actor,
