@@ -1476,8 +1476,8 @@ _ESC_SENTENCES: dict[tuple[str, str], _Combo] = {
          "To get this right, ", "Rather than guess, "),
         ("we're looking into it", "our team is looking into it", "the people who know this best are looking into it",
          "we're looking into it with our product specialists", "support is looking into it now"),
-        (" and will update you soon.", " and will get back to you here.", "; you'll hear from us in this thread.",
-         ", and we'll follow up as soon as we know more.", " and will be back in touch here."),
+        (" and will update you soon.", " and will get back to you here.", "; you'll hear from us here.",
+         ", and we'll follow up once we know more.", " and will be back in touch.", "."),
     ),
     ("en", "question"): (
         ("", "We'd rather give you the right answer than a guess, so ", "Honest answer: we're not sure yet, so ",
@@ -1688,11 +1688,10 @@ _DM_TROUBLE: dict[str, _Combo] = {
          "お送りいただけますでしょうか。"),
     ),
     "en": (
-        ("Feel free to DM", "Please DM", "If you can, DM", "Drop a DM to"),
+        ("Feel free to DM", "Please DM", "If you can, DM", "Send a DM to", "DM"),
         (" @hoshizora_support", " us", " us at @hoshizora_support"),
-        (" with more details", " with your model and what you're seeing", " with the date it started",
-         " with a few details"),
-        (".", " so we can look at it together.", " and we'll follow up there.", " and we'll pick it up from there."),
+        (" with more details", " with what you're seeing", " with when it started", " with a few details"),
+        (".", " so we can dig in.", " and we'll follow up.", " and we'll take it from there."),
     ),
 }  # fmt: skip
 
