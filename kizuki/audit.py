@@ -32,6 +32,11 @@ class AuditEntry(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+# Built once: every entry runs them (building a statement costs SQLAlchemy more than this query).
+_LAST_HASH = select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+_CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(7431001)")
+
+
 def _canonical(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
@@ -69,8 +74,8 @@ def record(
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         # Serialise appenders across processes until this transaction ends, so the chain stays linear.
-        session.execute(text("SELECT pg_advisory_xact_lock(7431001)"))
-    last = session.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
+        session.execute(_CHAIN_LOCK)
+    last = session.execute(_LAST_HASH).scalar()
     prev = last or GENESIS
     entry = AuditEntry(
         at=utcnow(),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, Text, or_, select, update
+from sqlalchemy import Index, Integer, String, Text, bindparam, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kizuki.models import Base, JSONType, utcnow
@@ -40,6 +40,28 @@ class Job(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# Built once with bound parameters (a worker runs them for every job; building one costs more than running it).
+_BY_DEDUPE_KEY = select(Job).where(Job.dedupe_key == bindparam("dedupe_key"))
+_DUE = (
+    select(Job)
+    .where(Job.kind.in_(bindparam("kinds", expanding=True)))
+    .where(
+        or_(
+            (Job.status == "queued") & (Job.run_after <= bindparam("now")),
+            (Job.status == "running") & (Job.lease_until < bindparam("now")),
+        )
+    )
+    .order_by(Job.run_after, Job.id)
+    .limit(1)
+)
+_DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
+_FINISH = (
+    update(Job)
+    .where(Job.id == bindparam("job_id"), Job.locked_by == bindparam("worker"), Job.status == "running")
+    .values(status="done", lease_until=None, updated_at=bindparam("now"))
+)
+
+
 def worker_id() -> str:
     import os
     import threading
@@ -58,7 +80,7 @@ def enqueue(
 ) -> Job:
     """Add a job in the caller's transaction (so it exists exactly when the work that needs it commits)."""
     if dedupe_key is not None:
-        existing = session.scalars(select(Job).where(Job.dedupe_key == dedupe_key)).one_or_none()
+        existing = session.scalars(_BY_DEDUPE_KEY, {"dedupe_key": dedupe_key}).one_or_none()
         if existing is not None:
             return existing
     job = Job(
@@ -78,21 +100,8 @@ def claim(
 ) -> Job | None:
     """Take one due job, or one whose lease expired, and mark it running under this worker."""
     now = utcnow()
-    stmt = (
-        select(Job)
-        .where(Job.kind.in_(kinds))
-        .where(
-            or_(
-                (Job.status == "queued") & (Job.run_after <= now),
-                (Job.status == "running") & (Job.lease_until < now),
-            )
-        )
-        .order_by(Job.run_after, Job.id)
-        .limit(1)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    job = session.scalars(stmt).first()
+    stmt = _DUE_SKIP_LOCKED if session.get_bind().dialect.name == "postgresql" else _DUE
+    job = session.scalars(stmt, {"kinds": list(kinds), "now": now}).first()
     if job is None:
         return None
     job.status = "running"
@@ -106,11 +115,7 @@ def claim(
 
 def finish(session: Session, job_id: int, worker: str) -> bool:
     """Mark done; False if this worker no longer holds the job (its lease ran out and another took it)."""
-    res = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.locked_by == worker, Job.status == "running")
-        .values(status="done", lease_until=None, updated_at=utcnow())
-    )
+    res = session.execute(_FINISH, {"job_id": job_id, "worker": worker, "now": utcnow()})
     return bool(res.rowcount)  # type: ignore[attr-defined]
 
 

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from agent.schemas import RetrievedEntry
 from kizuki.db import Database
 from knowledge import io as kio
 from knowledge import service
-from knowledge.models import KnowledgeEntry
+from knowledge.models import KnowledgeEntry, KnowledgeRevision
 from knowledge.schemas import (
     EntryCreate,
     EntryPublic,
@@ -39,6 +39,15 @@ INDEXED_STATUSES = ("published", "draft")
 # How often a search compares SQL with the index (another process's failed index update is repaired
 # within this many seconds; this process's own changes are indexed immediately).
 FRESHNESS_CHECK_S = 2.0
+
+
+# The revisions of the entries a search returned: run for every search, so built once (building a statement
+# costs SQLAlchemy more than this query).
+_REVISIONS_OF = (
+    select(KnowledgeEntry.key, KnowledgeRevision)
+    .join(KnowledgeRevision, KnowledgeRevision.entry_id == KnowledgeEntry.id)
+    .where(KnowledgeEntry.key.in_(bindparam("keys", expanding=True)))
+)
 
 
 @dataclass(frozen=True)
@@ -237,8 +246,6 @@ class KnowledgeBase:
         This is the drafting agent's retriever. If an entry changed between indexing and now, the
         revision the index returned is still the one cited, and its text comes from that revision.
         """
-        from knowledge.models import KnowledgeRevision
-
         query = query.strip()[:2000]
         if not query:
             return []
@@ -247,11 +254,7 @@ class KnowledgeBase:
         if not hits:
             return []
         with self.db.reading() as s:
-            rows = s.execute(
-                select(KnowledgeEntry.key, KnowledgeRevision)
-                .join(KnowledgeRevision, KnowledgeRevision.entry_id == KnowledgeEntry.id)
-                .where(KnowledgeEntry.key.in_([h.key for h in hits]))
-            ).all()
+            rows = s.execute(_REVISIONS_OF, {"keys": [h.key for h in hits]}).all()
             by_rev = {(key, rev.revision): rev for key, rev in rows}
             out: list[RetrievedEntry] = []
             for h in hits:
