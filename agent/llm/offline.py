@@ -299,7 +299,7 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "hours",
-        ("何時", "受付時間", "営業時間", "電話窓口", "電話がつなが", "土曜", "日曜"),
+        ("何時まで", "何時から", "受付時間", "営業時間", "電話窓口", "電話がつなが", "土曜", "日曜"),
         ("phone hours", "opening hours", "talk to a human", "phone support", "call you", "hours"),
         "サポートの受付時間",
         "our support hours",
@@ -701,6 +701,8 @@ _POST_NOISE = frozenset(
 """Words of how a post is put, not of what it is about ("Help!" must not match "if that does not help")."""
 """Terms that name the company or a product: in every post and entry about it, so no evidence of a match."""
 
+_POINTS_BACK = re.compile(r"この手順|この方法|上記の|this procedure|these steps|the steps above", re.IGNORECASE)
+"""A sentence that refers to another one of the entry ("this procedure"): meaningless as the only step."""
 _FALLBACK = re.compile(
     r"^(?:それでも|改善しな|解決しな)|ても[^。、]{0,30}(?:場合|とき)は"
     r"|\bif (?:that|this|it|E\d+) (?:still|remains|does not|doesn't)|\bstill appears|\bremains\b",
@@ -744,6 +746,8 @@ def _step_candidates(entry: Entry, facts: PostFacts, troubled: bool | None = Non
             score += 0.5
         if _CONTACT.search(s):
             score -= 4
+        if _POINTS_BACK.search(s):
+            score -= 3  # 「この手順で回復します」 gives no step on its own
         if _RISKY.search(s):
             score -= 3
         if any(w in ns for w in facts.tried):
@@ -1383,7 +1387,7 @@ _ESC_ACKS: dict[tuple[str, str], _Combo] = {
          "お困りの状況を拝見しました。申し訳ございません。", "ご不安な思いをさせてしまい、申し訳ありません。"),
     ),
     ("ja", "question"): (
-        ("{s}について", "{s}の件、", "{s}について、", "{s}のご質問、"),
+        ("{s}について", "{s}の件、", "{s}について、"),
         ("ご質問ありがとうございます。", "お問い合わせいただき、ありがとうございます。",
          "お尋ねいただきありがとうございます。",
          "ご連絡ありがとうございます。", "気にかけていただきありがとうございます。"),
@@ -1503,7 +1507,7 @@ _ANSWER_ACKS: dict[tuple[str, str], _Combo] = {
          "ご心配をおかけして申し訳ありません。", "お手数をおかけしてすみません。"),
     ),
     ("ja", "question"): (
-        ("{s}について、", "{s}の件、", "{s}ですね。", "{s}のご質問、", "お問い合わせの{s}について、"),
+        ("{s}について、", "{s}の件、", "{s}ですね。", "{s}に関して、"),
         ("ご質問ありがとうございます。", "お問い合わせありがとうございます。", "お答えします。", "ご案内いたします。",
          "ご連絡ありがとうございます。"),
     ),

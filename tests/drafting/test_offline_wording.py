@@ -525,3 +525,28 @@ async def test_words_that_only_look_like_a_topic(demo_kb: object, text: str, nev
     d = await _draft(text, demo_kb, intent="complaint", sentiment="negative")
     assert d.escalate_to != "quality" and "stop using" not in d.text  # type: ignore[attr-defined]
     assert never not in d.text, d.text  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("text", "never"),
+    [
+        # 「この手順で回復します」 once was the whole step: a sentence pointing at another one is no step alone
+        ("SoraBuds 2の片耳だけ音が出ない。ファームウェア更新失敗したっぽい", "この手順"),
+        ("KAMADO K-3の予約炊飯って何時間まで？", "受付時間"),  # 何時間 is not 何時 (support hours)
+    ],
+)
+async def test_a_step_that_answers_this_post(demo_kb: object, text: str, never: str) -> None:
+    d = await _draft(text, demo_kb)
+    assert d.text and never not in d.text, d.text  # type: ignore[attr-defined]
+
+
+def test_a_composed_japanese_opening_never_says_the_same_thanks_twice() -> None:
+    """「ご注文内容の変更のご質問、ご質問ありがとうございます」 came from two parts chosen independently."""
+    from agent.llm.offline import _say
+
+    twice = re.compile(r"(ご質問|お問い合わせ|ご連絡|ご迷惑|ご不便|ありがとう|申し訳|すみません).*\1")
+    for name, bank in _banks():
+        if any(re.search(r"[ぁ-ん]", o) for part in bank for o in part):  # type: ignore[attr-defined]
+            for seed in range(80):
+                text = _say(bank, seed, "t", s="件名", w="1ヶ月", n="名詞", c="通勤", t="製品")  # type: ignore[arg-type]
+                assert not twice.search(text), (name, text)
