@@ -70,7 +70,7 @@ def main() -> None:
                     for k, pid in enumerate(ids)
                 ],
             )
-        query = recent_replies_query(ids[-1])
+        query = recent_replies_query(ids[-1], db.dialect)
         analyze = "ANALYZE" if db.dialect == "sqlite" else "ANALYZE drafts"
         with db.session() as s:
             s.execute(text(analyze))
