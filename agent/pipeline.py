@@ -348,27 +348,25 @@ class Pipeline:
         draft.updated_at = now
         post.status = "drafted"
         s.flush()
-        audit.record(
+        audit.record_all(  # one read of the chain's end and one flush for both entries
             s,
-            actor=f"model:{outcome.model}",
-            action="draft.create",
-            subject=f"draft:{draft.id}",
-            after={
-                "post_id": post_id,
-                "generation": generation,
-                "text": reply.text,
-                "action": reply.action,
-                "citations": draft.citations,
-                "model": outcome.model,
-                "prompt_version": outcome.prompt_version,
-            },
-        )
-        audit.record(
-            s,
-            actor="checks",
-            action="draft.checks",
-            subject=f"draft:{draft.id}",
-            after=draft.checks,
+            [
+                {
+                    "actor": f"model:{outcome.model}",
+                    "action": "draft.create",
+                    "subject": f"draft:{draft.id}",
+                    "after": {
+                        "post_id": post_id,
+                        "generation": generation,
+                        "text": reply.text,
+                        "action": reply.action,
+                        "citations": draft.citations,
+                        "model": outcome.model,
+                        "prompt_version": outcome.prompt_version,
+                    },
+                },
+                {"actor": "checks", "action": "draft.checks", "subject": f"draft:{draft.id}", "after": draft.checks},
+            ],
         )
         return draft
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -71,26 +71,39 @@ def record(
     note: str | None = None,
 ) -> AuditEntry:
     """Append one entry in the caller's transaction, chained to the previous one."""
+    item = {"actor": actor, "action": action, "subject": subject, "before": before, "after": after, "note": note}
+    (entry,) = record_all(session, [item])
+    return entry
+
+
+def record_all(session: Session, entries: Sequence[Mapping[str, Any]]) -> list[AuditEntry]:
+    """Append entries in order in the caller's transaction, each chained to the one before it.
+
+    Each mapping holds `record`'s keyword arguments. The chain's end is read once and the entries are
+    written in one flush (a draft writes two)."""
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         # Serialise appenders across processes until this transaction ends, so the chain stays linear.
         session.execute(_CHAIN_LOCK)
     last = session.execute(_LAST_HASH).scalar()
     prev = last or GENESIS
-    entry = AuditEntry(
-        at=utcnow(),
-        actor=actor,
-        action=action,
-        subject=subject,
-        before=_jsonable(before),
-        after=_jsonable(after),
-        note=note,
-        prev_hash=prev,
-    )
-    entry.hash = entry_hash(prev, entry)
-    session.add(entry)
+    out: list[AuditEntry] = []
+    for item in entries:
+        entry = AuditEntry(
+            at=utcnow(),
+            actor=item["actor"],
+            action=item["action"],
+            subject=item["subject"],
+            before=_jsonable(item.get("before")),
+            after=_jsonable(item.get("after")),
+            note=item.get("note"),
+            prev_hash=prev,
+        )
+        entry.hash = prev = entry_hash(prev, entry)
+        session.add(entry)
+        out.append(entry)
     session.flush()
-    return entry
+    return out
 
 
 @dataclass(frozen=True)

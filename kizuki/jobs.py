@@ -59,6 +59,9 @@ _FINISH = (
     update(Job)
     .where(Job.id == bindparam("job_id"), Job.locked_by == bindparam("worker"), Job.status == "running")
     .values(status="done", lease_until=None, updated_at=bindparam("now"))
+    # no ORM bookkeeping: no caller holds the Job in its session (evaluating the WHERE against the session's
+    # objects cost the draft's transaction ~1 ms)
+    .execution_options(synchronize_session=False)
 )
 
 
