@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 from pydantic_ai import Agent, ModelRetry, RunContext
 
-from agent.drafting.similarity import TEMPLATE_THRESHOLD, max_similarity, most_similar
+from agent.drafting.similarity import TEMPLATE_THRESHOLD, max_and_most_similar
 from agent.prompts import load_prompt
 from agent.prompts.fencing import fence
 from agent.schemas import PostIn, ReplyDraft, RetrievedEntry, Retriever, TriageResult
@@ -148,11 +148,10 @@ def check_text(deps: DraftDeps, text: str) -> tuple[CheckResult, float]:
     state = deps.state
     if state.checked_text != text or state.checked_result is None:
         state.checked_result = deps.checker.check(text, post_text=deps.post.text, channel=deps.channel)
-        state.template_similarity, _ = max_similarity(text, deps.recent_replies)
-        state.similar_replies = [
-            (sim, deps.recent_replies[i])
-            for sim, i in most_similar(text, deps.recent_replies, above=TEMPLATE_THRESHOLD, k=TEMPLATE_MATCHES)
-        ]
+        (state.template_similarity, _), similar = max_and_most_similar(
+            text, deps.recent_replies, above=TEMPLATE_THRESHOLD, k=TEMPLATE_MATCHES
+        )
+        state.similar_replies = [(sim, deps.recent_replies[i]) for sim, i in similar]
         state.checked_text = text
     return state.checked_result, state.template_similarity
 

@@ -34,7 +34,8 @@ def similarity(a: str, b: str) -> float:
         return 1.0
     if not ga or not gb:
         return 0.0
-    return len(ga & gb) / len(ga | gb)
+    inter = len(ga & gb)
+    return inter / (len(ga) + len(gb) - inter)  # the union's size, without building the union
 
 
 def max_similarity(text: str, others: Iterable[str]) -> tuple[float, int | None]:
@@ -55,6 +56,38 @@ def max_similarity(text: str, others: Iterable[str]) -> tuple[float, int | None]
         if s > best:
             best, at = s, i
     return best, at
+
+
+def max_and_most_similar(
+    text: str, others: Sequence[str], *, above: float, k: int = 3
+) -> tuple[tuple[float, int | None], list[tuple[float, int]]]:
+    """``max_similarity(text, others)`` and ``most_similar(text, others, above=above, k=k)`` in one pass: each
+    intersection is computed once, and only where it can raise the maximum or pass ``above``."""
+    best, at = 0.0, None
+    g = _grams(text)
+    ng = len(g)
+    found: list[tuple[float, int]] = []
+    if not ng:
+        return (best, at), found
+    for i, other in enumerate(others):
+        go = _grams(other)
+        no = len(go)
+        if not no:
+            continue
+        # Jaccard is at most min/max of the set sizes
+        bound = min(ng, no)
+        top = max(ng, no)
+        beats_best = bound > best * top
+        passes = bound > above * top
+        if not (beats_best or passes):
+            continue
+        inter = len(g & go) if ng <= no else len(go & g)
+        s = inter / (ng + no - inter)
+        if beats_best and s > best:
+            best, at = s, i
+        if passes and s > above:
+            found.append((s, i))
+    return (best, at), sorted(found, key=lambda x: (-x[0], x[1]))[:k]
 
 
 def most_similar(text: str, others: Sequence[str], *, above: float, k: int = 3) -> list[tuple[float, int]]:
