@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Select, bindparam, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, bindparam, or_, select, update
+from sqlalchemy.orm import Session
 
 from agent.drafts import DraftPublic, draft_public, priority_of
 from agent.models import DoNotEngageEntry, Draft, Post, WatchRuleSet
@@ -71,17 +71,45 @@ _DO_NOT_ENGAGE = select(DoNotEngageEntry).where(
     DoNotEngageEntry.handle == bindparam("handle"),
     or_(DoNotEngageEntry.expires_at.is_(None), DoNotEngageEntry.expires_at > bindparam("now")),
 )
+# The snapshot reads only the columns a draft needs: whole rows made SQLAlchemy decode every JSON column,
+# among them each earlier draft's retrieved passages (several kB) that the history never shows.
+_SNAPSHOT_POST = select(
+    Post.id,
+    Post.source,
+    Post.external_id,
+    Post.author_handle,
+    Post.author_name,
+    Post.author_followers,
+    Post.text,
+    Post.url,
+    Post.posted_at,
+    Post.lang,
+    Post.metrics,
+    Post.channel,
+    Post.triage,
+).where(Post.id == bindparam("post_id"))
 _EARLIER_POSTS = (
-    select(Post)
+    select(Post.id, Post.text, Post.posted_at, Post.received_at, Post.status)
     .where(Post.author_handle == bindparam("handle"), Post.id != bindparam("post_id"))
     .order_by(Post.received_at.desc())
     .limit(HISTORY_LIMIT)
-    .options(selectinload(Post.drafts))  # one query for their drafts, not one per post
+)
+_THEIR_DRAFTS = (  # oldest generation first: the last one per post is the newest
+    select(Draft.post_id, Draft.text, Draft.status)
+    .where(Draft.post_id.in_(bindparam("post_ids", expanding=True)))
+    .order_by(Draft.post_id, Draft.generation)
 )
 _DRAFT_ROW = (
     select(Draft)
     .where(Draft.post_id == bindparam("post_id"), Draft.generation == bindparam("generation"))
     .with_for_update()
+)
+_POST_CHANNEL = select(Post.channel).where(Post.id == bindparam("post_id"))
+_MARK_DRAFTED = (
+    update(Post)
+    .where(Post.id == bindparam("post_id"))
+    .values(status="drafted")
+    .execution_options(synchronize_session=False)  # the store never loads the post itself
 )
 _LATEST_DRAFT = select(Draft).where(Draft.post_id == bindparam("post_id")).order_by(Draft.generation.desc()).limit(1)
 
@@ -224,7 +252,7 @@ class Pipeline:
     # -- drafting ------------------------------------------------------------------------------
     def _snapshot(self, post_id: int) -> tuple[PostIn, TriageResult, str, list[dict[str, Any]], list[str]]:
         with self.rt.db.reading() as s:
-            post = s.get(Post, post_id)
+            post = s.execute(_SNAPSHOT_POST, {"post_id": post_id}).one_or_none()
             if post is None:
                 raise LookupError(f"post {post_id} is gone")
             post_in = PostIn.model_validate(
@@ -245,16 +273,20 @@ class Pipeline:
                 }
             )
             triage = TriageResult.model_validate(post.triage or {})
-            earlier = s.scalars(_EARLIER_POSTS, {"handle": post.author_handle, "post_id": post.id}).all()
+            earlier = s.execute(_EARLIER_POSTS, {"handle": post.author_handle, "post_id": post.id}).all()
+            last: dict[int, Any] = {}
+            if earlier:
+                for d in s.execute(_THEIR_DRAFTS, {"post_ids": [p.id for p in earlier]}):
+                    last[d.post_id] = d  # the newest generation comes last
             history = []
             for p in earlier:
-                last = p.drafts[-1] if p.drafts else None
+                draft = last.get(p.id)
                 history.append(
                     {
                         "date": p.posted_at or p.received_at,
                         "post_text": p.text,
-                        "reply": last.text if last is not None and last.text else None,
-                        "status": last.status if last is not None else p.status,
+                        "reply": draft.text if draft is not None and draft.text else None,
+                        "status": draft.status if draft is not None else p.status,
                     }
                 )
             recent = s.scalars(RECENT_REPLIES[self.rt.db.dialect], {"post_id": post.id}).all()
@@ -314,13 +346,13 @@ class Pipeline:
     ) -> Draft:
         reply = outcome.draft
         now = utcnow()
-        post = s.get(Post, post_id)
-        assert post is not None
+        channel = s.scalar(_POST_CHANNEL, {"post_id": post_id})  # the post's channel (not the whole row)
+        assert channel is not None
         draft = self._draft_row(s, post_id, generation)
         if draft is not None and draft.status not in ("failed",):
             return draft  # a retried job whose first run already stored the draft
         if draft is None:
-            draft = Draft(post_id=post_id, generation=generation, channel=post.channel, created_at=now)
+            draft = Draft(post_id=post_id, generation=generation, channel=channel, created_at=now)
             s.add(draft)
         draft.status = "pending"
         draft.text = reply.text
@@ -346,7 +378,7 @@ class Pipeline:
         draft.attempts = int(outcome.attempts)
         draft.error = None
         draft.updated_at = now
-        post.status = "drafted"
+        s.execute(_MARK_DRAFTED, {"post_id": post_id})  # flushes the draft first
         s.flush()
         audit.record_all(  # one read of the chain's end and one flush for both entries
             s,
