@@ -1779,11 +1779,13 @@ def compose_reply(
     salt: int = 0,
     avoid: frozenset[str] = frozenset(),
     unlike: Sequence[str] = (),
+    lean: bool = False,
 ) -> Composition:
     """Compose a reply from the post's facts and the retrieved entries (deterministic for given inputs).
 
     ``unlike`` are replies this one must not resemble (a template finding named them): a step sentence
-    they already carry gives way to the entry's next relevant step, when it has one.
+    they already carry gives way to the entry's next relevant step, when it has one. ``lean``: only the
+    step, no second fact from the entry (what two answers to one question share most).
     """
     seed = _hash(facts.text, facts.instructions or "", str(salt))
     answer, policy = choose_entries(entries, facts)
@@ -1898,16 +1900,18 @@ def compose_reply(
         if cue_ack:
             opened_with = cue_ack[0]
         cands = [c for c in _step_candidates(answer, facts, troubled) if not any(a in c[2] for a in avoid)]
+        window = 0.5 if troubled else 1.5  # trouble: the best step (or a near tie); a question: any good answer
         if unlike and cands:
-            fresh = [c for c in cands if c[0] > 0 and not _carried(c[2], unlike)]
-            if fresh:  # the relevant steps the other replies did not use come first
+            # the good steps the other replies did not use come first; never one that does not answer
+            # ("お預かりからご返却までの目安" for "how do I send it in")
+            fresh = [c for c in cands if c[0] >= cands[0][0] - window and c[0] > 0 and not _carried(c[2], unlike)]
+            if fresh:
                 cands = fresh + [c for c in cands if c not in fresh]
         safe = [c for c in cands if not _RISKY.search(c[2])]  # "free of charge" would only be flagged
         cands = safe if any(c[0] > 0 for c in safe) else cands
         if not facts.tried:  # a fallback ("それでも…場合は") is the first step only for one who tried the rest
             firsts = [c for c in cands if c[0] > 0 and not _FALLBACK.search(c[2])]
             cands = firsts + [c for c in cands if c not in firsts] if firsts else cands
-        window = 0.5 if troubled else 1.5  # trouble: the best step (or a near tie); a question: any good answer
         top = [c for c in cands if c[0] >= cands[0][0] - window and c[0] > 0][:4] or cands[:1] if cands else []
         if not facts.tried:
             top = [c for c in top if not _FALLBACK.search(c[2])] or top
@@ -1919,7 +1923,7 @@ def compose_reply(
             rest = [c for c in cands if c is not first and c[0] > 0]
             if rest and troubled:
                 parts.append(("step2", _paraphrase_step(rest[0][2], facts, _hash(str(seed), "para2"), lead=False)))
-            elif rest:
+            elif rest and not lean:
                 # a question: a second fact the answer holds, when the channel has room for it (`fit` drops it
                 # before the step); any of the relevant ones, as two agents would not pick the same
                 near = [c for c in rest if c[0] >= rest[0][0] - 1.5 and not _FALLBACK.search(c[2])] or rest[:1]
@@ -2250,8 +2254,8 @@ def repair(
         # reword: of several alternative compositions, take the one least like the previous draft and
         # every recent reply the feedback named in this run
         unlike = list(similar_replies) or [str(previous.get("text", ""))]
-        options = [
-            compose_reply(facts, entries, salt=attempt * 100 + k, avoid=avoid, unlike=unlike)
+        options = [  # half of them without the entry's second fact, which a reply to the same question shares
+            compose_reply(facts, entries, salt=attempt * 100 + k, avoid=avoid, unlike=unlike, lean=k % 2 == 1)
             for k in range(REWORD_OPTIONS)
         ]
         return min(options, key=lambda c: (max(similarity(c.text, u) for u in unlike), c.text)).args()

@@ -550,3 +550,22 @@ def test_a_composed_japanese_opening_never_says_the_same_thanks_twice() -> None:
             for seed in range(80):
                 text = _say(bank, seed, "t", s="件名", w="1ヶ月", n="名詞", c="通勤", t="製品")  # type: ignore[arg-type]
                 assert not twice.search(text), (name, text)
+
+
+async def test_a_rewrite_of_an_answer_may_leave_out_the_second_fact(demo_kb: object) -> None:
+    """Two answers to one question share the entry's facts most: a rewrite away from a recent reply may give
+    only the step, so the second reply to "how do I get it repaired" is less alike than two full answers."""
+    from agent.drafting import similarity
+
+    first = await _draft("KAMADO K-3を修理に出したい。どうすればいいですか？", demo_kb, 1, intent="question")
+    assert re.search(r"7〜10営業日|集荷日", first.text), first.text  # type: ignore[attr-defined]  # a second fact
+    post = make_post("KAMADO K-3の件で相談です。修理に出したいのですが、サポートに出すべき？", external_id="w-2")
+    alone = await draft_reply(post, triage_for(post, intent="question"), retriever=demo_kb)  # type: ignore[arg-type]
+    again = await draft_reply(
+        post,
+        triage_for(post, intent="question"),
+        retriever=demo_kb,  # type: ignore[arg-type]
+        recent_replies=[first.text],  # type: ignore[attr-defined]
+    )
+    assert "修理のお申し込み" in again.draft.text  # still the answer
+    assert similarity(again.draft.text, first.text) < similarity(alone.draft.text, first.text)  # type: ignore[attr-defined]
