@@ -161,7 +161,7 @@ def scale_out(rt: Any, posts: list[Any], workers: int, concurrency: int) -> dict
                 select(func.count())
                 .select_from(Draft)
                 .join(Post, Post.id == Draft.post_id)
-                .where(Draft.status == "pending", Post.external_id.startswith("bench-"))  # not the warm-up post
+                .where(Draft.status == "pending", Post.external_id.startswith("bench-"))  # not the warm-up posts
             )
             return {"drafted": int(drafted or 0)}
     finally:
@@ -225,8 +225,11 @@ def main() -> None:
         rt.knowledge.import_file(ROOT / "knowledge" / "demo" / "knowledge.jsonl", actor="bench")
         setup_s = time.perf_counter() - t0
         posts = [PostIn.model_validate(p) for p in make_posts(args.posts)]
-        # warm-up (model and index loads are start-up, not throughput)
-        rt.pipeline.ingest([PostIn.model_validate({**make_posts(1, seed=99)[0], "external_id": "warm"})])
+        # warm-up (model and index loads are start-up, not throughput): a Japanese and an English post, as the
+        # language detector loads its model on the first post that is not plainly Japanese
+        candidates = make_posts(20, seed=99)
+        warm = [next(p for p in candidates if p["text"].isascii() is english) for english in (False, True)]
+        rt.pipeline.ingest([PostIn.model_validate({**p, "external_id": f"warm-{i}"}) for i, p in enumerate(warm)])
 
         timer = Timer()
         pipe = rt.pipeline
