@@ -821,7 +821,7 @@ def _paraphrase_step(sentence: str, facts: PostFacts, pick: int, *, lead: bool =
     low = first[:1].lower() + first[1:] if first[1:].islower() or len(first) == 1 else first
     en_leads = _REQUEST_LEADS[1] if imperative else _STATEMENT_LEADS[1] if answer else ("",)
     chosen = en_leads[pick % len(en_leads)] if lead else ""
-    return (f"{chosen}{low} {rest}" if chosen else s).strip()
+    return (f"{chosen}{low} {rest}" if chosen else s[:1].upper() + s[1:]).strip()  # "Then select" -> "Select"
 
 
 _Combo = tuple[tuple[str, ...], ...]

@@ -569,3 +569,15 @@ async def test_a_rewrite_of_an_answer_may_leave_out_the_second_fact(demo_kb: obj
     )
     assert "修理のお申し込み" in again.draft.text  # still the answer
     assert similarity(again.draft.text, first.text) < similarity(alone.draft.text, first.text)  # type: ignore[attr-defined]
+
+
+def test_a_step_whose_lead_in_was_taken_off_starts_with_a_capital() -> None:
+    """"Then select …" loses its "Then": the step still starts with "Select", never "… to do. select"."""
+    from agent.llm.offline import _paraphrase_step, read_post
+
+    facts = read_post("My SoraBuds 2 won't pair.", {"language": "en"}, channel="x", followers=0, instructions=None)
+    sentence = 'Then select "SoraBuds 2" in your phone\'s Bluetooth settings to pair again.'
+    for pick in range(24):
+        for lead in (True, False):
+            step = _paraphrase_step(sentence, facts, pick, lead=lead)
+            assert step[:1].isupper() and "Then" not in step, step
