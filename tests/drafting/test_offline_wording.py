@@ -572,7 +572,7 @@ async def test_a_rewrite_of_an_answer_may_leave_out_the_second_fact(demo_kb: obj
 
 
 def test_a_step_whose_lead_in_was_taken_off_starts_with_a_capital() -> None:
-    """"Then select …" loses its "Then": the step still starts with "Select", never "… to do. select"."""
+    """A step that loses its "Then" still starts with "Select", never "… to do. select"."""
     from agent.llm.offline import _paraphrase_step, read_post
 
     facts = read_post("My SoraBuds 2 won't pair.", {"language": "en"}, channel="x", followers=0, instructions=None)
