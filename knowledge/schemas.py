@@ -75,9 +75,7 @@ class EntryCreate(_EntryFields):
 
     key: str = Field(min_length=1, max_length=MAX_KEY_CHARS, examples=["returns-01"])
     kind: Kind
-    title: str = Field(
-        description=f"The question (FAQ) or the policy's name; at most {MAX_TITLE_CHARS} chars."
-    )
+    title: str = Field(description=f"The question (FAQ) or the policy's name; at most {MAX_TITLE_CHARS} chars.")
     body: str = Field(description=f"The answer or policy text; at most {MAX_BODY_CHARS} characters.")
     lang: Lang
     tags: list[str] = Field(default_factory=list)
@@ -87,9 +85,7 @@ class EntryCreate(_EntryFields):
     @classmethod
     def _key(cls, v: str) -> str:
         if not KEY_PATTERN.match(v):
-            raise ValueError(
-                "key must be 1-128 characters of A-Z a-z 0-9 . _ - and start with a letter or digit"
-            )
+            raise ValueError("key must be 1-128 characters of A-Z a-z 0-9 . _ - and start with a letter or digit")
         return v
 
 
@@ -105,9 +101,7 @@ class EntryUpdate(_EntryFields):
     lang: Lang | None = None
     tags: list[str] | None = None
     status: Status | None = None
-    note: str | None = Field(
-        default=None, max_length=2000, description="Why it changed (kept with the revision)."
-    )
+    note: str | None = Field(default=None, max_length=2000, description="Why it changed (kept with the revision).")
 
     @model_validator(mode="after")
     def _something(self) -> EntryUpdate:
@@ -162,9 +156,7 @@ class SearchRequest(BaseModel):
     kind: Kind | None = None
     lang: Lang | None = None
     tag: str | None = Field(default=None, max_length=MAX_TAG_CHARS)
-    include_drafts: bool = Field(
-        default=False, description="Also search draft entries (published only by default)."
-    )
+    include_drafts: bool = Field(default=False, description="Also search draft entries (published only by default).")
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
 
     @field_validator("query")

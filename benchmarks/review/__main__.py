@@ -246,10 +246,7 @@ def main() -> None:
                 stop_at = time.monotonic() + args.seconds
                 t0 = time.perf_counter()
                 await asyncio.gather(
-                    *(
-                        reviewer(c, stop_at, i, lat, codes, decided, args.think_ms / 1000)
-                        for i, c in enumerate(clients)
-                    )
+                    *(reviewer(c, stop_at, i, lat, codes, decided, args.think_ms / 1000) for i, c in enumerate(clients))
                 )
 
             asyncio.run(run_all())

@@ -80,9 +80,7 @@ def test_one_bad_row_imports_nothing_and_names_its_line(db: Database, tmp_path: 
 
 def test_duplicate_key_in_file_is_reported(tmp_path: Path) -> None:
     path = _jsonl(tmp_path, [ROWS[0], ROWS[1], ROWS[0]])
-    with pytest.raises(
-        kio.ImportFileError, match=r"line 3: key 'warranty-ja' appears again \(first on line 1\)"
-    ):
+    with pytest.raises(kio.ImportFileError, match=r"line 3: key 'warranty-ja' appears again \(first on line 1\)"):
         kio.read_file(path)
 
 

@@ -16,9 +16,7 @@ def _entry(key: str = "returns-01", lang: str = "ja", **kw: object) -> EntryCrea
         "key": key,
         "kind": "faq",
         "title": "返品はできますか？" if lang == "ja" else "Can I return a product?",
-        "body": "未開封であれば30日以内に返品できます。"
-        if lang == "ja"
-        else "Unopened items within 30 days.",
+        "body": "未開封であれば30日以内に返品できます。" if lang == "ja" else "Unopened items within 30 days.",
         "lang": lang,
         "tags": ["Returns", "returns"],
     }
