@@ -985,7 +985,9 @@ _NO_FIX_YET: dict[str, _Combo] = {
            ("確かな対処法をお伝えできず", "お伝えできる対処法がなく", "はっきりした解決策をご案内できず"),
            ("すみません。", "申し訳ありません。")),
     "en": (("There's no fix we can point you to just yet, sorry.", "No quick fix we can share yet, sorry.",
-            "We don't have a proven fix to share yet, sorry.", "Sorry, no reliable workaround to share just yet."),),
+            "We don't have a proven fix to share yet.", "Sorry, no reliable workaround to share just yet.",
+            "There isn't a home fix we can recommend yet.", "We can't give you a tested workaround yet.",
+            "Nothing we'd stand behind as a fix yet, unfortunately."),),
 }  # fmt: skip
 
 
@@ -993,7 +995,9 @@ _URGENT_WAIT: dict[str, _Combo] = {
     "ja": (("お急ぎのところ、", "{w}までに必要なところ、", "お急ぎの中、"),
            ("すぐにお答えできず申し訳ありません。", "お待たせしてすみません。", "お時間をいただき申し訳ありません。")),
     "en": (("Sorry we can't give you a quick fix when you're in a hurry.", "We know time is tight, sorry for the wait.",
-            "With {w} so close, sorry we can't be quicker.", "Sorry to keep you waiting when you're short on time."),),
+            "With {w} so close, sorry we can't be quicker.", "Sorry to keep you waiting when you're short on time.",
+            "Bad timing, we know, and we're sorry it needs a check first.",
+            "We'd love to have an instant answer for you."),),
 }  # fmt: skip
 """The urgent cue in an escalation: there is no quick answer to give, so the reply says sorry for the wait."""
 
@@ -1477,18 +1481,21 @@ _ESC_SENTENCES: dict[tuple[str, str], _Combo] = {
     ),
     ("en", "trouble"): (
         ("", "We'd rather check than guess, so ", "We don't have an answer yet, but ", "Thanks for your patience: ",
-         "To get this right, ", "Rather than guess, "),
-        ("we're looking into it", "our team is looking into it", "the people who know this best are looking into it",
-         "we're looking into it with our product specialists", "support is looking into it now"),
+         "To be sure, ", "Rather than guess, "),
+        ("we're looking into it", "our team is looking into it", "the right people are looking into it",
+         "we're looking into it with our product specialists", "support is looking into it now",
+         "an engineer is looking into it", "we're already looking into it"),
         (" and will update you soon.", " and will get back to you here.", "; you'll hear from us here.",
-         ", and we'll follow up once we know more.", " and will be back in touch.", "."),
+         ", and we'll follow up once we know more.", " and will be back in touch.", ".", " and will report back.",
+         "; more soon."),
     ),
     ("en", "question"): (
         ("", "We'd rather give you the right answer than a guess, so ", "Honest answer: we're not sure yet, so ",
          "Our guides don't cover this yet, so ", "To give you a proper answer, "),
-        ("we're looking into it", "the team is looking into it", "we're looking into it for you"),
+        ("we're looking into it", "the team is looking into it", "we're looking into it for you",
+         "someone who knows is looking into it", "we're looking into it now"),
         (" and will answer here.", " and will reply in this thread.", ".", ", and we'll get back to you soon.",
-         "; expect an answer here."),
+         "; expect an answer here.", " and will come back with the details."),
     ),
     ("en", "other"): (
         ("", "Thanks for raising it; ", "Your feedback is with the team, and ", "We've passed this on, and ",
@@ -1605,11 +1612,17 @@ _ESC_PLAIN_ACKS: dict[tuple[str, str], _Combo] = {
     ("ja", "other"): (("ご投稿ありがとうございます。", "お声をお寄せいただき、ありがとうございます。",
      "拝見しました。"),),
     ("en", "trouble"): (("Sorry for the trouble.", "We're sorry about this.", "Sorry to hear this.",
-                         "Thanks for telling us, and sorry."),),
-    ("en", "question"): (("Thanks for the question.", "Good question!", "Thanks for asking."),),
-    ("en", "other"): (("Thanks for letting us know.", "Thanks for the post.", "Appreciate you sharing this."),),
+                         "Thanks for telling us, and sorry.", "That's frustrating, sorry.", "Ugh, sorry about that.",
+                         "Sorry, that shouldn't happen."),),
+    ("en", "question"): (("Thanks for the question.", "Good question!", "Thanks for asking.", "Fair question.",
+                          "Thanks for checking with us.", "Glad you asked."),),
+    ("en", "other"): (("Thanks for letting us know.", "Thanks for the post.", "Appreciate you sharing this.",
+                       "Thanks for flagging this.", "Noted, thank you."),),
 }  # fmt: skip
-_ESC_SUBJECT_LEADS = {"ja": ("{s}については、", "{s}の件は、", "{s}について、"), "en": ("On {s}, ", "As for {s}, ")}
+_ESC_SUBJECT_LEADS = {
+    "ja": ("{s}については、", "{s}の件は、", "{s}について、"),
+    "en": ("On {s}, ", "As for {s}, ", "About {s}: ", "Regarding {s}, "),
+}
 _GENERIC_SUBJECTS = ("your post", "ご連絡の内容")
 """What `_subject` says when it knows nothing about the post: never named as if it were a subject."""
 
