@@ -54,8 +54,8 @@ def _recent_replies(status: Any) -> Select[str]:
 
 # The statements run for every post are built once, with bound parameters: building a statement and its
 # cache key costs SQLAlchemy more than running a small query (0.13-0.2 ms of 0.3 ms on SQLite).
-RECENT_REPLIES = {
-    "postgresql": _recent_replies(Draft.status),
+_RECENT_REPLIES = {
+    "default": _recent_replies(Draft.status),
     # SQLite has no table statistics unless something runs ANALYZE (nothing does): it then reads
     # `status IN (...)` through ix_drafts_status and sorts every matching draft (2 ms at 2,000 drafts, growing
     # with the table). `status || ''` is the same value but no index can serve it, so SQLite walks
@@ -114,13 +114,18 @@ _MARK_DRAFTED = (
 _LATEST_DRAFT = select(Draft).where(Draft.post_id == bindparam("post_id")).order_by(Draft.generation.desc()).limit(1)
 
 
-def recent_replies_query(post_id: int, dialect: str) -> Select[str]:
-    """The newest replies a new draft must not repeat (pending, approved or sent; not this post's own).
+def recent_replies_statement(dialect: str) -> Select[str]:
+    """The newest replies a new draft must not repeat (pending, approved or sent; not this post's own), as a
+    statement with the parameter ``post_id``, in the form for ``dialect`` (SQLite's own, or the standard one).
 
     Read before every draft: the index on `drafts.created_at` lets the database stop after the first
-    `RECENT_REPLIES_LIMIT` rows instead of sorting every draft (migration 0005). The pipeline runs
-    `RECENT_REPLIES[dialect]` itself, with `post_id` as a parameter."""
-    return RECENT_REPLIES[dialect].params(post_id=post_id)
+    `RECENT_REPLIES_LIMIT` rows instead of sorting every draft (migration 0005)."""
+    return _RECENT_REPLIES.get(dialect, _RECENT_REPLIES["default"])
+
+
+def recent_replies_query(post_id: int, dialect: str) -> Select[str]:
+    """`recent_replies_statement` for one post (for tools that run it outside the pipeline)."""
+    return recent_replies_statement(dialect).params(post_id=post_id)
 
 
 class Pipeline:
@@ -289,7 +294,7 @@ class Pipeline:
                         "status": draft.status if draft is not None else p.status,
                     }
                 )
-            recent = s.scalars(RECENT_REPLIES[self.rt.db.dialect], {"post_id": post.id}).all()
+            recent = s.scalars(recent_replies_statement(self.rt.db.dialect), {"post_id": post.id}).all()
             return post_in, triage, post.channel, history, list(recent)
 
     async def draft(
@@ -379,7 +384,6 @@ class Pipeline:
         draft.error = None
         draft.updated_at = now
         s.execute(_MARK_DRAFTED, {"post_id": post_id})  # flushes the draft first
-        s.flush()
         audit.record_all(  # one read of the chain's end and one flush for both entries
             s,
             [

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, Text, bindparam, or_, select, update
+from sqlalchemy import Index, Integer, String, Text, bindparam, event, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kizuki.models import Base, JSONType, utcnow
@@ -131,13 +131,17 @@ class Lease:
     job_id: int
     worker: str
     finished: bool = False
-    """Set by `finish_in`; the worker reads it only after the handler returned (its transaction committed)."""
+    """True once the transaction that ran `finish_in` has committed (a rolled-back one leaves it False, and the
+    worker then records the job's end itself)."""
 
     def finish_in(self, session: Session) -> bool:
         """`finish` in the caller's transaction; False if this worker no longer holds the job."""
         held = finish(session, self.job_id, self.worker)
-        self.finished = True
+        event.listen(session, "after_commit", self._committed, once=True)
         return held
+
+    def _committed(self, session: Session) -> None:
+        self.finished = True
 
 
 def fail(session: Session, job_id: int, worker: str, error: str, *, retry_in: timedelta | None = None) -> str:

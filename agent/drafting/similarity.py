@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 
 TEMPLATE_THRESHOLD = 0.5
@@ -38,31 +38,12 @@ def similarity(a: str, b: str) -> float:
     return inter / (len(ga) + len(gb) - inter)  # the union's size, without building the union
 
 
-def max_similarity(text: str, others: Iterable[str]) -> tuple[float, int | None]:
-    """The highest similarity of ``text`` to any of ``others`` and the index of that one (None if empty)."""
-    best, at = 0.0, None
-    g = _grams(text)
-    ng = len(g)
-    if not ng:
-        return best, at
-    for i, other in enumerate(others):
-        go = _grams(other)
-        no = len(go)
-        # Jaccard is at most min/max of the set sizes: skip the intersection when it cannot beat the best
-        if not no or min(ng, no) <= best * max(ng, no):
-            continue
-        inter = len(g & go) if ng <= no else len(go & g)
-        s = inter / (ng + no - inter)
-        if s > best:
-            best, at = s, i
-    return best, at
-
-
 def max_and_most_similar(
     text: str, others: Sequence[str], *, above: float, k: int = 3
 ) -> tuple[tuple[float, int | None], list[tuple[float, int]]]:
-    """``max_similarity(text, others)`` and ``most_similar(text, others, above=above, k=k)`` in one pass: each
-    intersection is computed once, and only where it can raise the maximum or pass ``above``."""
+    """The highest similarity of ``text`` to any of ``others`` with that one's index (None if none shares a
+    3-gram), and up to ``k`` (similarity, index) of ``others`` more similar than ``above``, most similar first;
+    in one pass, each intersection computed only where it can raise the maximum or pass ``above``."""
     best, at = 0.0, None
     g = _grams(text)
     ng = len(g)
@@ -88,21 +69,6 @@ def max_and_most_similar(
         if passes and s > above:
             found.append((s, i))
     return (best, at), sorted(found, key=lambda x: (-x[0], x[1]))[:k]
-
-
-def most_similar(text: str, others: Sequence[str], *, above: float, k: int = 3) -> list[tuple[float, int]]:
-    """Up to ``k`` (similarity, index) of ``others`` more similar to ``text`` than ``above``, most similar first."""
-    g = _grams(text)
-    found: list[tuple[float, int]] = []
-    for i, other in enumerate(others):
-        go = _grams(other)
-        if not g or not go or min(len(g), len(go)) <= above * max(len(g), len(go)):
-            continue
-        inter = len(g & go)
-        s = inter / (len(g) + len(go) - inter)
-        if s > above:
-            found.append((s, i))
-    return sorted(found, key=lambda x: (-x[0], x[1]))[:k]
 
 
 def pairwise_stats(texts: Sequence[str]) -> tuple[float, float]:

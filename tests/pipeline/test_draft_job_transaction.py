@@ -105,3 +105,29 @@ def test_a_job_whose_lease_was_taken_over_keeps_the_new_holder(kb_runtime: Runti
         draft, status = _state(s, post_id)
         assert (draft, status) == ("pending", "running")
         assert s.scalars(select(jobs.Job).where(jobs.Job.id == job_id)).one().locked_by == "elsewhere:1:1"
+
+
+def test_a_lease_counts_as_finished_only_once_its_transaction_committed(kb_runtime: Runtime) -> None:
+    """A handler that catches its own failed store must not leave the worker thinking the job ended."""
+    rt = kb_runtime
+    _queued_post(rt)
+    worker = Worker(rt, concurrency=1)
+    claimed = worker._claim()
+    assert claimed is not None
+    lease = jobs.Lease(claimed[0], worker.worker_id)
+    seen: list[bool] = []
+
+    def finish_then_fail() -> None:
+        with rt.db.session() as s:
+            seen.append(lease.finish_in(s))  # the UPDATE ran in this transaction
+            seen.append(lease.finished)
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        finish_then_fail()
+    assert seen == [True, False] and not lease.finished
+    with rt.db.reading() as s:
+        assert s.scalars(select(jobs.Job).where(jobs.Job.id == claimed[0])).one().status == "running"
+    with rt.db.session() as s:
+        lease.finish_in(s)
+    assert lease.finished
