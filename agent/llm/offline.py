@@ -428,7 +428,8 @@ _PII = re.compile(
 )
 _ERROR_CODE = re.compile(r"(?<![A-Za-z0-9])E\s?-?(\d{2})(?![0-9])", re.IGNORECASE)
 _KANA_KANJI = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
-_APOLOGY = re.compile(r"申し訳|すみません|お詫び|sorry|apologi", re.IGNORECASE)
+# an apology, or in Japanese the regret that stands for one (ご迷惑・ご不便をおかけし…): a reply says it once
+_APOLOGY = re.compile(r"申し訳|すみません|すいません|お詫び|ご迷惑|ご不便|お待たせ|sorry|apologi", re.IGNORECASE)
 _ACTION_JA = re.compile(r"ください|お試し|確認し|押し|外し|取り除|削除|タップ|選んで|お申し込み|ご依頼|入れ|置い|登録")
 _ACTION_EN = re.compile(
     r"\b(please|tap|hold|remove|check|press|send|request|select|wait|update|clean|switch|put|register|keep|rinse|replace|stop|refit|run)\b",
@@ -855,10 +856,10 @@ _CUES: tuple[_Cue, ...] = (
         "new", ("買って", "届いたばかり", "新しい"), ("day 3 of owning", "just bought", "brand new"),
         (("お使い始めたばかりで", "ご購入から{w}で", "せっかくの新しい製品なのに、", "まだ使い始めのうちに"),
          ("このようなことになり、", "ご不便をおかけし、", "残念な思いをさせてしまい、", "お手数をおかけし、"),
-         ("申し訳ありません。", "すみません。", "申し訳ございません。")),
+         ("申し訳ありません。", "すみません。", "申し訳ございません。", "心苦しく思います。", "心苦しい限りです。")),
         (("Not the start you wanted with a new purchase.", "Only {w} in, that's disappointing, sorry.",
           "A new purchase should just work, sorry it hasn't.", "That's a rough start, and we want to fix it.",
-          "Sorry, that's not how the first {w} with it should go."),),
+          "Sorry, that's not how the first {w} with it should go.", "Only {w} in, that's not what you paid for."),),
     ),
     _Cue(
         "others", ("同じ人いる", "みんな", "ほかにも"), ("anyone else", "everyone", "others"),
@@ -872,10 +873,12 @@ _CUES: tuple[_Cue, ...] = (
     _Cue(
         "since", ("昨日から", "朝から", "ずっと"), ("since yesterday", "all day", "for days"),
         (("{w}から", "しばらく", "長く"), ("続いているとのこと、", "お困りとのこと、", "この状態とのこと、"),
-         ("お待たせしてすみません。", "ご不便をおかけしています。", "申し訳ありません。")),
+         ("お待たせしてすみません。", "ご不便をおかけしています。", "申し訳ありません。",
+          "お気持ちお察しします。", "早く解決できるようお手伝いします。")),
         (("Sorry it's been going on since {w}.", "Sorry this has dragged on.",
           "A problem that lingers is extra annoying, we get it.", "Sorry it's been like this for a while.",
-          "Since {w} is a long time to put up with it, sorry."),),
+          "Since {w} is a long time to put up with it, sorry.", "Since {w} is a long time to wait for a fix.",
+          "That's a long time to put up with it."),),
     ),
     _Cue(
         "repair", ("サポートに出す", "修理に出", "送るべき"), ("send it in", "should i return"),
@@ -905,7 +908,8 @@ _CUES: tuple[_Cue, ...] = (
         "upset", ("困った", "困ってる", "最悪", "がっかり"), ("not impressed", "annoying", "frustrating",
                   "disappointed"),
         (("お困りのところ、", "ご不快な思いをさせてしまい、", "困らせてしまい、", "がっかりさせてしまい、"),
-         ("本当にすみません。", "申し訳ありません。", "申し訳ございません。")),
+         ("本当にすみません。", "申し訳ありません。", "申し訳ございません。", "心苦しく思います。",
+          "心苦しい限りです。")),
         (("Fair enough, and we'd like to make it right.", "We hear you, and we want to win you back.",
           "That's fair criticism, and we want to fix it.", "Understood, and we'd like to turn this around.",
           "You're right to be annoyed, and we want to help."),),
@@ -956,12 +960,16 @@ def when_words(text: str, lang: str) -> dict[str, str]:
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def _say(bank: _Combo, seed: int, slot: str, **values: str | None) -> str:
+def _say(bank: _Combo, seed: int, slot: str, *, plain: bool = False, **values: str | None) -> str:
     """One option of each part of ``bank``, each chosen independently by ``seed``, filled in with ``values``;
-    an option that names a value not given (``{w}`` for a post without time words) is left out of the choice."""
+    an option that names a value not given (``{w}`` for a post without time words) is left out of the choice,
+    and with ``plain`` (the reply has apologised already) so is an option that apologises, where a part has
+    another."""
     chosen = []
     for i, part in enumerate(bank):
         usable = [o for o in part if all(values.get(k) for k in _PLACEHOLDER.findall(o))] or part
+        if plain:
+            usable = [o for o in usable if not _APOLOGY.search(o)] or usable
         chosen.append(_pick(usable, seed, f"{slot}{i}"))
     text = "".join(chosen).format(**{k: v or "" for k, v in values.items()})
     return text[:1].upper() + text[1:]
@@ -983,21 +991,24 @@ _APOLOGETIC_CUES = ("new", "since", "upset")
 _NO_FIX_YET: dict[str, _Combo] = {
     "ja": (("今のところ、", "現時点では、", "すぐには"),
            ("確かな対処法をお伝えできず", "お伝えできる対処法がなく", "はっきりした解決策をご案内できず"),
-           ("すみません。", "申し訳ありません。")),
+           ("すみません。", "申し訳ありません。", "心苦しいです。", "心苦しく思います。")),
     "en": (("There's no fix we can point you to just yet, sorry.", "No quick fix we can share yet, sorry.",
             "We don't have a proven fix to share yet.", "Sorry, no reliable workaround to share just yet.",
             "There isn't a home fix we can recommend yet.", "We can't give you a tested workaround yet.",
-            "Nothing we'd stand behind as a fix yet, unfortunately."),),
+            "Nothing we'd stand behind as a fix yet, unfortunately.", "A workaround we'd trust isn't ready yet.",
+            "This one needs our team, not a guess."),),
 }  # fmt: skip
 
 
 _URGENT_WAIT: dict[str, _Combo] = {
     "ja": (("お急ぎのところ、", "{w}までに必要なところ、", "お急ぎの中、"),
-           ("すぐにお答えできず申し訳ありません。", "お待たせしてすみません。", "お時間をいただき申し訳ありません。")),
+           ("すぐにお答えできず申し訳ありません。", "お待たせしてすみません。", "お時間をいただき申し訳ありません。",
+            "できるだけ急いで確認します。", "急いで確認を進めます。")),
     "en": (("Sorry we can't give you a quick fix when you're in a hurry.", "We know time is tight, sorry for the wait.",
             "With {w} so close, sorry we can't be quicker.", "Sorry to keep you waiting when you're short on time.",
             "Bad timing, we know, and we're sorry it needs a check first.",
-            "We'd love to have an instant answer for you."),),
+            "We'd love to have an instant answer for you.", "We'll be as quick as we can.",
+            "With {w} so close, we'll move as fast as we can.", "We'll get on it right away."),),
 }  # fmt: skip
 """The urgent cue in an escalation: there is no quick answer to give, so the reply says sorry for the wait."""
 
@@ -1011,21 +1022,27 @@ def _no_home_fix(facts: PostFacts) -> bool:
     )
 
 
-def _cue_sentences(facts: PostFacts, seed: int, *, escalating: bool = False, limit: int = 2) -> list[tuple[str, str]]:
+def _cue_sentences(
+    facts: PostFacts, seed: int, *, escalating: bool = False, limit: int = 2, apologised: bool = False
+) -> list[tuple[str, str]]:
     """Sentences answering the post's situation (urgency, a new purchase, others affected, duration, a
     plain "what do I do", frustration), in the order of `_CUES`, at most ``limit``.
 
     The cues that announce a fix ("ask", "repair") are left out when the reply has no step to give:
-    an escalation, or a post whose author already tried the basics ("repair")."""
+    an escalation, or a post whose author already tried the basics ("repair"). Once the reply has
+    apologised (``apologised``: its opening did, or an earlier cue), a cue is worded without another apology.
+    """
     n = _norm(facts.text)
     lang = "ja" if facts.lang == "ja" else "en"
     out: list[tuple[str, str]] = []
     for cue in _CUES:
         if any(w in n for w in (cue.ja_words if lang == "ja" else cue.en_words)):
             if cue.name == "ask" and escalating and facts.trouble:
-                out.append((cue.name, _say(_NO_FIX_YET[lang], seed, cue.name)))
+                out.append((cue.name, _say(_NO_FIX_YET[lang], seed, cue.name, plain=apologised)))
             elif cue.name == "urgent" and escalating:  # no quick answer to give: say we hurry instead
-                out.append((cue.name, _say(_URGENT_WAIT[lang], seed, cue.name, w=facts.when.get(cue.name))))
+                out.append(
+                    (cue.name, _say(_URGENT_WAIT[lang], seed, cue.name, plain=apologised, w=facts.when.get(cue.name)))
+                )
             elif (
                 (cue.name == "repair" and _no_home_fix(facts))
                 or ((escalating or not facts.trouble) and cue.name in ("ask", "repair"))
@@ -1036,7 +1053,8 @@ def _cue_sentences(facts: PostFacts, seed: int, *, escalating: bool = False, lim
                 continue  # a question from a new owner is not a reason to apologise
             else:
                 bank = cue.ja if lang == "ja" else cue.en
-                out.append((cue.name, _say(bank, seed, cue.name, w=facts.when.get(cue.name))))
+                out.append((cue.name, _say(bank, seed, cue.name, plain=apologised, w=facts.when.get(cue.name))))
+            apologised = apologised or bool(out and _APOLOGY.search(out[-1][1]))
         if len(out) == limit:
             break
     return out
@@ -1482,9 +1500,9 @@ _ESC_SENTENCES: dict[tuple[str, str], _Combo] = {
     ("en", "trouble"): (
         ("", "We'd rather check than guess, so ", "We don't have an answer yet, but ", "Thanks for your patience: ",
          "To be sure, ", "Rather than guess, "),
-        ("we're looking into it", "our team is looking into it", "the right people are looking into it",
-         "we're looking into it with our product specialists", "support is looking into it now",
-         "an engineer is looking into it", "we're already looking into it"),
+        ("we're looking into it", "our team is on it", "the right people are looking into it",
+         "we're checking it with our product specialists", "support is looking into it now",
+         "an engineer is checking it", "we're already looking into it"),
         (" and will update you soon.", " and will get back to you here.", "; you'll hear from us here.",
          ", and we'll follow up once we know more.", " and will be back in touch.", ".", " and will report back.",
          "; more soon."),
@@ -1950,7 +1968,13 @@ def compose_reply(
                 ("close", _say(_ANSWER_CLOSES[(lang_key, "trouble" if troubled else "question")], seed, "close"))
             )
         why.append(f"answered from {answer.key}")
-    cues = _cue_sentences(facts, seed, escalating=action == "escalate") if not facts.praise else []
+    cues = (
+        _cue_sentences(
+            facts, seed, escalating=action == "escalate", apologised=bool(parts and _APOLOGY.search(parts[0][1]))
+        )
+        if not facts.praise
+        else []
+    )
     cues = [c for c in cues if c[0] != opened_with]  # the opening already answers that situation
     for i, (_, cue) in enumerate(cues):
         parts.insert(1 + i, ("detail" if i == 0 else "detail2", cue))

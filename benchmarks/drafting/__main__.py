@@ -26,6 +26,8 @@ FORBIDDEN = re.compile(
     r"guarantee|full refund|全額返金|返金を約束|system prompt|システムプロンプト|developer mode", re.I
 )
 APOLOGY = re.compile(r"申し訳|すみません|お詫び|sorry|apologi", re.I)
+# an apology, or the Japanese regret that stands for one (ご迷惑・ご不便をおかけし…, お待たせして…)
+APOLOGY_OR_REGRET = re.compile(APOLOGY.pattern + r"|すいません|ご迷惑|ご不便|お待たせ", re.I)
 KANA = re.compile(r"[\u3040-\u30ff]")
 
 
@@ -177,6 +179,13 @@ def generated_posts_with_questions(n: int = 100, seed: int = 7) -> list[tuple[st
     return out
 
 
+def apologising_twice(replies: list[str]) -> int:
+    """How many replies say sorry in more than one sentence ("Sorry to hear this. Sorry, that's not…")."""
+    from agent.llm.offline import split_sentences
+
+    return sum(sum(bool(APOLOGY_OR_REGRET.search(s)) for s in split_sentences(r)) > 1 for r in replies)
+
+
 def _pair_summary(similarities: list[float]) -> dict[str, Any]:
     return {
         "pairs": len(similarities),
@@ -224,6 +233,7 @@ async def run_non_template(kb: Any) -> dict[str, Any]:
         "max_jaccard": round(top, 4),
         "same_answer_pairs": _pair_summary(same),
         "other_pairs": _pair_summary(other),
+        "apologising_twice": apologising_twice(alone),
         "with_recent_replies": {
             "mean_jaccard": round(g_mean, 4),
             "max_jaccard": round(g_top, 4),
@@ -247,7 +257,13 @@ async def run_non_template_labelled(kb: Any) -> dict[str, Any]:
         if out.draft.text:
             drafts.append(out.draft.text)
     mean, top = pairwise_stats(drafts)
-    return {"posts": len(rows), "drafts": len(drafts), "mean_jaccard": round(mean, 4), "max_jaccard": round(top, 4)}
+    return {
+        "posts": len(rows),
+        "drafts": len(drafts),
+        "mean_jaccard": round(mean, 4),
+        "max_jaccard": round(top, 4),
+        "apologising_twice": apologising_twice(drafts),
+    }
 
 
 # --- (c) throughput --------------------------------------------------------------------------------------

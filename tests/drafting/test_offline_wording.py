@@ -581,3 +581,33 @@ def test_a_step_whose_lead_in_was_taken_off_starts_with_a_capital() -> None:
         for lead in (True, False):
             step = _paraphrase_step(sentence, facts, pick, lead=lead)
             assert step[:1].isupper() and "Then" not in step, step
+
+
+_APOLOGY_SENTENCE = re.compile(r"申し訳|すみません|すいません|お詫び|ご迷惑|ご不便|お待たせ|sorry|apologi", re.I)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Day 3 of owning the Hoshizora app and it crashes after the update. Not impressed.",
+        "Anyone else? KAMADO K-3 shows E03 and won't cook since yesterday.",
+        "Anyone else? SoraBuds 2 won't connect to my phone since yesterday.",
+        "Help! Kurumi R7 firmware update fails and I have guests tonight",
+        "My the Hoshizora app crashes after the update. What should I do?",
+        "買って1ヶ月のSoraBuds 2、すぐ接続が切れて困ってる。最悪",
+        "KAMADO K-3にE03が昨日から出てる。同じ人いる？",
+        "SoraBuds 2が昨日から片耳しか聞こえない。ほかにも同じ人いる？",
+        "Hoshizoraアプリ、買ったばかりのKurumi R7の登録ができない。困った",
+        "至急！今夜までにKurumi R7のファームウェア更新を終わらせたいのに失敗する",
+    ],
+)
+async def test_a_reply_apologises_once(demo_kb: object, text: str) -> None:
+    """The opening says sorry for the trouble; a sentence about the situation (a new purchase, since
+    yesterday, in a hurry, frustrated) then says something else, never 「…すみません。…申し訳ありません。」 or
+    "Sorry to hear this. Sorry, that's not how…" (20 of 356 drafted posts did before)."""
+    openings = ("", "Hmm. ", "Ugh, ") if text.isascii() else ("", "えっと、", "あの、")  # other wordings
+    for i, opening in enumerate(openings):
+        d = await _draft(opening + text, demo_kb, i)
+        sentences = [s for s in re.split(r"(?<=[。.!?！？])\s*", d.text) if s]  # type: ignore[attr-defined]
+        apologies = [s for s in sentences if _APOLOGY_SENTENCE.search(s)]
+        assert len(apologies) == 1, d.text  # type: ignore[attr-defined]
