@@ -167,6 +167,7 @@ TOPICS: tuple[Topic, ...] = (
         ("接続", "つなが", "繋が", "ペアリング", "片耳", "音が出ない", "bluetooth"),
         (
             "connect",
+            "disconnect",
             "pair",
             "bluetooth",
             "silent",
@@ -790,6 +791,8 @@ _STEP_LEAD = re.compile(
     "^(?:" + "|".join(re.escape(x) for leads in (*_STATEMENT_LEADS, *_REQUEST_LEADS) for x in leads if x) + ")"
 )
 """Any lead-in the model puts before a step (taken off again when a cue already introduces the step)."""
+_ANNOUNCES_STEP = re.compile(r"here's (?:what to do|the answer|what we know|how it works)", re.IGNORECASE)
+"""An opening that introduces the step itself ("Sorry about …. Here's what to do."): the step then needs no lead-in."""
 
 
 def _paraphrase_step(sentence: str, facts: PostFacts, pick: int, *, lead: bool = True, answer: bool = False) -> str:
@@ -1037,6 +1040,8 @@ def _cue_sentences(
     out: list[tuple[str, str]] = []
     for cue in _CUES:
         if any(w in n for w in (cue.ja_words if lang == "ja" else cue.en_words)):
+            if cue.name == "urgent" and not facts.trouble and facts.intent not in ("question", "request"):
+                continue  # "stargazing tonight" asks for nothing: no hurry to answer, nothing to be sorry for
             if cue.name == "ask" and escalating and facts.trouble:
                 out.append((cue.name, _say(_NO_FIX_YET[lang], seed, cue.name, plain=apologised)))
             elif cue.name == "urgent" and escalating:  # no quick answer to give: say we hurry instead
@@ -1210,6 +1215,10 @@ _SYMPTOMS: dict[str, tuple[tuple[tuple[str, ...], str, str], ...]] = {
             "one earbud going silent",
         ),
         (("音が出ない", "no sound", "silent"), "音が出ない症状", "the missing sound"),
+        # a connection that fails or drops is said as such, never "sorry for the connection on your SoraBuds 2"
+        (("disconnect", "keeps dropping", "drops out", "connection drops"), "接続", "the connection dropping"),
+        (("t connect", "not connect", "unable to connect", "fails to connect"), "接続", "the failed connection"),
+        (("t pair", "not pairing", "fails to pair", "unable to pair"), "ペアリング", "the failed pairing"),
         (("ペアリング", "pair"), "ペアリング", "pairing"),
     ),
     "twofa": (
@@ -1976,10 +1985,13 @@ def compose_reply(
         else []
     )
     cues = [c for c in cues if c[0] != opened_with]  # the opening already answers that situation
+    announced = bool(parts and _ANNOUNCES_STEP.search(parts[0][1]))  # "…, here's what to do."
+    if announced:
+        cues = [c for c in cues if c[0] != "ask"]  # never "Here's what to do. Here's what we'd try first."
     for i, (_, cue) in enumerate(cues):
         parts.insert(1 + i, ("detail" if i == 0 else "detail2", cue))
-    if any(kind in ("ask", "repair") for kind, _ in cues) or opened_with in ("ask", "repair"):
-        # the cue introduces the step: no second lead-in
+    if announced or any(kind in ("ask", "repair") for kind, _ in cues) or opened_with in ("ask", "repair"):
+        # the opening or a cue introduces the step: no second lead-in
         parts = [(r, _STEP_LEAD.sub("", x) if r == "step" else x) for r, x in parts]
         parts = [(r, x[:1].upper() + x[1:] if r == "step" and not ja else x) for r, x in parts]
     if needs_dm and not facts.praise:

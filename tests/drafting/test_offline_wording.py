@@ -3,6 +3,7 @@ they belong, and rewording that never touches the facts a customer acts on."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -111,6 +112,27 @@ async def test_reply_names_the_symptom_not_only_the_topic(demo_kb: object) -> No
     assert "片耳" in ja.text  # type: ignore[attr-defined]
     en = await _draft("My Hoshizora app 2FA code never arrives. Help?", demo_kb, 2, intent="complaint")
     assert "never arrives" in en.text  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("text", "said", "never"),
+    [
+        ("SoraBuds 2 won't connect to my phone since yesterday.", "failed connection", "pairing"),
+        ("My SoraBuds 2 can’t connect to my laptop", "failed connection", "pairing"),
+        ("SoraBuds 2 keeps disconnecting from my phone", "connection dropping", "failed"),
+        ("SoraBuds 2 won't pair with my new phone", "failed pairing", "connection"),
+        ("How do I pair SoraBuds 2 with a second phone?", "pairing", "failed"),
+    ],
+)
+def test_a_connection_that_fails_is_named_as_such(text: str, said: str, never: str) -> None:
+    """Never "Apologies for the connection on your SoraBuds 2!": the subject says what goes wrong, in each of
+    its forms, and a question about pairing is not called a failure."""
+    from agent.llm.offline import _subject, read_post
+
+    facts = read_post(text, {"language": "en"}, channel="x", followers=0, instructions=None)
+    for seed in range(9):
+        subject = _subject(facts, seed)
+        assert said in subject and never not in subject, subject
 
 
 async def test_a_code_that_never_arrives_is_not_an_order_matter(demo_kb: object) -> None:
@@ -230,7 +252,7 @@ async def test_a_long_escalation_keeps_looking_into_it_and_the_dm(demo_kb: objec
 )
 async def test_a_recalled_charger_reply_says_stop_using_it(demo_kb: object, text: str) -> None:
     d = await _draft(text, demo_kb, intent="question")
-    assert re.search(r"stop using|使用を中止", d.text), d.text  # type: ignore[attr-defined]
+    assert re.search(r"stop using|使用を中止", d.text, re.IGNORECASE), d.text  # type: ignore[attr-defined]
     assert not re.search(r"free of charge|無償|無料", d.text)  # type: ignore[attr-defined]
 
 
@@ -611,3 +633,32 @@ async def test_a_reply_apologises_once(demo_kb: object, text: str) -> None:
         sentences = [s for s in re.split(r"(?<=[。.!?！？])\s*", d.text) if s]  # type: ignore[attr-defined]
         apologies = [s for s in sentences if _APOLOGY_SENTENCE.search(s)]
         assert len(apologies) == 1, d.text  # type: ignore[attr-defined]
+
+
+_ANNOUNCED = re.compile(r"here's (?:what to do|the answer|what we know|how it works)[.!]", re.I)
+_INTRODUCED = re.compile(
+    r"^(?:Here's what to do|Short answer|Quick answer|In short|The key point|Here's the answer|Simply put|Try this|"
+    r"Could you try this|A good first step|What usually helps|Here's what we'd try first|Here's the quickest fix)"
+)
+
+
+async def test_a_step_is_introduced_once(demo_kb: object) -> None:
+    """Never "…. Here's what to do. Here's what to do: choose …" nor "here's the answer. Short answer: …":
+    an opening that introduces the step leaves the step without a lead-in and drops the "what to try" cue."""
+    posts = [
+        "My KAMADO K-3 shows E03 and refuses to start cooking. Help?",
+        "SoraBuds 2 keeps disconnecting every time I turn my head, what should I do?",
+        "How long is the warranty on the Kurumi R7?",
+        "Is my SoraBuds 2 charger affected by the replacement notice? Lot number starts with 26C.",
+        "My Hoshizora app 2FA code never arrives. Help?",
+        "How do I pair SoraBuds 2 with a second phone?",
+    ]
+    announced = 0
+    for i, text in enumerate(p + t for p in posts for t in ("", " Thanks", " Any tips?", " Please", " Ugh", " 🙏")):
+        d = await _draft(text, demo_kb, i)
+        sentences = re.split(r"(?<=[.!?])\s+", d.text)  # type: ignore[attr-defined]
+        for first, second in itertools.pairwise(sentences):
+            if _ANNOUNCED.search(first):
+                announced += 1
+                assert not _INTRODUCED.search(second), d.text  # type: ignore[attr-defined]
+    assert announced >= 3, announced  # the wording this test is about came up
