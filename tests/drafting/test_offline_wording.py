@@ -662,3 +662,23 @@ async def test_a_step_is_introduced_once(demo_kb: object) -> None:
                 announced += 1
                 assert not _INTRODUCED.search(second), d.text  # type: ignore[attr-defined]
     assert announced >= 3, announced  # the wording this test is about came up
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent", "hurries"),
+    [
+        ("Stargazing tonight, the starry sky over Hoshizora Park campground was unreal", "en", "other", False),
+        ("Help! my KAMADO K-3 shows E03 and I have guests tonight", "en", "complaint", True),
+        ("Can the Kurumi R7 clean the living room by tonight? Asking before guests arrive", "en", "question", True),
+        ("今夜までに星空公園に行く予定、楽しみ", "ja", "other", False),
+        ("至急！今夜までにKAMADO K-3のE03を直したい", "ja", "complaint", True),
+    ],
+)
+def test_tonight_hurries_only_a_post_that_needs_something(text: str, lang: str, intent: str, hurries: bool) -> None:
+    """ "Stargazing tonight" asks for nothing: no "sorry we can't be quicker" for it."""
+    from agent.llm.offline import _cue_sentences, read_post
+
+    facts = read_post(text, {"language": lang, "intent": intent}, channel="x", followers=0, instructions=None)
+    for escalating in (False, True):
+        cues = [name for name, _ in _cue_sentences(facts, 7, escalating=escalating)]
+        assert ("urgent" in cues) is hurries, (cues, escalating)
