@@ -501,6 +501,7 @@ class PostFacts:
     brand: bool = True
     tried: set[str] = field(default_factory=set)
     when: dict[str, str] = field(default_factory=dict)  # the post's own time words by situation (`when_words`)
+    failure: bool = True  # the post says something fails (`_FAILURE`); read_post sets it
 
     @property
     def order_matter(self) -> bool:
@@ -512,7 +513,12 @@ class PostFacts:
             self.intent in ("complaint", "bug_report")
             or self.sentiment == "negative"
             or self.code is not None
-            or any(t.problem for t in self.topics)
+            # a problem topic is trouble, except a how-to topic in a question that names no failure:
+            # 「片耳モードってありますか」, "how do I pair them with a second phone?" get thanks, not an apology
+            or any(
+                t.problem and (t.id not in _HOW_TO_TOPICS or self.intent != "question" or self.failure)
+                for t in self.topics
+            )
         )
 
     @property
@@ -522,6 +528,15 @@ class PostFacts:
 
 
 _RIVALS = ("acme", "他社", "other brand", "another brand")
+_HOW_TO_TOPICS = frozenset(("pairing", "twofa", "login"))
+"""Problem topics a customer also asks plain how-to questions about (a safety or data question is always trouble)."""
+_FAILURE = re.compile(
+    r"できな|できません|出な|出ません|つながらな|繋がらな|届かな|届きません|切れ|落ち|エラー|失敗|壊れ|困っ|困る|困り|"
+    r"動かな|止ま|反応しな|使えな|使えません|おかしい|不具合|聞こえな|忘れ|"
+    r"\b(?:(?:won|can|doesn|didn|isn|don)['’]?t|cannot|not|never|fail\w*|error|broken|stopped|stuck|crash\w*|dies|"
+    r"drains?|drops?|dropping|disconnect\w*|silent|no sound|problem|issue|trouble|forgot\w*|lost)\b"
+)
+"""Words that say something fails (on normalised text): what makes a question about a problem topic trouble."""
 
 
 def read_post(
@@ -578,6 +593,7 @@ def read_post(
         followers=followers,
         product=product,
         topics=topics,
+        failure=bool(_FAILURE.search(n)),
         code=code,
         pii=bool(_PII.search(text)),
         injection=bool(_INJECTION.search(n)),
@@ -1256,10 +1272,11 @@ _SYMPTOMS: dict[str, tuple[tuple[tuple[str, ...], str, str], ...]] = {
 
 
 def _topic_name(facts: PostFacts, topic: Topic) -> tuple[str, str]:
-    """The topic as this post puts it (its symptom when the table knows it), in (ja, en)."""
+    """The topic as this post puts it (its symptom when the table knows it), in (ja, en); a symptom that is a
+    failure only for a post in trouble (「片耳だけでも使えますか」 is not about one bud going silent)."""
     n = _norm(facts.text)
     for words, ja, en in _SYMPTOMS.get(topic.id, ()):
-        if any(_has_word(n, w) for w in words):
+        if any(_has_word(n, w) for w in words) and (facts.trouble or not _FAILURE.search(_norm(f"{ja} {en}"))):
             return ja, en
     return topic.ja, topic.en
 

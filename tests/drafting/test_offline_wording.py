@@ -682,3 +682,22 @@ def test_tonight_hurries_only_a_post_that_needs_something(text: str, lang: str, 
     for escalating in (False, True):
         cues = [name for name, _ in _cue_sentences(facts, 7, escalating=escalating)]
         assert ("urgent" in cues) is hurries, (cues, escalating)
+
+
+@pytest.mark.parametrize(
+    ("text", "sorry", "never"),
+    [
+        ("How do I pair SoraBuds 2 with a second phone?", False, "failed"),
+        ("SoraBuds 2って片耳だけでも使えますか？", False, "音が出ない"),
+        ("Do SoraBuds 2 work with the built-in Bluetooth of my car?", False, "failed"),
+        ("SoraBuds 2、片耳だけ聞こえないのですが、どうすればいいですか？", True, "ご質問ありがとう"),
+        ("My SoraBuds 2 case got really hot and the plastic looks swollen. Is this safe??", True, "question"),
+        ("Why won't my SoraBuds 2 pair with my phone?", True, "Thanks for asking"),
+    ],
+)
+async def test_a_how_to_question_is_not_treated_as_trouble(demo_kb: object, text: str, sorry: bool, never: str) -> None:
+    """A question about pairing or logging in that names no failure gets thanks, not an apology for a symptom
+    it does not have; one that names a failure, or a safety question, is still trouble."""
+    d = await _draft(text, demo_kb, intent="question")
+    assert bool(_APOLOGY_SENTENCE.search(d.text)) is sorry, d.text  # type: ignore[attr-defined]
+    assert never not in d.text, d.text  # type: ignore[attr-defined]
