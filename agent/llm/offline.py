@@ -501,7 +501,7 @@ class PostFacts:
     brand: bool = True
     tried: set[str] = field(default_factory=set)
     when: dict[str, str] = field(default_factory=dict)  # the post's own time words by situation (`when_words`)
-    failure: bool = True  # the post says something fails (`_FAILURE`); read_post sets it
+    how_to: bool = False  # a plain how-to question that names no failure (`_HOW_TO`, `_FAILURE`); read_post sets it
 
     @property
     def order_matter(self) -> bool:
@@ -513,12 +513,9 @@ class PostFacts:
             self.intent in ("complaint", "bug_report")
             or self.sentiment == "negative"
             or self.code is not None
-            # a problem topic is trouble, except a how-to topic in a question that names no failure:
+            # a problem topic is trouble, except a how-to topic in a plain how-to question:
             # 「片耳モードってありますか」, "how do I pair them with a second phone?" get thanks, not an apology
-            or any(
-                t.problem and (t.id not in _HOW_TO_TOPICS or self.intent != "question" or self.failure)
-                for t in self.topics
-            )
+            or any(t.problem and not (t.id in _HOW_TO_TOPICS and self.how_to) for t in self.topics)
         )
 
     @property
@@ -531,12 +528,28 @@ _RIVALS = ("acme", "他社", "other brand", "another brand")
 _HOW_TO_TOPICS = frozenset(("pairing", "twofa", "login"))
 """Problem topics a customer also asks plain how-to questions about (a safety or data question is always trouble)."""
 _FAILURE = re.compile(
-    r"できな|できません|出な|出ません|つながらな|繋がらな|届かな|届きません|切れ|落ち|エラー|失敗|壊れ|困っ|困る|困り|"
-    r"動かな|止ま|反応しな|使えな|使えません|おかしい|不具合|聞こえな|忘れ|"
-    r"\b(?:(?:won|can|doesn|didn|isn|don)['’]?t|cannot|not|never|fail\w*|error|broken|stopped|stuck|crash\w*|dies|"
-    r"drains?|drops?|dropping|disconnect\w*|silent|no sound|problem|issue|trouble|forgot\w*|lost)\b"
+    # Japanese: a verb in the negative or a failure noun, not 「切れないように」「落ち着いた」「できないでしょうか」
+    r"(?:できな|出な|つながらな|繋がらな|届かな|届いてな|届いていな|動かな|反応しな|使えな|聞こえな|来な|"
+    r"認識されな|表示されな|見つからな|うまくいかな|進まな)(?!いように|いよう|いでしょうか|いですか|くても)|"
+    r"できません|出ません|つながりません|繋がりません|届きません|使えません|来ません|うまくいきません|"
+    r"切れ(?!ない)|切断|解除され|落ち(?!着)|エラー|失敗|壊れ|困っ|困る|困り|止ま(?!らない)|おかしい|不具合|"
+    r"弾かれ|ロックされ|忘れ(?!ない)|ダメ|だめ|無理|"
+    # English: a failure verb or noun, or a negation next to the thing that fails
+    r"\b(?:(?:won|can|doesn|didn|isn|aren|couldn|wouldn|hasn|haven|wasn)['’]?t|cannot|unable|unstable|"
+    r"not (?:working|connecting|pairing|arriving|charging|turning on|showing|responding|loading)|"
+    r"never (?:arrives?|came|comes|works?|worked|connects?|connected|pairs?|paired|shows? up)|"
+    r"fail\w*|errors?|broken|stopped|stuck|crash\w*|dies|died|drains?|draining|drops?|dropping|dropped|"
+    r"disconnect(?:s|ed|ing)|cuts? out|cutting out|timing out|timed out|locked out|wrong password|no sound|"
+    r"goes silent|went silent|problems?|issues?|trouble|forgot\w*)\b"
 )
-"""Words that say something fails (on normalised text): what makes a question about a problem topic trouble."""
+"""Words that say something fails (on normalised text): a question naming one is trouble, never a plain how-to."""
+_HOW_TO = re.compile(
+    r"ありますか|あります\?|できますか|できる\?|使えますか|使える\?|どこで|どこから|どうやって|やり方|方法を教え|"
+    r"手順を教え|には\?|対応してますか|対応していますか|"
+    r"^(?:@\S+\s+)?(?:how (?:do|can|should) (?:i|we|you)|how to|can i|could i|can you|is there|are there|does|do|"
+    r"where (?:do|can) i|is it possible|which)\b"
+)
+"""A plain how-to or can-it question: 「片耳モードってありますか」, "How do I pair them with a second phone?"."""
 
 
 def read_post(
@@ -593,7 +606,7 @@ def read_post(
         followers=followers,
         product=product,
         topics=topics,
-        failure=bool(_FAILURE.search(n)),
+        how_to=bool(_HOW_TO.search(n)) and not _FAILURE.search(n),
         code=code,
         pii=bool(_PII.search(text)),
         injection=bool(_INJECTION.search(n)),
@@ -807,8 +820,15 @@ _STEP_LEAD = re.compile(
     "^(?:" + "|".join(re.escape(x) for leads in (*_STATEMENT_LEADS, *_REQUEST_LEADS) for x in leads if x) + ")"
 )
 """Any lead-in the model puts before a step (taken off again when a cue already introduces the step)."""
-_ANNOUNCES_STEP = re.compile(r"here's (?:what to do|the answer|what we know|how it works)", re.IGNORECASE)
-"""An opening that introduces the step itself ("Sorry about …. Here's what to do."): the step then needs no lead-in."""
+_ANNOUNCES_STEP = re.compile(
+    r"here's (?:what to do|the answer|what we know|what to know|how it works|the quick fix|the fastest thing to try|"
+    r"the next step|what comes next|the quickest fix|what we'd try first|where we'd start|a first step|"
+    r"the quick version)|there's (?:a quick thing to try|one thing worth trying)|try this first|"
+    r"(?:ご案内|お伝え|お知らせ|お答え)します",
+    re.IGNORECASE,
+)
+"""A sentence that introduces the step ("Here's what to do.", 「手短にご案内します。」): once the opening or a
+situation sentence has said one, the step gets no lead-in and no second "here's what we'd try first"."""
 
 
 def _paraphrase_step(sentence: str, facts: PostFacts, pick: int, *, lead: bool = True, answer: bool = False) -> str:
@@ -878,7 +898,7 @@ _CUES: tuple[_Cue, ...] = (
          ("申し訳ありません。", "すみません。", "申し訳ございません。", "心苦しく思います。", "心苦しい限りです。")),
         (("Not the start you wanted with a new purchase.", "Only {w} in, that's disappointing, sorry.",
           "A new purchase should just work, sorry it hasn't.", "That's a rough start, and we want to fix it.",
-          "Sorry, that's not how the first {w} with it should go.", "Only {w} in, that's not what you paid for."),),
+          "Sorry, that's not how the first {w} with it should go."),),
     ),
     _Cue(
         "others", ("同じ人いる", "みんな", "ほかにも"), ("anyone else", "everyone", "others"),
@@ -927,8 +947,7 @@ _CUES: tuple[_Cue, ...] = (
         "upset", ("困った", "困ってる", "最悪", "がっかり"), ("not impressed", "annoying", "frustrating",
                   "disappointed"),
         (("お困りのところ、", "ご不快な思いをさせてしまい、", "困らせてしまい、", "がっかりさせてしまい、"),
-         ("本当にすみません。", "申し訳ありません。", "申し訳ございません。", "心苦しく思います。",
-          "心苦しい限りです。")),
+         ("本当にすみません。", "申し訳ありません。", "申し訳ございません。")),
         (("Fair enough, and we'd like to make it right.", "We hear you, and we want to win you back.",
           "That's fair criticism, and we want to fix it.", "Understood, and we'd like to turn this around.",
           "You're right to be annoyed, and we want to help."),),
@@ -1007,6 +1026,11 @@ def _carried(sentence: str, replies: Sequence[str], share: float = 0.5) -> bool:
 
 
 _APOLOGETIC_CUES = ("new", "since", "upset")
+_UPSET_PLAIN_JA: _Combo = (
+    ("お気持ちはもっともです。", "お気持ち、よくわかります。", "お気持ち、お察しします。"),
+    ("しっかり対応させてください。", "きちんと解決できるよう努めます。", "お力になれるよう努めます。"),
+)  # fmt: skip
+"""The Japanese upset cue once the reply has apologised: every wording of the cue's own bank apologises."""
 _NO_FIX_YET: dict[str, _Combo] = {
     "ja": (("今のところ、", "現時点では、", "すぐには"),
            ("確かな対処法をお伝えできず", "お伝えできる対処法がなく", "はっきりした解決策をご案内できず"),
@@ -1022,14 +1046,15 @@ _NO_FIX_YET: dict[str, _Combo] = {
 _URGENT_WAIT: dict[str, _Combo] = {
     "ja": (("お急ぎのところ、", "{w}までに必要なところ、", "お急ぎの中、"),
            ("すぐにお答えできず申し訳ありません。", "お待たせしてすみません。", "お時間をいただき申し訳ありません。",
-            "できるだけ急いで確認します。", "急いで確認を進めます。")),
+            "できるだけ早く確認します。", "なるべく早くお返事します。")),
     "en": (("Sorry we can't give you a quick fix when you're in a hurry.", "We know time is tight, sorry for the wait.",
             "With {w} so close, sorry we can't be quicker.", "Sorry to keep you waiting when you're short on time.",
             "Bad timing, we know, and we're sorry it needs a check first.",
             "We'd love to have an instant answer for you.", "We'll be as quick as we can.",
             "With {w} so close, we'll move as fast as we can.", "We'll get on it right away."),),
 }  # fmt: skip
-"""The urgent cue in an escalation: there is no quick answer to give, so the reply says sorry for the wait."""
+"""The urgent cue in an escalation: there is no quick answer to give, so the reply says sorry for the wait, or,
+when it has apologised already, that it will be quick."""
 
 
 def _no_home_fix(facts: PostFacts) -> bool:
@@ -1041,6 +1066,16 @@ def _no_home_fix(facts: PostFacts) -> bool:
     )
 
 
+def _hurries(facts: PostFacts) -> bool:
+    """Whether the urgent cue makes the reply hurry: for a post in trouble or asking something, or one that
+    asks for speed in so many words (「至急」, "asap"); "stargazing tonight" does not."""
+    return (
+        facts.trouble
+        or facts.intent in ("question", "request")
+        or any(w in _norm(facts.text) for w in ("至急", "急ぎ", "asap", "urgent", "help!"))
+    )
+
+
 def _cue_sentences(
     facts: PostFacts, seed: int, *, escalating: bool = False, limit: int = 2, apologised: bool = False
 ) -> list[tuple[str, str]]:
@@ -1048,15 +1083,16 @@ def _cue_sentences(
     plain "what do I do", frustration), in the order of `_CUES`, at most ``limit``.
 
     The cues that announce a fix ("ask", "repair") are left out when the reply has no step to give:
-    an escalation, or a post whose author already tried the basics ("repair"). Once the reply has
-    apologised (``apologised``: its opening did, or an earlier cue), a cue is worded without another apology.
+    an escalation, or a post whose author already tried the basics ("repair"). The urgent cue is left out
+    for a post that neither is in trouble nor asks anything (`_hurries`). Once the reply has apologised
+    (``apologised``: its opening did, or an earlier cue), a cue is worded without another apology.
     """
     n = _norm(facts.text)
     lang = "ja" if facts.lang == "ja" else "en"
     out: list[tuple[str, str]] = []
     for cue in _CUES:
         if any(w in n for w in (cue.ja_words if lang == "ja" else cue.en_words)):
-            if cue.name == "urgent" and not facts.trouble and facts.intent not in ("question", "request"):
+            if cue.name == "urgent" and not _hurries(facts):
                 continue  # "stargazing tonight" asks for nothing: no hurry to answer, nothing to be sorry for
             if cue.name == "ask" and escalating and facts.trouble:
                 out.append((cue.name, _say(_NO_FIX_YET[lang], seed, cue.name, plain=apologised)))
@@ -1074,6 +1110,8 @@ def _cue_sentences(
                 continue  # a question from a new owner is not a reason to apologise
             else:
                 bank = cue.ja if lang == "ja" else cue.en
+                if cue.name == "upset" and lang == "ja" and apologised:
+                    bank = _UPSET_PLAIN_JA
                 out.append((cue.name, _say(bank, seed, cue.name, plain=apologised, w=facts.when.get(cue.name))))
             apologised = apologised or bool(out and _APOLOGY.search(out[-1][1]))
         if len(out) == limit:
@@ -1200,6 +1238,7 @@ def _cue_ack(facts: PostFacts, subj: str, seed: int, *, troubled: bool) -> tuple
             if _CUE_ACKS.get(c.name, ((), (), (), ()))[at]
             and not (c.name == "repair" and _no_home_fix(facts))
             and not (c.name == "ask" and facts.tried)  # "try this first" to one who tried: the next step instead
+            and not (c.name == "urgent" and not _hurries(facts))
             and any(w in n for w in (c.ja_words if facts.lang == "ja" else c.en_words))
         ),
         None,
@@ -1231,10 +1270,24 @@ _SYMPTOMS: dict[str, tuple[tuple[tuple[str, ...], str, str], ...]] = {
             "one earbud going silent",
         ),
         (("音が出ない", "no sound", "silent"), "音が出ない症状", "the missing sound"),
-        # a connection that fails or drops is said as such, never "sorry for the connection on your SoraBuds 2"
-        (("disconnect", "keeps dropping", "drops out", "connection drops"), "接続", "the connection dropping"),
-        (("t connect", "not connect", "unable to connect", "fails to connect"), "接続", "the failed connection"),
-        (("t pair", "not pairing", "fails to pair", "unable to pair"), "ペアリング", "the failed pairing"),
+        # a connection that fails or drops is said as such, never "sorry for the connection on your SoraBuds 2";
+        # "how do I disconnect them from my old phone" is not a dropout
+        (
+            (
+                "disconnects",
+                "disconnecting",
+                "disconnected",
+                "keeps dropping",
+                "drops out",
+                "connection drops",
+                "cuts out",
+                "cutting out",
+            ),
+            "接続",
+            "the connection dropouts",
+        ),
+        (("t connect", "not connect", "unable to connect", "fails to connect"), "接続", "the connection problem"),
+        (("t pair", "not pairing", "fails to pair", "unable to pair"), "ペアリング", "the pairing problem"),
         (("ペアリング", "pair"), "ペアリング", "pairing"),
     ),
     "twofa": (
@@ -1271,12 +1324,23 @@ _SYMPTOMS: dict[str, tuple[tuple[tuple[str, ...], str, str], ...]] = {
 }
 
 
+_FAILURE_SYMPTOMS = frozenset(
+    (
+        "one earbud going silent", "the missing sound", "the connection dropouts", "the connection problem",
+        "the pairing problem", "the code that never arrives", "the forgotten password", "battery draining fast",
+        "crashes since the update",
+        "the crashes", "the failed firmware update", "trouble since the update",
+    )
+)  # fmt: skip
+"""Symptoms (their English names) that are a failure: a post not in trouble is never told it has one."""
+
+
 def _topic_name(facts: PostFacts, topic: Topic) -> tuple[str, str]:
     """The topic as this post puts it (its symptom when the table knows it), in (ja, en); a symptom that is a
     failure only for a post in trouble (「片耳だけでも使えますか」 is not about one bud going silent)."""
     n = _norm(facts.text)
     for words, ja, en in _SYMPTOMS.get(topic.id, ()):
-        if any(_has_word(n, w) for w in words) and (facts.trouble or not _FAILURE.search(_norm(f"{ja} {en}"))):
+        if any(_has_word(n, w) for w in words) and (facts.trouble or en not in _FAILURE_SYMPTOMS):
             return ja, en
     return topic.ja, topic.en
 
@@ -2003,11 +2067,16 @@ def compose_reply(
     )
     cues = [c for c in cues if c[0] != opened_with]  # the opening already answers that situation
     announced = bool(parts and _ANNOUNCES_STEP.search(parts[0][1]))  # "…, here's what to do."
-    if announced:
-        cues = [c for c in cues if c[0] != "ask"]  # never "Here's what to do. Here's what we'd try first."
+    kept = []
+    # never "Here's what to do. Here's what we'd try first." nor 「手短にご案内します。対処法をお知らせします。」
+    for cue_kind, cue in cues:
+        if not (announced and cue_kind == "ask"):
+            kept.append((cue_kind, cue))
+            announced = announced or bool(_ANNOUNCES_STEP.search(cue))
+    cues = kept
     for i, (_, cue) in enumerate(cues):
         parts.insert(1 + i, ("detail" if i == 0 else "detail2", cue))
-    if announced or any(kind in ("ask", "repair") for kind, _ in cues) or opened_with in ("ask", "repair"):
+    if announced or any(k in ("ask", "repair") for k, _ in cues) or opened_with in ("ask", "repair"):
         # the opening or a cue introduces the step: no second lead-in
         parts = [(r, _STEP_LEAD.sub("", x) if r == "step" else x) for r, x in parts]
         parts = [(r, x[:1].upper() + x[1:] if r == "step" and not ja else x) for r, x in parts]

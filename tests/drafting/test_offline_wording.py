@@ -117,19 +117,21 @@ async def test_reply_names_the_symptom_not_only_the_topic(demo_kb: object) -> No
 @pytest.mark.parametrize(
     ("text", "said", "never"),
     [
-        ("SoraBuds 2 won't connect to my phone since yesterday.", "failed connection", "pairing"),
-        ("My SoraBuds 2 can’t connect to my laptop", "failed connection", "pairing"),
-        ("SoraBuds 2 keeps disconnecting from my phone", "connection dropping", "failed"),
-        ("SoraBuds 2 won't pair with my new phone", "failed pairing", "connection"),
-        ("How do I pair SoraBuds 2 with a second phone?", "pairing", "failed"),
+        ("SoraBuds 2 won't connect to my phone since yesterday.", "connection problem", "pairing"),
+        ("My SoraBuds 2 can’t connect to my laptop", "connection problem", "pairing"),
+        ("SoraBuds 2 keeps disconnecting from my phone", "connection dropouts", "problem"),
+        ("SoraBuds 2 won't pair with my new phone", "pairing problem", "connection"),
+        ("How do I pair SoraBuds 2 with a second phone?", "pairing", "problem"),
+        ("How do I disconnect SoraBuds 2 from my old phone before selling it?", "connection", "dropouts"),
     ],
 )
 def test_a_connection_that_fails_is_named_as_such(text: str, said: str, never: str) -> None:
     """Never "Apologies for the connection on your SoraBuds 2!": the subject says what goes wrong, in each of
-    its forms, and a question about pairing is not called a failure."""
+    its forms, and a question about pairing or disconnecting is not called a failure."""
     from agent.llm.offline import _subject, read_post
 
-    facts = read_post(text, {"language": "en"}, channel="x", followers=0, instructions=None)
+    intent = "question" if text.endswith("?") else "complaint"
+    facts = read_post(text, {"language": "en", "intent": intent}, channel="x", followers=0, instructions=None)
     for seed in range(9):
         subject = _subject(facts, seed)
         assert said in subject and never not in subject, subject
@@ -635,33 +637,51 @@ async def test_a_reply_apologises_once(demo_kb: object, text: str) -> None:
         assert len(apologies) == 1, d.text  # type: ignore[attr-defined]
 
 
-_ANNOUNCED = re.compile(r"here's (?:what to do|the answer|what we know|how it works)[.!]", re.I)
-_INTRODUCED = re.compile(
-    r"^(?:Here's what to do|Short answer|Quick answer|In short|The key point|Here's the answer|Simply put|Try this|"
-    r"Could you try this|A good first step|What usually helps|Here's what we'd try first|Here's the quickest fix)"
-)
+def _introductions() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(a sentence that announces what follows, a sentence that introduces a step), the second from the
+    model's own lead-ins and "what to try" sentences, so a new wording in the banks is covered too."""
+    from agent.llm.offline import _CUES, _REQUEST_LEADS, _STATEMENT_LEADS
+
+    ask = next(c for c in _CUES if c.name == "ask")
+    leads = [x.strip() for leads in (*_STATEMENT_LEADS, *_REQUEST_LEADS) for x in leads if x.strip()]
+    opening = [o.rstrip(".") for part in ask.en for o in part]
+    announces = re.compile(
+        r"(?:here's|there's|try this first|"  # pace alone ("Let's be quick.") announces nothing
+        r"(?:ご案内|お伝え|お知らせ|お答え)します)",
+        re.IGNORECASE,
+    )
+    introduces = re.compile(
+        "^(?:" + "|".join(re.escape(x) for x in (*leads, *opening)) + r"|.*(?:ご案内|お伝え|お知らせ|お答え)します)"
+    )
+    return announces, introduces
 
 
 async def test_a_step_is_introduced_once(demo_kb: object) -> None:
-    """Never "…. Here's what to do. Here's what to do: choose …" nor "here's the answer. Short answer: …":
-    an opening that introduces the step leaves the step without a lead-in and drops the "what to try" cue."""
+    """Never "…. Here's what to do. Here's what to do: choose …", "here's the answer. Short answer: …" nor
+    「手短にご案内します。ご自宅でできる対処法をお知らせします。」: once a sentence has announced the step, the
+    step has no lead-in and there is no second "what to try" sentence."""
+    announces, introduces = _introductions()
     posts = [
         "My KAMADO K-3 shows E03 and refuses to start cooking. Help?",
         "SoraBuds 2 keeps disconnecting every time I turn my head, what should I do?",
+        "SoraBuds 2 won't connect. What should I do? Need it tonight",
+        "KAMADO K-3 shows E03. Any tips? Guests tonight!",
+        "I already tried restarting, SoraBuds 2 still won't pair.",
+        "How often should I clean the Kurumi R7 filter? Need it tonight",
         "How long is the warranty on the Kurumi R7?",
         "Is my SoraBuds 2 charger affected by the replacement notice? Lot number starts with 26C.",
-        "My Hoshizora app 2FA code never arrives. Help?",
-        "How do I pair SoraBuds 2 with a second phone?",
+        "至急、KAMADO K-3にE03。対処法教えて",
+        "SoraBuds 2が接続できない。どうすればいい？今夜使いたい",
     ]
     announced = 0
-    for i, text in enumerate(p + t for p in posts for t in ("", " Thanks", " Any tips?", " Please", " Ugh", " 🙏")):
-        d = await _draft(text, demo_kb, i)
-        sentences = re.split(r"(?<=[.!?])\s+", d.text)  # type: ignore[attr-defined]
+    for i, text in enumerate(p + t for p in posts for t in ("", " Thanks", " Please", " 🙏")):
+        d = await _draft(text, demo_kb, i, intent="question" if "?" in text or "？" in text else "complaint")
+        sentences = split_sentences(d.text)  # type: ignore[attr-defined]
         for first, second in itertools.pairwise(sentences):
-            if _ANNOUNCED.search(first):
+            if announces.search(first):
                 announced += 1
-                assert not _INTRODUCED.search(second), d.text  # type: ignore[attr-defined]
-    assert announced >= 3, announced  # the wording this test is about came up
+                assert not introduces.search(second), d.text  # type: ignore[attr-defined]
+    assert announced >= 10, announced  # the wording this test is about came up
 
 
 @pytest.mark.parametrize(
@@ -690,7 +710,20 @@ def test_tonight_hurries_only_a_post_that_needs_something(text: str, lang: str, 
         ("How do I pair SoraBuds 2 with a second phone?", False, "failed"),
         ("SoraBuds 2って片耳だけでも使えますか？", False, "音が出ない"),
         ("Do SoraBuds 2 work with the built-in Bluetooth of my car?", False, "failed"),
+        ("How do I disconnect SoraBuds 2 from my old phone before selling it?", False, "dropouts"),
+        ("Is there a silent mode on SoraBuds 2 when pairing?", False, "missing sound"),
+        ("Can I pair SoraBuds 2 with a phone that's not an iPhone?", False, "problem"),
+        ("SoraBuds 2の接続が切れないようにするコツはありますか？", False, "申し訳"),
+        ("Hoshizoraアプリのパスワードを忘れないようにするには？", False, "パスワードの再設定"),
+        # a failure asked as a question is still trouble
         ("SoraBuds 2、片耳だけ聞こえないのですが、どうすればいいですか？", True, "ご質問ありがとう"),
+        ("SoraBuds 2がスマホにつながりません。どうすればいいですか？", True, "ご質問ありがとう"),
+        ("Hoshizoraアプリの確認コードが来ないのですが、どうすればいいですか？", True, "ありがとうございます"),
+        ("SoraBuds 2、ペアリングがうまくいかないのですが、どうすれば？", True, "ありがとうございます"),
+        ("My SoraBuds 2 couldn't pair with my laptop, what should I do?", True, "Happy to help"),
+        ("Why aren't my SoraBuds 2 pairing with my phone?", True, "Thanks for asking"),
+        ("SoraBuds 2 randomly cuts out, how do I pair them again?", True, "Thanks for asking"),
+        ("I'm unable to connect SoraBuds 2, how?", True, "Thanks for asking"),
         ("My SoraBuds 2 case got really hot and the plastic looks swollen. Is this safe??", True, "question"),
         ("Why won't my SoraBuds 2 pair with my phone?", True, "Thanks for asking"),
     ],
@@ -701,3 +734,20 @@ async def test_a_how_to_question_is_not_treated_as_trouble(demo_kb: object, text
     d = await _draft(text, demo_kb, intent="question")
     assert bool(_APOLOGY_SENTENCE.search(d.text)) is sorry, d.text  # type: ignore[attr-defined]
     assert never not in d.text, d.text  # type: ignore[attr-defined]
+
+
+async def test_an_opening_does_not_hurry_a_post_that_needs_nothing(demo_kb: object) -> None:
+    """The opening follows the same rule as the situation sentences: "tonight" in a post that asks for
+    nothing gets no "since you're in a hurry"."""
+    hurry = re.compile(
+        r"hurry|short on time|time is (?:short|tight)|quick|straight to|in brief|short version|"
+        r"急ぎ|時間がない|手短|要点",
+        re.IGNORECASE,
+    )
+    for i, text in enumerate(
+        ("Cleaning the Kurumi R7 filter tonight before guests arrive", "今夜はKurumi R7のフィルターを掃除する予定")
+    ):
+        d = await _draft(text, demo_kb, i, intent="other")
+        assert not hurry.search(d.text), d.text  # type: ignore[attr-defined]
+    d = await _draft("Help! Kurumi R7 filter keeps clogging and I have guests tonight", demo_kb, 3, intent="complaint")
+    assert hurry.search(d.text), d.text  # type: ignore[attr-defined]
