@@ -164,10 +164,11 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "pairing",
-        ("接続", "つなが", "繋が", "ペアリング", "片耳", "音が出ない", "bluetooth"),
+        ("接続", "つなが", "繋が", "ペアリング", "片耳", "音が出ない", "途切れ", "bluetooth"),
         (
             "connect",
             "disconnect",
+            "cuts out",
             "pair",
             "bluetooth",
             "silent",
@@ -528,28 +529,35 @@ _RIVALS = ("acme", "他社", "other brand", "another brand")
 _HOW_TO_TOPICS = frozenset(("pairing", "twofa", "login"))
 """Problem topics a customer also asks plain how-to questions about (a safety or data question is always trouble)."""
 _FAILURE = re.compile(
-    # Japanese: a verb in the negative or a failure noun, not 「切れないように」「落ち着いた」「できないでしょうか」
+    # Japanese: a verb in the negative or a failure noun; not the preventive 「切れないように」「解除されないように」,
+    # 「落ち着いた」 or the polite request 「できないでしょうか」
     r"(?:できな|出な|つながらな|繋がらな|届かな|届いてな|届いていな|動かな|反応しな|使えな|聞こえな|来な|"
-    r"認識されな|表示されな|見つからな|うまくいかな|進まな)(?!いように|いよう|いでしょうか|いですか|くても)|"
-    r"できません|出ません|つながりません|繋がりません|届きません|使えません|来ません|うまくいきません|"
-    r"切れ(?!ない)|切断|解除され|落ち(?!着)|エラー|失敗|壊れ|困っ|困る|困り|止ま(?!らない)|おかしい|不具合|"
-    r"弾かれ|ロックされ|忘れ(?!ない)|ダメ|だめ|無理|"
-    # English: a failure verb or noun, or a negation next to the thing that fails
+    r"認識されな|表示されな|見つからな|うまくいかな|進まな|ならな|受け取れな|保持されな|"
+    r"切れな|解除されな|止まらな)(?!いように|いでしょうか|いですか|くても)|"
+    r"できません|出ません|つながりません|繋がりません|届きません|使えません|来ません|うまくいきません|なりません|"
+    r"切れ(?!ないように)|切断|解除され(?!ないように)|落ち(?!着)|エラー|失敗|壊れ|困っ|困る|困り|止ま|"
+    r"おかしい|不具合|弾かれ|ロックされ|忘れ(?!ないように)|ダメ|だめ|無理|途切れ|直し|直せ|直ら|直る|すぎ|過ぎ|"
+    # English: a failure verb or noun, or a negation next to the thing that fails; a false alarm ("I've never
+    # paired earbuds before") only keeps the apology a question about a problem topic always had
     r"\b(?:(?:won|can|doesn|didn|isn|aren|couldn|wouldn|hasn|haven|wasn)['’]?t|cannot|unable|unstable|"
-    r"not (?:working|connecting|pairing|arriving|charging|turning on|showing|responding|loading)|"
+    r"don['’]?t (?:connect|pair|work|arrive|get|receive|show|appear|remember|come|load|open)|"
+    r"why don['’]?t|mine don['’]?t|"
+    r"not (?:working|connecting|pairing|arriving|charging|turning on|showing|responding|loading|received)|"
     r"never (?:arrives?|came|comes|works?|worked|connects?|connected|pairs?|paired|shows? up)|"
     r"fail\w*|errors?|broken|stopped|stuck|crash\w*|dies|died|drains?|draining|drops?|dropping|dropped|"
-    r"disconnect(?:s|ed|ing)|cuts? out|cutting out|timing out|timed out|locked out|wrong password|no sound|"
-    r"goes silent|went silent|problems?|issues?|trouble|forgot\w*)\b"
+    r"disconnect(?:s|ed|ing)|(?<!to )(?<!i )disconnect|cuts? out|cutting out|timing out|timed out|locked out|"
+    r"wrong password|no sound|silent|too (?:soft|hard|mushy)|problems?|issues?|trouble|forgot\w*|lost|"
+    r"nothing happens|invalid|incorrect|"
+    r"reject\w*|refuses?|refused|no codes?|not accepted|not recogni[sz]ed|loses|losing|loop|fix|fixed)\b"
 )
 """Words that say something fails (on normalised text): a question naming one is trouble, never a plain how-to."""
 _HOW_TO = re.compile(
-    r"ありますか|あります\?|できますか|できる\?|使えますか|使える\?|どこで|どこから|どうやって|やり方|方法を教え|"
-    r"手順を教え|には\?|対応してますか|対応していますか|"
-    r"^(?:@\S+\s+)?(?:how (?:do|can|should) (?:i|we|you)|how to|can i|could i|can you|is there|are there|does|do|"
-    r"where (?:do|can) i|is it possible|which)\b"
+    r"ありますか|あります\?|できますか|できる\?|使えますか|使える\?|どこ|どうやって|やり方|方法を教え|手順を教え|"
+    r"には\?|対応してますか|対応していますか|何秒|何分|何台|何回|何日|ですか|ますか|"
+    r"(?:^|[.!?:,]\s*|\bhi\b\W*)(?:@\S+\s+)?(?:how|can i|could i|can you|is there|are there|does|do|where|is it|"
+    r"which|what|when|should i)\b"
 )
-"""A plain how-to or can-it question: 「片耳モードってありますか」, "How do I pair them with a second phone?"."""
+"""A how-to or can-it question: 「片耳モードってありますか」, "How do I pair them with a second phone?"."""
 
 
 def read_post(
@@ -606,7 +614,7 @@ def read_post(
         followers=followers,
         product=product,
         topics=topics,
-        how_to=bool(_HOW_TO.search(n)) and not _FAILURE.search(n),
+        how_to=(intent == "question" or bool(_HOW_TO.search(n))) and not _FAILURE.search(n),
         code=code,
         pii=bool(_PII.search(text)),
         injection=bool(_INJECTION.search(n)),
@@ -824,7 +832,8 @@ _ANNOUNCES_STEP = re.compile(
     r"here's (?:what to do|the answer|what we know|what to know|how it works|the quick fix|the fastest thing to try|"
     r"the next step|what comes next|the quickest fix|what we'd try first|where we'd start|a first step|"
     r"the quick version)|there's (?:a quick thing to try|one thing worth trying)|try this first|"
-    r"(?:ご案内|お伝え|お知らせ|お答え)します",
+    r"quick answer on|straight to the point on|the short version on|in brief, on|"
+    r"(?:ご案内|お伝え|お知らせ|お答え)(?:いた)?します",
     re.IGNORECASE,
 )
 """A sentence that introduces the step ("Here's what to do.", 「手短にご案内します。」): once the opening or a
@@ -998,16 +1007,25 @@ def when_words(text: str, lang: str) -> dict[str, str]:
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def _say(bank: _Combo, seed: int, slot: str, *, plain: bool = False, **values: str | None) -> str:
+def _say(
+    bank: _Combo,
+    seed: int,
+    slot: str,
+    *,
+    plain: bool = False,
+    avoid: re.Pattern[str] | None = None,
+    **values: str | None,
+) -> str:
     """One option of each part of ``bank``, each chosen independently by ``seed``, filled in with ``values``;
     an option that names a value not given (``{w}`` for a post without time words) is left out of the choice,
-    and with ``plain`` (the reply has apologised already) so is an option that apologises, where a part has
-    another."""
+    and with ``plain`` (the reply has apologised already) so is an option that apologises, and one that
+    matches ``avoid``, where a part has another."""
     chosen = []
     for i, part in enumerate(bank):
         usable = [o for o in part if all(values.get(k) for k in _PLACEHOLDER.findall(o))] or part
-        if plain:
-            usable = [o for o in usable if not _APOLOGY.search(o)] or usable
+        for pattern in (_APOLOGY if plain else None, avoid):
+            if pattern is not None:
+                usable = [o for o in usable if not pattern.search(o)] or usable
         chosen.append(_pick(usable, seed, f"{slot}{i}"))
     text = "".join(chosen).format(**{k: v or "" for k, v in values.items()})
     return text[:1].upper() + text[1:]
@@ -1066,14 +1084,17 @@ def _no_home_fix(facts: PostFacts) -> bool:
     )
 
 
+_NOT_URGENT = re.compile(r"急ぎではな|急ぎじゃな|急ぎません|急がな|\bnot urgent\b|\bno rush\b|\bno hurry\b")
+_ASKS_FOR_SPEED = ("至急", "急ぎ", "asap", "urgent", "help!")
+
+
 def _hurries(facts: PostFacts) -> bool:
     """Whether the urgent cue makes the reply hurry: for a post in trouble or asking something, or one that
     asks for speed in so many words (「至急」, "asap"); "stargazing tonight" does not."""
-    return (
-        facts.trouble
-        or facts.intent in ("question", "request")
-        or any(w in _norm(facts.text) for w in ("至急", "急ぎ", "asap", "urgent", "help!"))
-    )
+    n = _norm(facts.text)
+    if _NOT_URGENT.search(n):
+        return False
+    return facts.trouble or facts.intent in ("question", "request") or any(w in n for w in _ASKS_FOR_SPEED)
 
 
 def _cue_sentences(
@@ -1304,8 +1325,9 @@ _SYMPTOMS: dict[str, tuple[tuple[tuple[str, ...], str, str], ...]] = {
     ),
     "battery": ((("すぐ切れ", "dies fast", "drains", "減りが早"), "バッテリーの減りの早さ", "battery draining fast"),),
     "hardness": (
-        (("かたすぎ", "硬すぎ", "too hard", "firmer"), "ご飯のかたさ", "rice coming out too hard"),
-        (("柔らか", "やわらか", "too soft", "mushy", "softer"), "ご飯のやわらかさ", "rice coming out too soft"),
+        # "softer" is what one with too hard rice wants, and "firmer" the other way round
+        (("かたすぎ", "硬すぎ", "too hard", "softer"), "ご飯のかたさ", "rice coming out too hard"),
+        (("柔らか", "やわらか", "too soft", "mushy", "firmer"), "ご飯のやわらかさ", "rice coming out too soft"),
     ),
     "maintenance": (
         (("フィルター", "filter"), "フィルターのお手入れ", "filter care"),
@@ -1328,19 +1350,19 @@ _FAILURE_SYMPTOMS = frozenset(
     (
         "one earbud going silent", "the missing sound", "the connection dropouts", "the connection problem",
         "the pairing problem", "the code that never arrives", "the forgotten password", "battery draining fast",
-        "crashes since the update",
+        "crashes since the update", "rice coming out too hard", "rice coming out too soft",
         "the crashes", "the failed firmware update", "trouble since the update",
     )
 )  # fmt: skip
-"""Symptoms (their English names) that are a failure: a post not in trouble is never told it has one."""
+"""Symptoms (their English names) that are a failure: a plain how-to question is never told it has one."""
 
 
 def _topic_name(facts: PostFacts, topic: Topic) -> tuple[str, str]:
     """The topic as this post puts it (its symptom when the table knows it), in (ja, en); a symptom that is a
-    failure only for a post in trouble (「片耳だけでも使えますか」 is not about one bud going silent)."""
+    failure never for a plain how-to question (「片耳だけでも使えますか」 is not about one bud going silent)."""
     n = _norm(facts.text)
     for words, ja, en in _SYMPTOMS.get(topic.id, ()):
-        if any(_has_word(n, w) for w in words) and (facts.trouble or en not in _FAILURE_SYMPTOMS):
+        if any(_has_word(n, w) for w in words) and not (facts.how_to and en in _FAILURE_SYMPTOMS):
             return ja, en
     return topic.ja, topic.en
 
@@ -2007,8 +2029,15 @@ def compose_reply(
         why.append(f"escalated to {dept}: {reason}")
     else:
         lang_key = "ja" if ja else "en"
-        ack = _say(_ANSWER_ACKS[(lang_key, "trouble" if troubled else "question")], seed, "ack", s=subj)
-        if troubled and facts.tried:
+        tried = troubled and bool(facts.tried)  # the tried tail may announce the step: the opening does not
+        ack = _say(
+            _ANSWER_ACKS[(lang_key, "trouble" if troubled else "question")],
+            seed,
+            "ack",
+            avoid=_ANNOUNCES_STEP if tried else None,
+            s=subj,
+        )
+        if tried:
             tried_tail = ("" if ja else " ") + _say(_TRIED[lang_key], seed, "tried")
         if troubled and repeat:
             ack = (

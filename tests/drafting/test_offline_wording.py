@@ -671,6 +671,8 @@ async def test_a_step_is_introduced_once(demo_kb: object) -> None:
         "How long is the warranty on the Kurumi R7?",
         "Is my SoraBuds 2 charger affected by the replacement notice? Lot number starts with 26C.",
         "至急、KAMADO K-3にE03。対処法教えて",
+        "I already reset it but SoraBuds 2 still won't connect. Any ideas?",
+        "SoraBuds 2のペアリング方法を教えてください",
         "SoraBuds 2が接続できない。どうすればいい？今夜使いたい",
     ]
     announced = 0
@@ -711,19 +713,26 @@ def test_tonight_hurries_only_a_post_that_needs_something(text: str, lang: str, 
         ("SoraBuds 2って片耳だけでも使えますか？", False, "音が出ない"),
         ("Do SoraBuds 2 work with the built-in Bluetooth of my car?", False, "failed"),
         ("How do I disconnect SoraBuds 2 from my old phone before selling it?", False, "dropouts"),
-        ("Is there a silent mode on SoraBuds 2 when pairing?", False, "missing sound"),
         ("Can I pair SoraBuds 2 with a phone that's not an iPhone?", False, "problem"),
         ("SoraBuds 2の接続が切れないようにするコツはありますか？", False, "申し訳"),
         ("Hoshizoraアプリのパスワードを忘れないようにするには？", False, "パスワードの再設定"),
+        ("SoraBuds 2のペアリングって何秒長押しですか？", False, "申し訳"),
+        ("Hi! How do I pair SoraBuds 2 with a second phone?", False, "problem"),
+        ("How long is the Hoshizora app 2FA code valid?", False, "never arrives"),
         # a failure asked as a question is still trouble
         ("SoraBuds 2、片耳だけ聞こえないのですが、どうすればいいですか？", True, "ご質問ありがとう"),
         ("SoraBuds 2がスマホにつながりません。どうすればいいですか？", True, "ご質問ありがとう"),
-        ("Hoshizoraアプリの確認コードが来ないのですが、どうすればいいですか？", True, "ありがとうございます"),
-        ("SoraBuds 2、ペアリングがうまくいかないのですが、どうすれば？", True, "ありがとうございます"),
+        ("Hoshizoraアプリの確認コードが来ないのですが、どうすればいいですか？", True, "ご質問ありがとう"),
+        ("SoraBuds 2、ペアリングがうまくいかないのですが、どうすれば？", True, "ご質問ありがとう"),
         ("My SoraBuds 2 couldn't pair with my laptop, what should I do?", True, "Happy to help"),
         ("Why aren't my SoraBuds 2 pairing with my phone?", True, "Thanks for asking"),
         ("SoraBuds 2 randomly cuts out, how do I pair them again?", True, "Thanks for asking"),
         ("I'm unable to connect SoraBuds 2, how?", True, "Thanks for asking"),
+        ("How do I fix this? My SoraBuds 2 don't connect anymore", True, "Thanks for"),
+        ("SoraBuds 2 lost connection, how do I reconnect?", True, "Thanks for"),
+        ("How do I log in to the Hoshizora app? It says my password is incorrect", True, "Thanks for"),
+        ("Hoshizoraアプリの認証コードが受け取れないんですけど、どこから再送できますか？", True, "ご質問ありがとう"),
+        ("SoraBuds 2がペアリングモードにならない。どうやってやるんですか？", True, "ご質問ありがとう"),
         ("My SoraBuds 2 case got really hot and the plastic looks swollen. Is this safe??", True, "question"),
         ("Why won't my SoraBuds 2 pair with my phone?", True, "Thanks for asking"),
     ],
@@ -751,3 +760,44 @@ async def test_an_opening_does_not_hurry_a_post_that_needs_nothing(demo_kb: obje
         assert not hurry.search(d.text), d.text  # type: ignore[attr-defined]
     d = await _draft("Help! Kurumi R7 filter keeps clogging and I have guests tonight", demo_kb, 3, intent="complaint")
     assert hurry.search(d.text), d.text  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("text", "failure"),
+    [
+        ("SoraBuds 2の接続が切れないようにするコツはありますか？", False),
+        ("ペアリングは落ち着いた場所でやるのがいいですか？", False),
+        ("ペアリングをお願いできないでしょうか", False),
+        ("ペアリングが解除されないようにするには？", False),
+        ("SoraBuds 2の接続がすぐ切れる", True),
+        ("確認コードが届かないようです", True),
+        ("電源が切れない", True),
+        ("点滅が止まらない", True),
+        ("I've paired them fine, what is multipoint?", False),
+        ("My SoraBuds 2 won’t pair", True),
+        ("They don't remember my phone", True),
+        ("It says my password is incorrect", True),
+    ],
+)
+def test_failure_words(text: str, failure: bool) -> None:
+    """What makes a question about pairing, codes or logging in trouble: a failure, not a preventive
+    「〜ないように」, 「落ち着いた」 or a polite 「〜できないでしょうか」."""
+    from agent.llm.offline import _FAILURE, _norm
+
+    assert bool(_FAILURE.search(_norm(text))) is failure
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "急ぎではないのですが、KAMADO K-3のE03の直し方を教えてください",
+        "Not urgent, but my SoraBuds 2 won't pair. What should I do?",
+        "No rush: KAMADO K-3 shows E03 again, any tips?",
+    ],
+)
+async def test_not_urgent_is_not_a_hurry(demo_kb: object, text: str) -> None:
+    """「急ぎではない」 and "not urgent" name urgency only to deny it: no "since you're in a hurry"."""
+    hurry = re.compile(r"hurry|short on time|time is (?:short|tight)|急ぎ|時間がない|手短|要点だけ", re.IGNORECASE)
+    for i in range(3):
+        d = await _draft(text + " " * i, demo_kb, i, intent="question")
+        assert not hurry.search(d.text), d.text  # type: ignore[attr-defined]
