@@ -1007,25 +1007,15 @@ def when_words(text: str, lang: str) -> dict[str, str]:
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def _say(
-    bank: _Combo,
-    seed: int,
-    slot: str,
-    *,
-    plain: bool = False,
-    avoid: re.Pattern[str] | None = None,
-    **values: str | None,
-) -> str:
+def _say(bank: _Combo, seed: int, slot: str, *, avoid: re.Pattern[str] | None = None, **values: str | None) -> str:
     """One option of each part of ``bank``, each chosen independently by ``seed``, filled in with ``values``;
     an option that names a value not given (``{w}`` for a post without time words) is left out of the choice,
-    and with ``plain`` (the reply has apologised already) so is an option that apologises, and one that
-    matches ``avoid``, where a part has another."""
+    and so is one that matches ``avoid`` (`_APOLOGY` once the reply has apologised), where a part has another."""
     chosen = []
     for i, part in enumerate(bank):
         usable = [o for o in part if all(values.get(k) for k in _PLACEHOLDER.findall(o))] or part
-        for pattern in (_APOLOGY if plain else None, avoid):
-            if pattern is not None:
-                usable = [o for o in usable if not pattern.search(o)] or usable
+        if avoid is not None:
+            usable = [o for o in usable if not avoid.search(o)] or usable
         chosen.append(_pick(usable, seed, f"{slot}{i}"))
     text = "".join(chosen).format(**{k: v or "" for k, v in values.items()})
     return text[:1].upper() + text[1:]
@@ -1113,13 +1103,14 @@ def _cue_sentences(
     out: list[tuple[str, str]] = []
     for cue in _CUES:
         if any(w in n for w in (cue.ja_words if lang == "ja" else cue.en_words)):
+            regret = _APOLOGY if apologised else None  # once the reply has said sorry, a cue does not again
             if cue.name == "urgent" and not _hurries(facts):
                 continue  # "stargazing tonight" asks for nothing: no hurry to answer, nothing to be sorry for
             if cue.name == "ask" and escalating and facts.trouble:
-                out.append((cue.name, _say(_NO_FIX_YET[lang], seed, cue.name, plain=apologised)))
+                out.append((cue.name, _say(_NO_FIX_YET[lang], seed, cue.name, avoid=regret)))
             elif cue.name == "urgent" and escalating:  # no quick answer to give: say we hurry instead
                 out.append(
-                    (cue.name, _say(_URGENT_WAIT[lang], seed, cue.name, plain=apologised, w=facts.when.get(cue.name)))
+                    (cue.name, _say(_URGENT_WAIT[lang], seed, cue.name, avoid=regret, w=facts.when.get(cue.name)))
                 )
             elif (
                 (cue.name == "repair" and _no_home_fix(facts))
@@ -1133,7 +1124,7 @@ def _cue_sentences(
                 bank = cue.ja if lang == "ja" else cue.en
                 if cue.name == "upset" and lang == "ja" and apologised:
                     bank = _UPSET_PLAIN_JA
-                out.append((cue.name, _say(bank, seed, cue.name, plain=apologised, w=facts.when.get(cue.name))))
+                out.append((cue.name, _say(bank, seed, cue.name, avoid=regret, w=facts.when.get(cue.name))))
             apologised = apologised or bool(out and _APOLOGY.search(out[-1][1]))
         if len(out) == limit:
             break

@@ -128,6 +128,21 @@ _PROTECT = re.compile(
 )
 
 
+def _hidden(sentence: str) -> tuple[str, list[str]]:
+    """``sentence`` with its quotes, links and numbers replaced by placeholders, and what they hid."""
+    kept: list[str] = []
+
+    def hide(m: re.Match[str]) -> str:
+        kept.append(m.group())
+        return f"\x00{len(kept) - 1}\x00"
+
+    return _PROTECT.sub(hide, sentence), kept
+
+
+def _shown(s: str, kept: list[str]) -> str:
+    return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], s)
+
+
 @lru_cache(maxsize=2)
 def _compiled(lang: str) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
     table = _JA if lang == "ja" else _EN
@@ -141,13 +156,7 @@ def _replace_like(word: str, m: re.Match[str]) -> str:
 
 def reword(sentence: str, lang: str, seed: int) -> str:
     """``sentence`` in equivalent words chosen by ``seed`` (deterministic; quotes, URLs and numbers kept)."""
-    kept: list[str] = []
-
-    def hide(m: re.Match[str]) -> str:
-        kept.append(m.group())
-        return f"\x00{len(kept) - 1}\x00"
-
-    s = _PROTECT.sub(hide, sentence)
+    s, kept = _hidden(sentence)
     # one pass over the original wording: a replacement is never reworded again by a later entry
     # ("update the app" -> "keep the app up to date" must not become "... as much as date")
     edits: list[tuple[int, int, str]] = []
@@ -161,8 +170,7 @@ def reword(sentence: str, lang: str, seed: int) -> str:
         if start >= pos:  # overlapping matches: the earliest, then the longest, wins
             out += [s[pos:start], new]
             pos = end
-    s = "".join(out) + s[pos:]
-    return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], s)
+    return _shown("".join(out) + s[pos:], kept)
 
 
 # --- sentence structure ------------------------------------------------------------------------------------
@@ -187,20 +195,6 @@ _JA_SHI = re.compile(r"(?<=[\u4e00-\u9fff\u30a0-\u30ff])(?<!少)し、")
 # 「入れて、」「開けて、」: a verb's て form (never について・として・によって・において)
 _JA_TE = re.compile(r"(?<=[れけめせえべ])て、")
 _JA_NAI = re.compile(r"ない場合は、")
-
-
-def _hidden(sentence: str) -> tuple[str, list[str]]:
-    kept: list[str] = []
-
-    def hide(m: re.Match[str]) -> str:
-        kept.append(m.group())
-        return f"\x00{len(kept) - 1}\x00"
-
-    return _PROTECT.sub(hide, sentence), kept
-
-
-def _shown(s: str, kept: list[str]) -> str:
-    return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], s)
 
 
 def restructure(sentence: str, lang: str, seed: int) -> str:
