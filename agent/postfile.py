@@ -12,8 +12,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from agent.schemas import PostIn
-from kizuki.errors import InvalidInput
-from kizuki.records import jsonl_records
+from kizuki.core.errors import InvalidInput
+from kizuki.core.records import jsonl_records
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
 CSV_AUTHOR = {

@@ -8,7 +8,8 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kizuki.text import check_storable
+from kizuki.core.text import check_storable
+from knowledge.schemas import RetrievedEntry
 
 MAX_POST_CHARS = 10_000
 SOURCE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,31}$")
@@ -106,21 +107,6 @@ class TriageResult(BaseModel):
 class Citation(BaseModel):
     key: str
     revision: int = Field(ge=1)
-
-
-class RetrievedEntry(BaseModel):
-    """One knowledge entry as retrieval returned it, with the revision a citation must name."""
-
-    key: str
-    revision: int
-    kind: str
-    lang: str
-    title: str
-    body: str
-    passage: str
-    score: float = Field(description="Fused rank score (reciprocal-rank fusion: compare within one query only)")
-    dense_score: float | None = Field(default=None, description="Cosine similarity of the best passage, 0-1")
-    lexical_score: float | None = Field(default=None, description="BM25 score, unbounded")
 
 
 class Retriever(Protocol):

@@ -13,8 +13,7 @@ from sqlalchemy.pool import QueuePool
 
 from api import errors
 from api.limits import BodySizeLimit
-from api.routers import admin, drafts, knowledge, posts, system
-from evals.api import router as evals_router
+from api.routers import audit, checks, do_not_engage, drafts, evals, knowledge, posts, system, tokens, watch_rules
 from kizuki import __version__
 from kizuki.runtime import Runtime
 
@@ -30,9 +29,10 @@ def warm_up(runtime: Runtime) -> None:
     opening database connections, compiling the queue queries and building the reply checker
     (~0.1 s), and the first seconds' latency is ten times the steady state's.
     """
-    from agent.drafts import draft_public, queue
+    from agent.posts.schemas import draft_public
     from api.auth import authenticate
-    from kizuki.errors import Unauthorized
+    from kizuki.core.errors import Unauthorized
+    from review.repository import queue
 
     runtime.checker  # noqa: B018 - builds the cached checker that approvals use
     try:
@@ -66,11 +66,7 @@ def create_app(runtime: Runtime | None = None, *, warm: bool = False) -> FastAPI
     app: FastAPI = FastAPIOffline(title="Kizuki", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.runtime = runtime
     errors.install(app)
-    app.include_router(system.router)
-    app.include_router(knowledge.router)
-    app.include_router(posts.router)
-    app.include_router(drafts.router)
-    app.include_router(admin.router)
-    app.include_router(evals_router)
+    for module in (system, knowledge, posts, drafts, tokens, audit, checks, watch_rules, do_not_engage, evals):
+        app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
     return app

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.models import ApiToken
-from kizuki import audit
-from kizuki.errors import Forbidden, InvalidInput, Unauthorized
+from kizuki.core import audit
+from kizuki.core.errors import Forbidden, InvalidInput, Unauthorized
 
 Role = Literal["agent", "editor", "evaluator", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)

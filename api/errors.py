@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kizuki.errors import KizukiError
+from kizuki.core.errors import KizukiError
 
 
 class ErrorBody(BaseModel):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kizuki.models import Base, utcnow
+from kizuki.core.orm import Base, utcnow
 
 
 class ApiToken(Base):

@@ -47,7 +47,7 @@ def run_command(
     # Imported here: the runner pulls in the agent stack, which `kizuki --help` should not wait for.
     from evals.report import load_report, print_comparison, print_run, render_html, write_report
     from evals.runner import EvalReport, run_suites
-    from kizuki.settings import get_settings
+    from kizuki.core.settings import get_settings
 
     settings = get_settings()
     model = model or settings.model

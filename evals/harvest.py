@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from agent.models import Draft
+from agent.posts.models import Draft
 from evals.schema import CaseSpec, Expect, PostSpec, Suite, Thresholds
 
 __all__ = ["harvest_cases", "harvest_suite", "key_phrases", "suite_yaml"]

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Boolean, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kizuki.models import Base, JSONType, utcnow
+from kizuki.core.orm import Base, JSONType, utcnow
 
 
 class EvalRun(Base):

@@ -26,8 +26,8 @@ from evals.evaluators import case_evaluators, suite_evaluators
 from evals.judge import JUDGE_LABEL, SKIPPED, ReplyJudge, is_real_model
 from evals.schema import CaseSpec, Suite, Thresholds
 from evals.shapes import CaseInputs, CaseMeta, CitedEntry, DraftOutput
+from kizuki.core.settings import Settings, get_settings
 from kizuki.runtime import Runtime
-from kizuki.settings import Settings, get_settings
 from knowledge import io as kio
 
 __all__ = [

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from evals.models import EvalRun
 from evals.runner import BaselineResult, SuiteRun, compare_to_baseline
-from kizuki.errors import InvalidInput, NotFound
+from kizuki.core.errors import InvalidInput, NotFound
 
 __all__ = ["EvalRunNotFound", "RunComparison", "compare_runs", "get_run", "save_run", "to_public"]
 

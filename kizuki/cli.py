@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kizuki.errors import KizukiError
+from kizuki.core.errors import KizukiError
+from kizuki.core.settings import get_settings
 from kizuki.runtime import Runtime
-from kizuki.settings import get_settings
 
 app = typer.Typer(help="Kizuki: find, draft and check replies to customers' posts.", no_args_is_help=True)
 kb_app = typer.Typer(help="Knowledge: import, export, search, reindex.", no_args_is_help=True)
@@ -100,10 +100,8 @@ def migrate() -> None:
 
 def load_demo(rt: Runtime) -> None:
     """Demo knowledge and posts, into an empty database only."""
-    from sqlalchemy import func, select
-
-    from agent.models import Post
     from agent.postfile import read_posts
+    from agent.posts.repository import count_posts
 
     if rt.settings.effective_rules_file is None:
         local_rules = rt.settings.home / "rules.yaml"
@@ -116,7 +114,7 @@ def load_demo(rt: Runtime) -> None:
             rt.knowledge.ensure_fresh(force=True, progress=update)
         console.print(f"loaded {report.created} demo knowledge entries")
     with rt.db.reading() as s:
-        has_posts = bool(s.scalar(select(func.count()).select_from(Post)))
+        has_posts = count_posts(s) > 0
     if not has_posts:
         posts = [r.post for r in read_posts(DEMO_POSTS) if r.post is not None]
         with console.status(f"drafting replies to {len(posts)} demo posts"):
@@ -170,8 +168,8 @@ def serve(
 def _serve(rt: Runtime, host: str, port: int, *, worker: bool) -> None:
     import uvicorn
 
-    from agent.worker import run_in_thread
     from api.app import create_app
+    from kizuki.core.worker import run_in_thread
 
     label = " (offline: deterministic drafts, no LLM)" if rt.settings.model == "offline" else ""
     console.print(
@@ -196,7 +194,7 @@ def worker(
     """Claim and run drafting and delivery jobs until stopped (run several on PostgreSQL)."""
     import asyncio
 
-    from agent.worker import Worker
+    from kizuki.core.worker import Worker
 
     rt = runtime()
     w = Worker(rt, concurrency=concurrency or rt.settings.worker_concurrency)
@@ -349,13 +347,14 @@ def posts_ingest(
 @drafts_app.command("list")
 def drafts_list(
     status: Annotated[
-        str | None, typer.Option(help="pending, approved, rejected, sent, failed (default pending)")
+        str | None, typer.Option(help="pending, approved, rejected, sent, failed, delivery_failed (default pending)")
     ] = "pending",
     limit: Annotated[int, typer.Option(help="How many")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output (as the API shows it)")] = False,
 ) -> None:
     """The review queue, highest priority first."""
-    from agent.drafts import draft_public, queue
+    from agent.posts.schemas import draft_public
+    from review.repository import queue
 
     rt = runtime()
     with rt.db.reading() as s:
@@ -479,7 +478,7 @@ def token_create(
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the hash chain: a changed or deleted entry is reported, and the exit status is 1."""
-    from kizuki import audit
+    from kizuki.core import audit
 
     rt = runtime()
     with rt.db.reading() as s:

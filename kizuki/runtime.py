@@ -1,32 +1,42 @@
-"""The process's wiring: settings, database and knowledge base, built lazily and shared."""
+"""The composition root: the one place that builds the process's parts and wires them together.
+
+Settings and the database come from the core; the knowledge base, the reply checker, the watch rules in
+force, the pipeline and the delivery channel from the domains below; the API, the CLI and the workers
+use what is built here. Heavy parts (models, index) load on first use.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from kizuki.db import Database
-from kizuki.settings import Settings, get_settings
+from kizuki.core.db import Database
+from kizuki.core.settings import Settings, get_settings
+from kizuki.core.worker import Handler
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from agent.checks import Checker
+    from agent.intake.service import WatchRulesInForce
     from agent.pipeline import Pipeline
-    from knowledge.base import KnowledgeBase
+    from delivery.channels import Channel
     from knowledge.index import HybridIndex
+    from knowledge.service import KnowledgeBase
 
 
 class Runtime:
-    """What the CLI, the API and the workers share. Heavy parts (models, index) load on first use."""
+    """What the CLI, the API and the workers share."""
 
     def __init__(self, settings: Settings | None = None, db: Database | None = None) -> None:
         self.settings = settings or get_settings()
         self.settings.home.mkdir(parents=True, exist_ok=True)
         self.db = db or Database(self.settings.resolved_database_url)
         self._lock = threading.Lock()
-        self._checker: Any = None
+        self._checker: Checker | None = None
         self._checker_signature: tuple[str, int, int] | None = None
 
     def _make_index(self) -> HybridIndex:
@@ -36,12 +46,12 @@ class Runtime:
 
     @cached_property
     def knowledge(self) -> KnowledgeBase:
-        from knowledge.base import KnowledgeBase
+        from knowledge.service import KnowledgeBase
 
         return KnowledgeBase(self.db, self._make_index)
 
     @property
-    def checker(self) -> Any:
+    def checker(self) -> Checker:
         """The reply checker: shipped rules merged with the organisation's rules file.
 
         Compiled once per version of the file: an edit to the rules takes effect on the next check, without
@@ -66,10 +76,29 @@ class Runtime:
             return self._checker
 
     @cached_property
+    def watch_rules(self) -> WatchRulesInForce:
+        from agent.intake.service import WatchRulesInForce
+
+        return WatchRulesInForce()
+
+    @cached_property
     def pipeline(self) -> Pipeline:
         from agent.pipeline import Pipeline
 
         return Pipeline(self)
+
+    @cached_property
+    def channel(self) -> Channel:
+        """Where approved replies go (`KIZUKI_DELIVERY`)."""
+        from delivery.channels import channel_for
+
+        return channel_for(self.settings)
+
+    def job_handlers(self) -> Mapping[str, Handler]:
+        """Every job kind's handler, registered by the domain that owns it."""
+        from delivery import tasks as delivery_tasks
+
+        return {**self.pipeline.job_handlers(), **delivery_tasks.handlers(self.db, self.channel)}
 
     def close(self) -> None:
         self.db.dispose()

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import agent.models
+import agent.intake.models
+import agent.posts.models
 import api.models
 import evals.models
-import kizuki.audit
-import kizuki.jobs
+import kizuki.core.audit
+import kizuki.core.jobs
 import knowledge.models
-from kizuki.models import Base
+from kizuki.core.orm import Base
 
 # Imported for their side effect of registering tables on Base.metadata.
-_MODULES = (kizuki.audit, kizuki.jobs, knowledge.models, agent.models, api.models, evals.models)
+_MODULES = (
+    kizuki.core.audit,
+    kizuki.core.jobs,
+    knowledge.models,
+    agent.posts.models,
+    agent.intake.models,
+    api.models,
+    evals.models,
+)
 
 metadata = Base.metadata

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
-    from kizuki.settings import Settings
+    from kizuki.core.settings import Settings
 
 Vectors = npt.NDArray[np.float32]
 
@@ -224,7 +224,7 @@ _SHARED_LOCK = threading.Lock()
 def get_embedder(settings: Settings | None = None) -> Embedder:
     """The process-wide embedder for the settings (one loaded model a configuration)."""
     if settings is None:
-        from kizuki.settings import get_settings
+        from kizuki.core.settings import get_settings
 
         settings = get_settings()
     key = (settings.embedding_model, str(settings.cache_dir), settings.api_base)

@@ -17,7 +17,7 @@ from knowledge.embeddings import Embedder, chroma_embedding_function, embed_quer
 from knowledge.lexical import BM25, Tokenizer, normalise
 
 if TYPE_CHECKING:
-    from kizuki.settings import Settings
+    from kizuki.core.settings import Settings
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MetaValue = str | int | float | bool
@@ -159,7 +159,7 @@ class HybridIndex:
         tokenizer: Tokenizer | None = None,
     ) -> None:
         if settings is None and (client is None or collection is None or embedder is None):
-            from kizuki.settings import get_settings
+            from kizuki.core.settings import get_settings
 
             settings = get_settings()
         self.config = config or IndexConfig()

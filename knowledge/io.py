@@ -13,11 +13,11 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from kizuki.errors import InvalidInput
-from kizuki.records import jsonl_records
+from kizuki.core.errors import InvalidInput
+from kizuki.core.records import jsonl_records
 from knowledge.models import KnowledgeEntry
+from knowledge.repository import snapshot, upsert_from_import
 from knowledge.schemas import EntryCreate
-from knowledge.service import snapshot, upsert_from_import
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 CSV_COLUMNS = ["key", "kind", "title", "body", "lang", "tags", "status"]

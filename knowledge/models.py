@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kizuki.models import Base, JSONType, utcnow
+from kizuki.core.orm import Base, JSONType, utcnow
 
 
 class KnowledgeEntry(Base):

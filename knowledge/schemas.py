@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kizuki.text import check_storable
+from kizuki.core.text import check_storable
 
 Kind = Literal["faq", "policy"]
 Status = Literal["draft", "published", "archived"]
@@ -181,3 +181,18 @@ class SearchHit(BaseModel):
 class SearchResponse(BaseModel):
     query: str
     hits: list[SearchHit]
+
+
+class RetrievedEntry(BaseModel):
+    """One knowledge entry as retrieval returned it, with the revision a citation must name."""
+
+    key: str
+    revision: int
+    kind: str
+    lang: str
+    title: str
+    body: str
+    passage: str
+    score: float = Field(description="Fused rank score (reciprocal-rank fusion: compare within one query only)")
+    dense_score: float | None = Field(default=None, description="Cosine similarity of the best passage, 0-1")
+    lexical_score: float | None = Field(default=None, description="BM25 score, unbounded")

@@ -1,266 +1,286 @@
-"""Knowledge editing: create, update with optimistic concurrency, archive, revisions, listing.
+"""The knowledge base as a whole: each editing action is one transaction, and the index follows SQL.
 
-Services flush; the caller's transaction commits. Every change writes a revision and an audit entry.
+SQL is the source of truth. After a change commits, the index is updated for the keys it touched;
+if that fails, the index is stale, and the next search (or `ensure_fresh`) notices the difference
+between SQL and the index and repairs it before answering.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select
 
-from kizuki import audit
-from kizuki.errors import Conflict, NotFound
-from kizuki.models import utcnow
+from kizuki.core.db import Database
+from knowledge import io as kio
+from knowledge import repository
 from knowledge.models import KnowledgeEntry, KnowledgeRevision
-from knowledge.schemas import EntryCreate, EntryPublic, EntryUpdate, RevisionPublic
+from knowledge.schemas import (
+    EntryCreate,
+    EntryPublic,
+    EntryUpdate,
+    RetrievedEntry,
+    SearchHit,
+    SearchRequest,
+    SearchResponse,
+)
 
-EDITABLE = ("kind", "title", "body", "lang", "tags", "status")
+if TYPE_CHECKING:
+    from knowledge.index import HybridIndex, IndexDoc
+
+log = logging.getLogger(__name__)
+INDEXED_STATUSES = ("published", "draft")
+# How often a search compares SQL with the index (another process's failed index update is repaired
+# within this many seconds; this process's own changes are indexed immediately).
+FRESHNESS_CHECK_S = 2.0
 
 
-class EntryNotFound(NotFound):
-    pass
+# The revisions of the entries a search returned: run for every search, so built once (building a statement
+# costs SQLAlchemy more than this query). Only the columns a retrieved entry shows: whole revision rows
+# made SQLAlchemy decode three JSON columns of every revision of every hit (about 45 a search).
+_REVISIONS_OF = (
+    select(
+        KnowledgeEntry.key,
+        KnowledgeRevision.revision,
+        KnowledgeRevision.kind,
+        KnowledgeRevision.lang,
+        KnowledgeRevision.title,
+        KnowledgeRevision.body,
+    )
+    .join(KnowledgeRevision, KnowledgeRevision.entry_id == KnowledgeEntry.id)
+    .where(KnowledgeEntry.key.in_(bindparam("keys", expanding=True)))
+)
 
 
-class RevisionNotFound(NotFound):
-    pass
+@dataclass(frozen=True)
+class SyncReport:
+    upserted: int
+    deleted: int
+    total: int
 
 
-class DuplicateKey(Conflict):
-    pass
+def to_index_doc(entry: KnowledgeEntry) -> IndexDoc:
+    from knowledge.index import IndexDoc
 
-
-class StaleRevision(Conflict):
-    pass
-
-
-def to_public(entry: KnowledgeEntry) -> EntryPublic:
-    return EntryPublic.model_validate(
-        {
-            **snapshot(entry),
-            "created_at": entry.created_at,
-            "created_by": entry.created_by,
-            "updated_at": entry.updated_at,
-            "updated_by": entry.updated_by,
-        }
+    return IndexDoc(
+        id=entry.key,
+        title=entry.title,
+        body=entry.body,
+        metadata={
+            "key": entry.key,
+            "revision": entry.revision,
+            "kind": entry.kind,
+            "lang": entry.lang,
+            "status": entry.status,
+            "title": entry.title,
+            "tags": "|".join(entry.tags or []),
+        },
     )
 
 
-def snapshot(entry: KnowledgeEntry) -> dict[str, Any]:
-    """The editable state of an entry (what a revision keeps and what the audit compares)."""
-    return {
-        "key": entry.key,
-        "kind": entry.kind,
-        "title": entry.title,
-        "body": entry.body,
-        "lang": entry.lang,
-        "tags": list(entry.tags or []),
-        "status": entry.status,
-        "extra": dict(entry.extra or {}),
-        "revision": entry.revision,
-    }
+class KnowledgeBase:
+    """Editing, import/export and search over one database and one index."""
 
+    def __init__(self, db: Database, index_factory: Callable[[], HybridIndex]) -> None:
+        self.db = db
+        self._index_factory = index_factory
+        self._index: HybridIndex | None = None
+        self._lock = threading.RLock()
+        self._synced_marker: tuple[Any, ...] | None = None
+        self._checked_at = 0.0
 
-def _add_revision(session: Session, entry: KnowledgeEntry, actor: str, changed: list[str], note: str | None) -> None:
-    session.add(
-        KnowledgeRevision(
-            entry_id=entry.id,
-            revision=entry.revision,
-            kind=entry.kind,
-            title=entry.title,
-            body=entry.body,
-            lang=entry.lang,
-            tags=list(entry.tags or []),
-            status=entry.status,
-            extra=dict(entry.extra or {}),
-            changed_at=entry.updated_at,
-            changed_by=actor,
-            changed_fields=changed,
-            note=note,
+    @property
+    def index(self) -> HybridIndex:
+        with self._lock:
+            if self._index is None:
+                self._index = self._index_factory()
+            return self._index
+
+    # -- editing -------------------------------------------------------------------------------
+    def create(self, data: EntryCreate, *, actor: str) -> EntryPublic:
+        with self.db.session() as s:
+            public = repository.to_public(repository.create_entry(s, data, actor=actor))
+        self._follow([public.key])
+        return public
+
+    def update(self, key: str, data: EntryUpdate, *, actor: str) -> EntryPublic:
+        with self.db.session() as s:
+            entry, changed = repository.update_entry(s, key, data, actor=actor)
+            public = repository.to_public(entry)
+        if changed:
+            self._follow([key])
+        return public
+
+    def archive(self, key: str, *, actor: str, revision: int | None = None) -> EntryPublic:
+        with self.db.session() as s:
+            public = repository.to_public(repository.archive_entry(s, key, actor=actor, revision=revision))
+        self._follow([key])
+        return public
+
+    def import_file(self, path: Path, *, actor: str, fmt: str | None = None) -> kio.ImportReport:
+        entries = kio.read_file(path, fmt)
+        return self.import_entries(entries, actor=actor)
+
+    def import_entries(self, entries: Sequence[EntryCreate], *, actor: str) -> kio.ImportReport:
+        with self.db.session() as s:
+            report = kio.import_entries(s, entries, actor=actor)
+        if report.created or report.updated:
+            self._follow(report.keys)
+        return report
+
+    def export_file(self, path: Path, *, fmt: str | None = None, status: str | None = None) -> int:
+        with self.db.reading() as s:
+            stmt = select(KnowledgeEntry).order_by(KnowledgeEntry.key)
+            if status:
+                stmt = stmt.where(KnowledgeEntry.status == status)
+            return kio.export(s.scalars(stmt), path, fmt)
+
+    def count(self) -> int:
+        with self.db.reading() as s:
+            return repository.count_entries(s)
+
+    # -- index ---------------------------------------------------------------------------------
+    def _marker(self) -> tuple[Any, ...]:
+        with self.db.reading() as s:
+            row = s.execute(
+                select(
+                    func.count(KnowledgeEntry.id),
+                    func.coalesce(func.sum(KnowledgeEntry.revision), 0),
+                    func.max(KnowledgeEntry.updated_at),
+                )
+            ).one()
+        return tuple(row)
+
+    def _follow(self, keys: Sequence[str]) -> None:
+        """Bring the index up to date for `keys` after their change committed; never raises."""
+        try:
+            with self.db.reading() as s:
+                rows = list(s.scalars(select(KnowledgeEntry).where(KnowledgeEntry.key.in_(keys))))
+            live = [r for r in rows if r.status in INDEXED_STATUSES]
+            gone = sorted(set(keys) - {r.key for r in live})
+            with self._lock:
+                if live:
+                    self.index.upsert([to_index_doc(r) for r in live])
+                if gone:
+                    self.index.delete(gone)
+        except Exception:
+            # The change is committed in SQL; the index is now stale and `ensure_fresh` repairs it.
+            log.exception("index update failed for %d key(s); the next search rebuilds them", len(keys))
+            with self._lock:
+                self._synced_marker = None
+
+    def ensure_fresh(
+        self, *, force: bool = False, progress: Callable[[int, int], None] | None = None, max_age_s: float = 0.0
+    ) -> SyncReport:
+        """Compare SQL with the index and repair every missing, stale or orphaned document.
+
+        `max_age_s` lets a hot path skip the comparison when it ran that recently; this process's own
+        changes reach the index at once either way (see `_follow`).
+        """
+        with self._lock:
+            now = time.monotonic()
+            if not force and self._synced_marker is not None and now - self._checked_at < max_age_s:
+                return SyncReport(0, 0, -1)
+            self._checked_at = now
+            marker = self._marker()
+            if not force and marker == self._synced_marker:
+                return SyncReport(0, 0, -1)
+            with self.db.reading() as s:
+                rows = list(s.scalars(select(KnowledgeEntry).where(KnowledgeEntry.status.in_(INDEXED_STATUSES))))
+            docs = {r.key: to_index_doc(r) for r in rows}
+            from knowledge.index import fingerprint
+
+            index = self.index
+            have = index.fingerprints()
+            model = index.embedder.model_name
+            stale = [d for key, d in docs.items() if force or have.get(key) != fingerprint(d, index.config, model)]
+            orphans = sorted(set(have) - set(docs))
+            if stale:
+                self.index.upsert(stale, progress=progress)
+            if orphans:
+                self.index.delete(orphans)
+            self._synced_marker = marker
+            if stale or orphans:
+                log.info("index repaired: %d upserted, %d deleted", len(stale), len(orphans))
+            return SyncReport(len(stale), len(orphans), len(docs))
+
+    def reindex(self, progress: Callable[[int, int], None] | None = None) -> SyncReport:
+        """Rebuild the index from SQL (embeddings of unchanged text come from the cache)."""
+        with self._lock:
+            self.index.reset()
+            self._synced_marker = None
+            return self.ensure_fresh(force=True, progress=progress)
+
+    def search(self, req: SearchRequest) -> SearchResponse:
+        self.ensure_fresh(max_age_s=FRESHNESS_CHECK_S)
+        where: dict[str, Any] = {}
+        if not req.include_drafts:
+            where["status"] = "published"
+        if req.kind:
+            where["kind"] = req.kind
+        if req.lang:
+            where["lang"] = req.lang
+        if req.tag:
+            where["tag"] = req.tag.strip().lower()
+        hits = self.index.search(req.query, k=req.k, where=where or None, mode=req.mode)
+        return SearchResponse(
+            query=req.query,
+            hits=[
+                SearchHit(
+                    key=str(h.metadata.get("key", h.id)),
+                    revision=int(h.metadata.get("revision", 0)),
+                    kind=str(h.metadata.get("kind", "")),
+                    lang=str(h.metadata.get("lang", "")),
+                    title=str(h.metadata.get("title", "")),
+                    status=str(h.metadata.get("status", "")),
+                    score=float(h.score),
+                    passage=h.passage,
+                    dense_score=h.dense_score,
+                    lexical_score=h.lexical_score,
+                )
+                for h in hits
+            ],
         )
-    )
 
+    def retrieve(self, query: str, *, lang: str | None = None, k: int = 5) -> list[RetrievedEntry]:
+        """Published entries for a query, each with its full text at the revision the index holds.
 
-def get_entry(session: Session, key: str, *, for_update: bool = False) -> KnowledgeEntry:
-    stmt = select(KnowledgeEntry).where(KnowledgeEntry.key == key)
-    if for_update:
-        stmt = stmt.with_for_update()
-    entry = session.scalars(stmt).one_or_none()
-    if entry is None:
-        raise EntryNotFound(f"no knowledge entry with key {key!r}")
-    return entry
-
-
-def create_entry(session: Session, data: EntryCreate, *, actor: str) -> KnowledgeEntry:
-    if session.scalar(select(KnowledgeEntry.id).where(KnowledgeEntry.key == data.key)) is not None:
-        raise DuplicateKey(f"a knowledge entry with key {data.key!r} exists already")
-    now = utcnow()
-    entry = KnowledgeEntry(
-        key=data.key,
-        kind=data.kind,
-        title=data.title,
-        body=data.body,
-        lang=data.lang,
-        tags=data.tags,
-        status=data.status,
-        extra=data.extras(),
-        revision=1,
-        created_at=now,
-        created_by=actor,
-        updated_at=now,
-        updated_by=actor,
-    )
-    session.add(entry)
-    session.flush()
-    _add_revision(session, entry, actor, ["created"], None)
-    audit.record(
-        session,
-        actor=actor,
-        action="knowledge.create",
-        subject=f"knowledge:{entry.key}",
-        after=snapshot(entry),
-    )
-    session.flush()
-    return entry
-
-
-def update_entry(session: Session, key: str, data: EntryUpdate, *, actor: str) -> tuple[KnowledgeEntry, bool]:
-    """Apply a change; returns the entry and whether anything changed (a no-op edit makes no revision)."""
-    entry = get_entry(session, key, for_update=True)
-    if data.revision != entry.revision:
-        raise StaleRevision(
-            f"entry {key!r} is at revision {entry.revision}; you edited revision {data.revision}. "
-            "Reload it and apply your change again.",
-            extra={"current_revision": entry.revision},
-        )
-    before = snapshot(entry)
-    changed: list[str] = []
-    for field in EDITABLE:
-        value = getattr(data, field)
-        if value is not None and value != getattr(entry, field):
-            setattr(entry, field, value)
-            changed.append(field)
-    extras = data.extras()
-    extras.pop("note", None)
-    if extras:
-        merged = {**(entry.extra or {}), **extras}
-        if merged != entry.extra:
-            entry.extra = merged
-            changed.append("extra")
-    if not changed:
-        return entry, False
-    entry.revision += 1
-    entry.updated_at = utcnow()
-    entry.updated_by = actor
-    session.flush()
-    _add_revision(session, entry, actor, changed, data.note)
-    action = "knowledge.archive" if "status" in changed and entry.status == "archived" else "knowledge.update"
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        subject=f"knowledge:{key}",
-        before=before,
-        after=snapshot(entry),
-        note=data.note,
-    )
-    session.flush()
-    return entry, True
-
-
-def archive_entry(session: Session, key: str, *, actor: str, revision: int | None = None) -> KnowledgeEntry:
-    entry = get_entry(session, key)
-    if entry.status == "archived":
-        return entry
-    data = EntryUpdate(revision=revision if revision is not None else entry.revision, status="archived")
-    entry, _ = update_entry(session, key, data, actor=actor)
-    return entry
-
-
-def list_entries(
-    session: Session,
-    *,
-    kind: str | None = None,
-    lang: str | None = None,
-    tag: str | None = None,
-    status: str | None = None,
-    text: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[KnowledgeEntry], int]:
-    stmt: Select[KnowledgeEntry] = select(KnowledgeEntry)
-    if kind:
-        stmt = stmt.where(KnowledgeEntry.kind == kind)
-    if lang:
-        stmt = stmt.where(KnowledgeEntry.lang == lang)
-    if status:
-        stmt = stmt.where(KnowledgeEntry.status == status)
-    if text:
-        pattern = f"%{_escape_like(text)}%"
-        stmt = stmt.where(
-            or_(
-                KnowledgeEntry.title.ilike(pattern, escape="\\"),
-                KnowledgeEntry.body.ilike(pattern, escape="\\"),
-                KnowledgeEntry.key.ilike(pattern, escape="\\"),
-            )
-        )
-    rows = list(session.scalars(stmt.order_by(KnowledgeEntry.key)))
-    if tag:
-        # Tags are a JSON list; filter portably in Python after the indexed filters narrowed the rows.
-        wanted = tag.strip().lower()
-        rows = [r for r in rows if wanted in (r.tags or [])]
-    return rows[offset : offset + limit], len(rows)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def revisions(session: Session, key: str) -> list[RevisionPublic]:
-    entry = get_entry(session, key)
-    return [_revision_public(entry.key, r) for r in entry.revisions]
-
-
-def get_revision(session: Session, key: str, revision: int) -> RevisionPublic:
-    entry = get_entry(session, key)
-    for r in entry.revisions:
-        if r.revision == revision:
-            return _revision_public(entry.key, r)
-    raise RevisionNotFound(f"entry {key!r} has no revision {revision}")
-
-
-def _revision_public(key: str, r: KnowledgeRevision) -> RevisionPublic:
-    return RevisionPublic.model_validate(
-        {
-            "key": key,
-            "revision": r.revision,
-            "kind": r.kind,
-            "title": r.title,
-            "body": r.body,
-            "lang": r.lang,
-            "tags": list(r.tags or []),
-            "status": r.status,
-            "extra": dict(r.extra or {}),
-            "changed_at": r.changed_at,
-            "changed_by": r.changed_by,
-            "changed_fields": list(r.changed_fields or []),
-            "note": r.note,
-        }
-    )
-
-
-def count_entries(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(KnowledgeEntry)) or 0)
-
-
-def upsert_from_import(session: Session, data: EntryCreate, *, actor: str) -> str:
-    """Import one row idempotently on `key`: 'created', 'updated' or 'unchanged'."""
-    existing = session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.key == data.key)).one_or_none()
-    if existing is None:
-        create_entry(session, data, actor=actor)
-        return "created"
-    fields = {f: getattr(data, f) for f in EDITABLE}
-    update = EntryUpdate.model_validate({"revision": existing.revision, **fields, **data.extras()})
-    _, changed = update_entry(session, data.key, update, actor=actor)
-    return "updated" if changed else "unchanged"
+        This is the drafting agent's retriever. If an entry changed between indexing and now, the
+        revision the index returned is still the one cited, and its text comes from that revision.
+        """
+        query = query.strip()[:2000]
+        if not query:
+            return []
+        lang_filter = lang if lang in ("ja", "en") else None
+        hits = self.search(SearchRequest(query=query, k=k, lang=lang_filter)).hits
+        if not hits:
+            return []
+        with self.db.reading() as s:
+            rows = s.execute(_REVISIONS_OF, {"keys": [h.key for h in hits]}).all()
+            by_rev = {(row.key, row.revision): row for row in rows}
+            out: list[RetrievedEntry] = []
+            for h in hits:
+                rev = by_rev.get((h.key, h.revision))
+                if rev is None:
+                    continue
+                out.append(
+                    RetrievedEntry(
+                        key=h.key,
+                        revision=h.revision,
+                        kind=rev.kind,
+                        lang=rev.lang,
+                        title=rev.title,
+                        body=rev.body,
+                        passage=h.passage,
+                        score=h.score,
+                        dense_score=h.dense_score,
+                        lexical_score=h.lexical_score,
+                    )
+                )
+        return out

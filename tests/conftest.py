@@ -16,9 +16,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from kizuki.db import Database
+from kizuki.core.db import Database
+from kizuki.core.settings import Settings, get_settings
 from kizuki.runtime import Runtime
-from kizuki.settings import Settings, get_settings
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("DISABLE_AIOHTTP_TRANSPORT", "True")

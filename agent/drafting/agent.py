@@ -16,11 +16,12 @@ from pydantic_ai import Agent, ModelRetry, RunContext
 from agent.drafting.similarity import TEMPLATE_THRESHOLD, max_and_most_similar
 from agent.prompts import load_prompt
 from agent.prompts.fencing import fence
-from agent.schemas import PostIn, ReplyDraft, RetrievedEntry, Retriever, TriageResult
+from agent.schemas import PostIn, ReplyDraft, Retriever, TriageResult
+from knowledge.schemas import RetrievedEntry
 
 if TYPE_CHECKING:
     from agent.checks import Checker, CheckResult, Finding
-    from kizuki.settings import Settings
+    from kizuki.core.settings import Settings
 
 __all__ = [
     "DEFAULT_PROMPT",

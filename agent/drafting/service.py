@@ -27,9 +27,10 @@ from agent.llm.litellm_model import cost_of
 from agent.llm.offline import OFFLINE_MODEL_NAME
 from agent.llm.routing import build_model
 from agent.prompts import load_prompt
-from agent.schemas import PostIn, ReplyDraft, RetrievedEntry, Retriever, TriageResult
-from kizuki.errors import KizukiError
-from kizuki.settings import Settings, get_settings
+from agent.schemas import PostIn, ReplyDraft, Retriever, TriageResult
+from kizuki.core.errors import KizukiError
+from kizuki.core.settings import Settings, get_settings
+from knowledge.schemas import RetrievedEntry
 
 __all__ = ["DraftFailed", "DraftOutcome", "default_checker", "draft_reply"]
 

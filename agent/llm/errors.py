@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kizuki.errors import KizukiError
+from kizuki.core.errors import KizukiError
 
 
 class ModelUnavailable(KizukiError):

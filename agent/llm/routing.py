@@ -9,7 +9,7 @@ from pydantic_ai.models import Model
 from agent.llm.offline import OFFLINE_MODEL_NAME, offline_model
 
 if TYPE_CHECKING:
-    from kizuki.settings import Settings
+    from kizuki.core.settings import Settings
 
 
 def build_model(model_id: str, settings: Settings | None = None) -> Model:
@@ -19,7 +19,7 @@ def build_model(model_id: str, settings: Settings | None = None) -> Model:
     from agent.llm.litellm_model import LiteLLMModel
 
     if settings is None:
-        from kizuki.settings import get_settings
+        from kizuki.core.settings import get_settings
 
         settings = get_settings()
     return LiteLLMModel(

@@ -7,10 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
-from agent.drafts import DraftPublic, DraftStatus, draft_public, get_draft, queue
-from api import review
+from agent.posts.lifecycle import DraftStatus
+from agent.posts.repository import get_draft
+from agent.posts.schemas import DraftPublic, draft_public
 from api.deps import Actor, IdPath, Offset, RuntimeDep, requires
 from api.errors import ERROR_RESPONSES
+from review import service as review
+from review.repository import queue
+from review.schemas import ApproveRequest, MarkSentRequest, RegenerateRequest, RegenerateResponse, RejectRequest
 
 router = APIRouter(prefix="/v1/drafts", tags=["drafts"], responses=ERROR_RESPONSES)
 Reviewer = Annotated[Actor, requires("agent")]
@@ -27,7 +31,7 @@ class DraftPage(BaseModel):
 def list_drafts(
     rt: RuntimeDep,
     actor: Reviewer,
-    status_: Annotated[DraftStatus | None, Query(alias="status")] = "pending",
+    status_: Annotated[DraftStatus | None, Query(alias="status")] = DraftStatus.PENDING,
     channel: Annotated[str | None, Query(max_length=32)] = None,
     language: Annotated[str | None, Query(max_length=8)] = None,
     min_risk: Annotated[int | None, Query(ge=0, le=100, description="Only drafts with flame risk ≥ this")] = None,
@@ -48,29 +52,29 @@ def get(rt: RuntimeDep, actor: Reviewer, draft_id: IdPath) -> DraftPublic:
 
 
 @router.post("/{draft_id}/approve", response_model=DraftPublic, summary="Approve, optionally with an edited text")
-def approve(rt: RuntimeDep, actor: Reviewer, draft_id: IdPath, body: review.ApproveRequest) -> DraftPublic:
+def approve(rt: RuntimeDep, actor: Reviewer, draft_id: IdPath, body: ApproveRequest) -> DraftPublic:
     return review.approve(rt, draft_id, body, actor=actor.name)
 
 
 @router.post("/{draft_id}/reject", response_model=DraftPublic, summary="Reject with a reason code")
-def reject(rt: RuntimeDep, actor: Reviewer, draft_id: IdPath, body: review.RejectRequest) -> DraftPublic:
+def reject(rt: RuntimeDep, actor: Reviewer, draft_id: IdPath, body: RejectRequest) -> DraftPublic:
     return review.reject(rt, draft_id, body, actor=actor.name)
 
 
 @router.post(
     "/{draft_id}/regenerate",
-    response_model=review.RegenerateResponse,
+    response_model=RegenerateResponse,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Draft again with instructions (the old draft is kept)",
 )
 def regenerate(
-    rt: RuntimeDep, actor: Reviewer, draft_id: IdPath, body: review.RegenerateRequest | None = None
-) -> review.RegenerateResponse:
-    return review.regenerate(rt, draft_id, body or review.RegenerateRequest(), actor=actor.name)
+    rt: RuntimeDep, actor: Reviewer, draft_id: IdPath, body: RegenerateRequest | None = None
+) -> RegenerateResponse:
+    return review.regenerate(rt, draft_id, body or RegenerateRequest(), actor=actor.name)
 
 
 @router.post("/{draft_id}/mark-sent", response_model=DraftPublic, summary="Manual channel: the reply was posted")
 def mark_sent(
-    rt: RuntimeDep, actor: Reviewer, draft_id: IdPath, body: review.MarkSentRequest | None = None
+    rt: RuntimeDep, actor: Reviewer, draft_id: IdPath, body: MarkSentRequest | None = None
 ) -> DraftPublic:
-    return review.mark_sent(rt, draft_id, body or review.MarkSentRequest(), actor=actor.name)
+    return review.mark_sent(rt, draft_id, body or MarkSentRequest(), actor=actor.name)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, status
 
 from api.deps import Actor, IdPath, Offset, RuntimeDep, requires
 from api.errors import ERROR_RESPONSES
-from knowledge import service
+from knowledge import repository
 from knowledge.schemas import (
     MAX_TAG_CHARS,
     EntryCreate,
@@ -41,10 +41,10 @@ def list_entries(
     offset: Offset = 0,
 ) -> EntryPage:
     with rt.db.reading() as s:
-        rows, total = service.list_entries(
+        rows, total = repository.list_entries(
             s, kind=kind, lang=lang, tag=tag, status=status_, text=text, limit=limit, offset=offset
         )
-        return EntryPage(items=[service.to_public(r) for r in rows], total=total, limit=limit, offset=offset)
+        return EntryPage(items=[repository.to_public(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
 @router.post("", response_model=EntryPublic, status_code=status.HTTP_201_CREATED, summary="Create an entry")
@@ -60,7 +60,7 @@ def search(rt: RuntimeDep, actor: Reader, body: SearchRequest) -> SearchResponse
 @router.get("/{key}", response_model=EntryPublic, summary="Get an entry")
 def get_entry(rt: RuntimeDep, actor: Reader, key: str) -> EntryPublic:
     with rt.db.reading() as s:
-        return service.to_public(service.get_entry(s, key))
+        return repository.to_public(repository.get_entry(s, key))
 
 
 @router.put("/{key}", response_model=EntryPublic, summary="Update an entry (409 on a stale revision)")
@@ -83,10 +83,10 @@ def archive_entry(
 @router.get("/{key}/revisions", response_model=list[RevisionPublic], summary="Every revision of an entry")
 def list_revisions(rt: RuntimeDep, actor: Reader, key: str) -> list[RevisionPublic]:
     with rt.db.reading() as s:
-        return service.revisions(s, key)
+        return repository.revisions(s, key)
 
 
 @router.get("/{key}/revisions/{revision}", response_model=RevisionPublic, summary="One revision of an entry")
 def get_revision(rt: RuntimeDep, actor: Reader, key: str, revision: IdPath) -> RevisionPublic:
     with rt.db.reading() as s:
-        return service.get_revision(s, key, revision)
+        return repository.get_revision(s, key, revision)

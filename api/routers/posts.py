@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Body, status
 from pydantic import BaseModel, Field
 
-from agent.drafts import PostPublic, post_public
-from agent.models import Post
 from agent.pipeline import IngestOutcome
+from agent.posts.models import Post
+from agent.posts.schemas import PostPublic, post_public
 from agent.schemas import PostIn
 from api.deps import Actor, IdPath, RuntimeDep, requires
 from api.errors import ERROR_RESPONSES
-from kizuki.errors import NotFound
+from kizuki.core.errors import NotFound
 
 router = APIRouter(prefix="/v1/posts", tags=["posts"], responses=ERROR_RESPONSES)
 MAX_BATCH = 500

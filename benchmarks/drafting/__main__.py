@@ -44,8 +44,8 @@ def _triage(post: Any) -> Any:
 
 
 def load_kb(home: Path) -> Any:
+    from kizuki.core.settings import Settings
     from kizuki.runtime import Runtime
-    from kizuki.settings import Settings
 
     settings = Settings(home=home, database_url=f"sqlite:///{home / 'kizuki.db'}")
     rt = Runtime(settings)
@@ -198,7 +198,7 @@ async def run_non_template(kb: Any) -> dict[str, Any]:
     """Two figures: each post drafted on its own (what the model writes), and in sequence with the
     recent replies passed as the pipeline passes them (what the template guard makes of it)."""
     from agent.drafting import draft_reply, pairwise_stats, similarity
-    from agent.pipeline import RECENT_REPLIES_LIMIT
+    from agent.posts.repository import RECENT_REPLIES_LIMIT
 
     posts = generated_posts_with_questions()
     texts = [t for t, _ in posts]

@@ -124,8 +124,8 @@ def scale_out(rt: Any, posts: list[Any], workers: int, concurrency: int) -> dict
 
     from sqlalchemy import func, select
 
-    from agent.models import Draft, Post
-    from kizuki import jobs
+    from agent.posts.models import Draft, Post
+    from kizuki.core import jobs
 
     env = {
         **os.environ,
@@ -214,8 +214,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from agent.schemas import PostIn
+    from kizuki.core.settings import Settings
     from kizuki.runtime import Runtime
-    from kizuki.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(home=Path(tmp), database_url=args.database_url)

@@ -44,10 +44,10 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="an empty database (default: a SQLite file)")
     args = parser.parse_args()
 
-    from agent.models import Draft, Post
-    from agent.pipeline import recent_replies_query
-    from kizuki.db import Database
-    from kizuki.models import utcnow
+    from agent.posts.models import Draft, Post
+    from agent.posts.repository import recent_replies_query
+    from kizuki.core.db import Database
+    from kizuki.core.orm import utcnow
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(args.database_url or f"sqlite:///{Path(tmp) / 'kizuki.db'}")

@@ -39,9 +39,9 @@ def prepare(url: str, n_drafts: int, reviewers: int) -> list[str]:
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
-    from agent.models import Draft, Post
+    from agent.posts.models import Draft, Post
     from api.auth import create_token
-    from kizuki.db import Database
+    from kizuki.core.db import Database
 
     admin_url = make_url(url).set(database="postgres")
     admin = Database(admin_url.render_as_string(hide_password=False))
@@ -147,9 +147,9 @@ def pct(values: list[float], q: float) -> float:
 def verify(url: str, decided: list[tuple[str, int, int]]) -> dict[str, Any]:
     from sqlalchemy import func, select
 
-    from agent.models import Draft
-    from kizuki.audit import AuditEntry
-    from kizuki.db import Database
+    from agent.posts.models import Draft
+    from kizuki.core.audit import AuditEntry
+    from kizuki.core.db import Database
 
     db = Database(url)
     problems: list[str] = []

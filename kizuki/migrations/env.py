@@ -1,4 +1,4 @@
-"""Alembic environment: runs against the engine `kizuki.db.Database` hands over."""
+"""Alembic environment: runs against the engine `kizuki.core.db.Database` hands over."""
 
 from __future__ import annotations
 

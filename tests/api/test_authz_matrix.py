@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from agent.models import Draft, Post
+from agent.posts.models import Draft, Post
 from kizuki.runtime import Runtime
 
 ROLES = ("agent", "editor", "evaluator", "admin")
@@ -169,7 +169,7 @@ def _eval_run(rt: Runtime) -> int:
     """A stored run, written directly (running a suite here would only measure the suite)."""
     from evals import service
     from evals.runner import SuiteRun
-    from kizuki.models import utcnow
+    from kizuki.core.orm import utcnow
 
     run = SuiteRun(
         suite="adversarial",

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from kizuki.core.settings import Settings
 from kizuki.runtime import Runtime
-from kizuki.settings import Settings
 
 E03_JA = {
     "key": "kamado-e03-ja",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from kizuki import audit
-from kizuki.db import Database
+from kizuki.core import audit
+from kizuki.core.db import Database
 
 
 def test_entries_recorded_together_chain_in_order(db: Database) -> None:

@@ -7,8 +7,8 @@ import threading
 import pytest
 from sqlalchemy import func, select, text
 
-from agent.models import WatchRuleSet
-from kizuki.db import Database
+from agent.intake.models import WatchRuleSet
+from kizuki.core.db import Database
 
 
 def test_reading_does_not_wait_for_a_writer(db: Database) -> None:
@@ -61,8 +61,8 @@ def test_a_date_out_of_range_is_invalid_input_not_a_crash(db: Database) -> None:
     """0001-01-01T00:00+00:01 is before the first instant Python can hold in UTC (found by fuzzing)."""
     from datetime import datetime, timedelta, timezone
 
-    from agent.models import DoNotEngageEntry
-    from kizuki.errors import InvalidInput
+    from agent.intake.models import DoNotEngageEntry
+    from kizuki.core.errors import InvalidInput
 
     early = datetime(1, 1, 1, tzinfo=timezone(timedelta(minutes=1)))
     with pytest.raises(InvalidInput, match="out of range"), db.session() as s:
@@ -77,7 +77,7 @@ def test_a_date_out_of_range_is_invalid_input_not_a_crash(db: Database) -> None:
 def test_json_that_no_backend_stores_faithfully_is_invalid_input(db: Database, rules: dict[str, object]) -> None:
     """A NUL or a lone surrogate anywhere in a JSON document, keys included, is a 422 on both backends
     (on PostgreSQL the document reaches the guard wrapped as Jsonb; found by the schema fuzz run)."""
-    from kizuki.errors import InvalidInput
+    from kizuki.core.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="cannot be stored"), db.session() as s:
         s.add(WatchRuleSet(version=1, rules=rules, created_by="test"))

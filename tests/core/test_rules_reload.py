@@ -10,8 +10,8 @@ import pytest
 
 from agent.checks import RulesError
 from agent.drafting.service import default_checker
+from kizuki.core.settings import Settings
 from kizuki.runtime import Runtime
-from kizuki.settings import Settings
 
 
 def _write(path: Path, text: str, tick: int) -> None:

@@ -10,13 +10,13 @@ from sqlalchemy import insert, inspect, select, text
 
 import api.models  # noqa: F401 - each module registers its tables on Base.metadata
 import evals.models  # noqa: F401
-import kizuki.audit
-import kizuki.jobs  # noqa: F401
+import kizuki.core.audit
+import kizuki.core.jobs  # noqa: F401
 import knowledge.models  # noqa: F401
-from agent.models import Draft, Post
-from agent.pipeline import recent_replies_query
-from kizuki.db import Database
-from kizuki.models import Base
+from agent.posts.models import Draft, Post
+from agent.posts.repository import recent_replies_query
+from kizuki.core.db import Database
+from kizuki.core.orm import Base
 
 
 def test_migrations_build_what_the_models_declare(db: Database) -> None:

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from pydantic_ai import models
 
-from agent.schemas import PostIn, RetrievedEntry, TriageResult
+from agent.schemas import PostIn, TriageResult
+from kizuki.core.settings import Settings
 from kizuki.runtime import Runtime
-from kizuki.settings import Settings
+from knowledge.schemas import RetrievedEntry
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_KNOWLEDGE = ROOT / "knowledge" / "demo" / "knowledge.jsonl"

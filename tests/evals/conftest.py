@@ -12,7 +12,7 @@ from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from agent.llm.offline import offline_model
-from kizuki.settings import Settings
+from kizuki.core.settings import Settings
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
-from kizuki.db import Database
+from kizuki.core.db import Database
 
 
 @pytest.fixture

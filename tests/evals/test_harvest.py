@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from agent.models import Draft, Post
+from agent.posts.models import Draft, Post
 from evals.harvest import harvest_cases, harvest_suite, key_phrases, suite_yaml
 from evals.schema import parse_suite
-from kizuki.db import Database
+from kizuki.core.db import Database
 
 
 def _post(s: object, ext: str, text: str) -> Post:

@@ -8,7 +8,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from evals.judge import SKIPPED
 from evals.runner import EvalReport, compare_to_baseline, run_suite
 from evals.schema import parse_suite, resolve_suites
-from kizuki.settings import Settings
+from kizuki.core.settings import Settings
 
 
 def test_privacy_suite_passes_offline_and_fails_when_the_dm_redirect_is_dropped(

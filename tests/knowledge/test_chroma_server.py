@@ -53,9 +53,9 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 SCENARIO = """
 import json, sys
 from pathlib import Path
-from kizuki.db import Database
+from kizuki.core.db import Database
 from kizuki.runtime import Runtime
-from kizuki.settings import Settings
+from kizuki.core.settings import Settings
 from knowledge.schemas import EntryCreate, SearchRequest
 
 url, db_url, home, other_home, cache = sys.argv[1:6]

@@ -143,7 +143,7 @@ def test_split_passages() -> None:
 
 
 def test_settings_client_and_embedder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kizuki.settings import Settings
+    from kizuki.core.settings import Settings
 
     settings = Settings(home=tmp_path / "home")
     idx = HybridIndex(settings=settings, embedder=None)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from kizuki.db import Database
+from kizuki.core.db import Database
 from knowledge import io as kio
 from knowledge.models import KnowledgeEntry, KnowledgeRevision
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from kizuki import audit
-from kizuki.db import Database
-from knowledge import service
+from kizuki.core import audit
+from kizuki.core.db import Database
+from knowledge import repository
 from knowledge.schemas import MAX_BODY_CHARS, EntryCreate, EntryUpdate
 
 
@@ -26,11 +26,11 @@ def _entry(key: str = "returns-01", lang: str = "ja", **kw: object) -> EntryCrea
 
 def test_create_keeps_first_revision_and_audits(db: Database) -> None:
     with db.session() as s:
-        entry = service.create_entry(s, _entry(), actor="editor-a")
+        entry = repository.create_entry(s, _entry(), actor="editor-a")
     assert entry.revision == 1
     assert entry.tags == ["returns"]  # lower-cased and de-duplicated
     with db.session() as s:
-        revs = service.revisions(s, "returns-01")
+        revs = repository.revisions(s, "returns-01")
         assert [r.revision for r in revs] == [1]
         assert revs[0].changed_by == "editor-a"
         assert audit.count(s) == 1
@@ -39,9 +39,9 @@ def test_create_keeps_first_revision_and_audits(db: Database) -> None:
 
 def test_update_makes_a_revision_and_old_one_stays_readable(db: Database) -> None:
     with db.session() as s:
-        service.create_entry(s, _entry(), actor="a")
+        repository.create_entry(s, _entry(), actor="a")
     with db.session() as s:
-        entry, changed = service.update_entry(
+        entry, changed = repository.update_entry(
             s,
             "returns-01",
             EntryUpdate(revision=1, body="未開封なら14日以内です。", note="policy change"),
@@ -49,8 +49,8 @@ def test_update_makes_a_revision_and_old_one_stays_readable(db: Database) -> Non
         )
     assert changed and entry.revision == 2
     with db.session() as s:
-        old = service.get_revision(s, "returns-01", 1)
-        new = service.get_revision(s, "returns-01", 2)
+        old = repository.get_revision(s, "returns-01", 1)
+        new = repository.get_revision(s, "returns-01", 2)
     assert "30日" in old.body
     assert "14日" in new.body
     assert new.changed_fields == ["body"] and new.changed_by == "b" and new.note == "policy change"
@@ -58,21 +58,21 @@ def test_update_makes_a_revision_and_old_one_stays_readable(db: Database) -> Non
 
 def test_stale_revision_is_refused(db: Database) -> None:
     with db.session() as s:
-        service.create_entry(s, _entry(), actor="a")
+        repository.create_entry(s, _entry(), actor="a")
     with db.session() as s:
-        service.update_entry(s, "returns-01", EntryUpdate(revision=1, title="返品について"), actor="a")
-    with pytest.raises(service.StaleRevision) as info, db.session() as s:
-        service.update_entry(s, "returns-01", EntryUpdate(revision=1, title="別の編集"), actor="b")
+        repository.update_entry(s, "returns-01", EntryUpdate(revision=1, title="返品について"), actor="a")
+    with pytest.raises(repository.StaleRevision) as info, db.session() as s:
+        repository.update_entry(s, "returns-01", EntryUpdate(revision=1, title="別の編集"), actor="b")
     assert info.value.status_code == 409
     with db.session() as s:
-        assert service.get_entry(s, "returns-01").title == "返品について"
+        assert repository.get_entry(s, "returns-01").title == "返品について"
 
 
 def test_noop_update_makes_no_revision(db: Database) -> None:
     with db.session() as s:
-        service.create_entry(s, _entry(), actor="a")
+        repository.create_entry(s, _entry(), actor="a")
     with db.session() as s:
-        entry, changed = service.update_entry(
+        entry, changed = repository.update_entry(
             s, "returns-01", EntryUpdate(revision=1, title="返品はできますか？"), actor="a"
         )
     assert not changed and entry.revision == 1
@@ -80,35 +80,35 @@ def test_noop_update_makes_no_revision(db: Database) -> None:
 
 def test_duplicate_key_conflicts(db: Database) -> None:
     with db.session() as s:
-        service.create_entry(s, _entry(), actor="a")
-    with pytest.raises(service.DuplicateKey), db.session() as s:
-        service.create_entry(s, _entry(lang="en"), actor="a")
+        repository.create_entry(s, _entry(), actor="a")
+    with pytest.raises(repository.DuplicateKey), db.session() as s:
+        repository.create_entry(s, _entry(lang="en"), actor="a")
 
 
 def test_archive_keeps_revisions(db: Database) -> None:
     with db.session() as s:
-        service.create_entry(s, _entry(), actor="a")
+        repository.create_entry(s, _entry(), actor="a")
     with db.session() as s:
-        entry = service.archive_entry(s, "returns-01", actor="b")
+        entry = repository.archive_entry(s, "returns-01", actor="b")
     assert entry.status == "archived" and entry.revision == 2
     with db.session() as s:
-        assert [r.status for r in service.revisions(s, "returns-01")] == ["published", "archived"]
+        assert [r.status for r in repository.revisions(s, "returns-01")] == ["published", "archived"]
         actions = [e.action for e in s.query(audit.AuditEntry).order_by(audit.AuditEntry.id)]
     assert actions == ["knowledge.create", "knowledge.archive"]
 
 
 def test_list_filters(db: Database) -> None:
     with db.session() as s:
-        service.create_entry(s, _entry("a-ja"), actor="a")
-        service.create_entry(s, _entry("b-en", lang="en", tags=["shipping"]), actor="a")
-        service.create_entry(s, _entry("c-policy", kind="policy", status="draft"), actor="a")
+        repository.create_entry(s, _entry("a-ja"), actor="a")
+        repository.create_entry(s, _entry("b-en", lang="en", tags=["shipping"]), actor="a")
+        repository.create_entry(s, _entry("c-policy", kind="policy", status="draft"), actor="a")
     with db.session() as s:
-        assert [e.key for e in service.list_entries(s, lang="en")[0]] == ["b-en"]
-        assert [e.key for e in service.list_entries(s, tag="shipping")[0]] == ["b-en"]
-        assert [e.key for e in service.list_entries(s, kind="policy")[0]] == ["c-policy"]
-        assert [e.key for e in service.list_entries(s, status="draft")[0]] == ["c-policy"]
-        assert {e.key for e in service.list_entries(s, text="30日")[0]} == {"a-ja", "c-policy"}
-        assert service.list_entries(s, text="100%_")[1] == 0  # LIKE wildcards are literal
+        assert [e.key for e in repository.list_entries(s, lang="en")[0]] == ["b-en"]
+        assert [e.key for e in repository.list_entries(s, tag="shipping")[0]] == ["b-en"]
+        assert [e.key for e in repository.list_entries(s, kind="policy")[0]] == ["c-policy"]
+        assert [e.key for e in repository.list_entries(s, status="draft")[0]] == ["c-policy"]
+        assert {e.key for e in repository.list_entries(s, text="30日")[0]} == {"a-ja", "c-policy"}
+        assert repository.list_entries(s, text="100%_")[1] == 0  # LIKE wildcards are literal
 
 
 @pytest.mark.parametrize(
@@ -132,5 +132,5 @@ def test_bad_entries_are_refused_with_a_reason(change: dict[str, object], messag
 
 def test_extra_fields_are_kept(db: Database) -> None:
     with db.session() as s:
-        entry = service.create_entry(s, _entry(source_url="https://example.co.jp/faq/1"), actor="a")
+        entry = repository.create_entry(s, _entry(source_url="https://example.co.jp/faq/1"), actor="a")
         assert entry.extra == {"source_url": "https://example.co.jp/faq/1"}

@@ -51,10 +51,10 @@ def test_stale_document_is_replaced(runtime: Runtime) -> None:
     other = Runtime(runtime.settings, db=runtime.db)
     other.knowledge.search(SearchRequest(query="E03"))
     # A change made by a process whose index update never happened:
-    from knowledge import service
+    from knowledge import repository
 
     with runtime.db.session() as s:
-        service.update_entry(
+        repository.update_entry(
             s, "kamado-e03-ja", EntryUpdate(revision=1, title="Lid sensor error E03", lang="en"), actor="t"
         )
     other.knowledge._checked_at = 0.0  # past the freshness interval

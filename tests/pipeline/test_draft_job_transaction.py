@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from agent.models import Draft
-from agent.worker import Worker
-from kizuki import jobs
+from agent.posts.models import Draft
+from kizuki.core import jobs
+from kizuki.core.worker import Worker
 from kizuki.runtime import Runtime
 from tests.pipeline.conftest import make_post
 

@@ -7,10 +7,10 @@ import pytest
 import respx
 from sqlalchemy import select
 
-from agent.models import Draft, Post
-from kizuki import audit, jobs
+from agent.posts.models import Draft, Post
+from kizuki.core import audit, jobs
+from kizuki.core.settings import Settings
 from kizuki.runtime import Runtime
-from kizuki.settings import Settings
 from tests.pipeline.conftest import make_post
 
 
@@ -69,7 +69,7 @@ def test_noise_is_dropped_but_kept_with_reason(kb_runtime: Runtime) -> None:
 
 
 def test_do_not_engage_gets_no_draft_and_audit_says_why(kb_runtime: Runtime) -> None:
-    from agent.models import DoNotEngageEntry
+    from agent.intake.models import DoNotEngageEntry
 
     with kb_runtime.db.session() as s:
         s.add(DoNotEngageEntry(handle="troll_99", reason="harassment of staff", added_by="lead"))
@@ -126,7 +126,7 @@ def test_model_timeout_leaves_post_stored_and_draft_failed_and_retryable(
     # The provider is back: the queued job drafts the same post, in the same draft row.
     import asyncio
 
-    from agent.worker import Worker
+    from kizuki.core.worker import Worker
 
     asyncio.run(Worker(kb_runtime, concurrency=1).drain())
     with kb_runtime.db.session() as s:

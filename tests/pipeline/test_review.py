@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select, update
 
-from agent.models import Draft
-from agent.worker import Worker
-from kizuki import audit
+from agent.posts.models import Draft
+from kizuki.core import audit
+from kizuki.core.settings import Settings
+from kizuki.core.worker import Worker
 from kizuki.runtime import Runtime
-from kizuki.settings import Settings
 from tests.pipeline.conftest import make_post
 
 
@@ -197,7 +197,8 @@ def _webhook_runtime(kb_runtime: Runtime, settings: Settings) -> Runtime:
 
 
 def test_webhook_delivery_is_signed_and_once_after_a_crash(kb_runtime: Runtime, settings: Settings) -> None:
-    from api.review import ApproveRequest, approve
+    from review.schemas import ApproveRequest
+    from review.service import approve
 
     rt = _webhook_runtime(kb_runtime, settings)
     d = _draft(rt)
@@ -232,8 +233,9 @@ def test_webhook_delivery_is_signed_and_once_after_a_crash(kb_runtime: Runtime, 
 
 
 def test_webhook_failure_retries_then_records_the_reason(kb_runtime: Runtime, settings: Settings) -> None:
-    from api.review import ApproveRequest, approve
-    from kizuki import jobs
+    from kizuki.core import jobs
+    from review.schemas import ApproveRequest
+    from review.service import approve
 
     rt = _webhook_runtime(kb_runtime, settings)
     d = _draft(rt)
@@ -252,7 +254,7 @@ def test_webhook_failure_retries_then_records_the_reason(kb_runtime: Runtime, se
     with rt.db.session() as s:
         row = s.get(Draft, d)
         assert row is not None
-        assert row.status == "failed"
+        assert row.status == "delivery_failed"  # not "failed", which means the model failed to draft
         assert row.delivery_status == "failed"
 
 

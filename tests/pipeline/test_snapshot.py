@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from agent.models import Draft
+from agent.posts.models import Draft
 from kizuki.runtime import Runtime
 from tests.pipeline.conftest import make_post
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from agent.models import Draft, Post
-from kizuki import jobs
+from agent.posts.models import Draft, Post
+from kizuki.core import jobs
+from kizuki.core.settings import Settings
 from kizuki.runtime import Runtime
-from kizuki.settings import Settings
 from tests.pipeline.conftest import make_post
 
 # The figure on PostgreSQL; SQLite (one writer at a time) proves the same with fewer posts.

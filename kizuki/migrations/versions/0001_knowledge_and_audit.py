@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import kizuki.models
+import kizuki.core.orm
 
 revision = "0001"
 down_revision = None
@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_log",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("at", kizuki.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", kizuki.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("action", sa.String(length=64), nullable=False),
         sa.Column("subject", sa.String(length=300), nullable=False),
@@ -70,9 +70,9 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("revision", sa.Integer(), nullable=False),
-        sa.Column("created_at", kizuki.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", kizuki.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=200), nullable=False),
-        sa.Column("updated_at", kizuki.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kizuki.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_by", sa.String(length=200), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_knowledge_entries")),
         sa.UniqueConstraint("key", name=op.f("uq_knowledge_entries_key")),
@@ -103,7 +103,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("changed_at", kizuki.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("changed_at", kizuki.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("changed_by", sa.String(length=200), nullable=False),
         sa.Column(
             "changed_fields",

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import kizuki.models
+import kizuki.core.orm
 
 revision = "0002"
 down_revision = "0001"
@@ -25,9 +25,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("handle", sa.String(length=100), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("expires_at", kizuki.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("expires_at", kizuki.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.Column("added_by", sa.String(length=200), nullable=False),
-        sa.Column("added_at", kizuki.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("added_at", kizuki.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_do_not_engage")),
         sa.UniqueConstraint("handle", name=op.f("uq_do_not_engage_handle")),
     )
@@ -41,13 +41,13 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("max_attempts", sa.Integer(), nullable=False),
-        sa.Column("run_after", kizuki.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("run_after", kizuki.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("locked_by", sa.String(length=200), nullable=True),
-        sa.Column("lease_until", kizuki.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("lease_until", kizuki.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("dedupe_key", sa.String(length=200), nullable=True),
-        sa.Column("created_at", kizuki.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", kizuki.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", kizuki.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kizuki.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_jobs_dedupe_key")),
     )
@@ -65,8 +65,8 @@ def upgrade() -> None:
         sa.Column("author_followers", sa.Integer(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("url", sa.Text(), nullable=True),
-        sa.Column("posted_at", kizuki.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("received_at", kizuki.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("posted_at", kizuki.core.orm.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("received_at", kizuki.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("lang", sa.String(length=8), nullable=True),
         sa.Column("channel", sa.String(length=32), nullable=False),
         sa.Column(
@@ -97,7 +97,7 @@ def upgrade() -> None:
         sa.Column(
             "rules", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
-        sa.Column("created_at", kizuki.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", kizuki.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=200), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_watch_rules")),
@@ -141,18 +141,18 @@ def upgrade() -> None:
         sa.Column("template_similarity", sa.Float(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("created_at", kizuki.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", kizuki.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", kizuki.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kizuki.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
             "approvals", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
-        sa.Column("decided_at", kizuki.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decided_at", kizuki.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.Column("decided_by", sa.String(length=200), nullable=True),
         sa.Column("decision_reason", sa.String(length=64), nullable=True),
         sa.Column("decision_note", sa.Text(), nullable=True),
         sa.Column("delivery_status", sa.String(length=16), nullable=True),
         sa.Column("delivery_error", sa.Text(), nullable=True),
-        sa.Column("delivered_at", kizuki.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("delivered_at", kizuki.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["post_id"], ["posts.id"], name=op.f("fk_drafts_post_id_posts"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_drafts")),
         sa.UniqueConstraint("post_id", "generation", name="uq_drafts_post_generation"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import kizuki.models
+import kizuki.core.orm
 
 revision = "0003"
 down_revision = "0002"
@@ -27,9 +27,9 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("prefix", sa.String(length=16), nullable=False),
-        sa.Column("created_at", kizuki.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", kizuki.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=200), nullable=False),
-        sa.Column("revoked_at", kizuki.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", kizuki.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
     )

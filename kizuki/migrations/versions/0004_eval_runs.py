@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import kizuki.models
+import kizuki.core.orm
 
 revision = "0004"
 down_revision = "0003"
@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column(
             "report", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
-        sa.Column("created_at", kizuki.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", kizuki.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=200), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_eval_runs")),
     )

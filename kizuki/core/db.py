@@ -16,9 +16,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
-from kizuki.errors import InvalidInput, KizukiError
+from kizuki.core.errors import InvalidInput, KizukiError
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"  # kizuki/migrations: it gathers every table
 
 
 def _normalise_url(url: str) -> str:

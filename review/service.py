@@ -2,97 +2,54 @@
 
 Every decision is one transaction holding the draft row (FOR UPDATE on PostgreSQL; SQLite transactions
 take the write lock up front), so of many reviewers deciding the same draft at once exactly one wins
-and the rest get 409.
+and the rest get 409. The status changes themselves are the draft's lifecycle (`agent.posts.lifecycle`).
 """
 
 from __future__ import annotations
 
 import difflib
-from typing import Any, Literal
+from typing import Any, Protocol
 
-from pydantic import BaseModel, Field, field_validator
+from sqlalchemy.orm import Session
 
-from agent.drafts import DraftPublic, draft_public, get_draft
-from agent.models import Draft
-from agent.pipeline import DRAFT_JOB
-from kizuki import audit, jobs
-from kizuki.errors import Conflict, InvalidInput
-from kizuki.models import utcnow
-from kizuki.runtime import Runtime
-from kizuki.text import check_storable
-
-DELIVER_JOB = "deliver"
-MAX_REPLY_CHARS = 5_000
-RejectReason = Literal["wrong_facts", "tone", "privacy", "policy", "off_topic", "duplicate", "not_needed", "other"]
-
-
-class DraftAlreadyDecided(Conflict):
-    pass
-
-
-class StaleVersion(Conflict):
-    pass
-
-
-class SecondApproverRequired(Conflict):
-    pass
+from agent.checks import Checker
+from agent.posts import lifecycle
+from agent.posts.lifecycle import REGENERABLE, DraftStatus
+from agent.posts.models import Draft
+from agent.posts.repository import get_draft
+from agent.posts.schemas import DraftPublic, draft_public
+from kizuki.core import audit, jobs
+from kizuki.core.db import Database
+from kizuki.core.jobs import JobKind
+from kizuki.core.orm import utcnow
+from kizuki.core.settings import Settings
+from review.errors import (
+    DraftAlreadyDecided,
+    DraftNotReviewable,
+    ReplyBlocked,
+    SecondApproverRequired,
+    StaleVersion,
+    WarningsNotAcknowledged,
+)
+from review.schemas import ApproveRequest, MarkSentRequest, RegenerateRequest, RegenerateResponse, RejectRequest
 
 
-class DraftNotReviewable(Conflict):
-    pass
+class ReviewHost(Protocol):
+    """What review decisions need from the process (the composition root provides it)."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def checker(self) -> Checker: ...
 
 
-class ReplyBlocked(InvalidInput):
-    pass
-
-
-class WarningsNotAcknowledged(InvalidInput):
-    pass
-
-
-class ApproveRequest(BaseModel):
-    version: int | None = Field(default=None, ge=1, description="The draft version you reviewed; stale → 409")
-    text: str | None = Field(default=None, min_length=1, max_length=MAX_REPLY_CHARS, description="Edited reply")
-    note: str | None = Field(default=None, max_length=2000)
-    acknowledge_warnings: bool = Field(default=False, description="Required when the final text has warn findings")
-
-    @field_validator("text")
-    @classmethod
-    def _text(cls, v: str | None) -> str | None:
-        if v is None:
-            return None
-        v = check_storable(v, "text").strip()
-        if not v:
-            raise ValueError("text must not be blank")
-        return v
-
-
-class RejectRequest(BaseModel):
-    reason: RejectReason
-    note: str | None = Field(default=None, max_length=2000)
-    version: int | None = Field(default=None, ge=1)
-
-
-class RegenerateRequest(BaseModel):
-    instructions: str | None = Field(default=None, max_length=2000, description="What the new draft should change")
-    version: int | None = Field(default=None, ge=1)
-
-
-class MarkSentRequest(BaseModel):
-    url: str | None = Field(default=None, max_length=2000, description="Where the reply was posted")
-    note: str | None = Field(default=None, max_length=2000)
-
-
-class RegenerateResponse(BaseModel):
-    superseded: DraftPublic
-    post_id: int
-    generation: int
-    job_id: int
-
-
-def _load_pending(s: Any, draft_id: int, version: int | None) -> Draft:
+def _load_pending(s: Session, draft_id: int, version: int | None) -> Draft:
     draft = get_draft(s, draft_id, for_update=True)
-    if draft.status != "pending":
+    if draft.status != DraftStatus.PENDING:
         raise DraftAlreadyDecided(f"draft {draft_id} is {draft.status} already", extra={"status": draft.status})
     _check_version(draft, version)
     return draft
@@ -110,7 +67,7 @@ def _diff(before: str, after: str) -> str:
     return "\n".join(difflib.unified_diff(before.splitlines(), after.splitlines(), "draft", "approved", lineterm=""))
 
 
-def approve(rt: Runtime, draft_id: int, req: ApproveRequest, *, actor: str) -> DraftPublic:
+def approve(rt: ReviewHost, draft_id: int, req: ApproveRequest, *, actor: str) -> DraftPublic:
     with rt.db.session() as s:
         draft = _load_pending(s, draft_id, req.version)
         text = req.text if req.text is not None else draft.text
@@ -140,29 +97,22 @@ def approve(rt: Runtime, draft_id: int, req: ApproveRequest, *, actor: str) -> D
         draft.text = text
         draft.checks = result.model_dump()
         draft.verdict = result.verdict
-        draft.approvals = approvals
-        draft.version += 1
-        draft.updated_at = now
         if needs_two and len(approvals) < 2:
             action = "draft.approve_first"
+            lifecycle.approve_first(draft, approvals, now)
         else:
             action = "draft.approve"
-            draft.status = "approved"
-            draft.decided_at = now
-            draft.decided_by = actor
-            draft.decision_note = req.note
-            if rt.settings.delivery == "manual":
-                draft.delivery_status = "awaiting_manual"
-            else:
-                draft.delivery_status = "queued"
+            manual = rt.settings.delivery == "manual"
+            lifecycle.approve(draft, approvals, actor, req.note, manual, now)
+            if not manual:
                 jobs.enqueue(
                     s,
-                    DELIVER_JOB,
+                    JobKind.DELIVER,
                     {"draft_id": draft.id},
                     dedupe_key=f"deliver:{draft.id}",
                     max_attempts=rt.settings.delivery_max_attempts,
                 )
-        after = {
+        after: dict[str, Any] = {
             "text": draft.text,
             "status": draft.status,
             "version": draft.version,
@@ -187,35 +137,28 @@ def approve(rt: Runtime, draft_id: int, req: ApproveRequest, *, actor: str) -> D
         return draft_public(draft)
 
 
-def reject(rt: Runtime, draft_id: int, req: RejectRequest, *, actor: str) -> DraftPublic:
+def reject(rt: ReviewHost, draft_id: int, req: RejectRequest, *, actor: str) -> DraftPublic:
     with rt.db.session() as s:
         draft = _load_pending(s, draft_id, req.version)
-        now = utcnow()
         before = {"status": draft.status, "version": draft.version}
-        draft.status = "rejected"
-        draft.decided_at = now
-        draft.decided_by = actor
-        draft.decision_reason = req.reason
-        draft.decision_note = req.note
-        draft.version += 1
-        draft.updated_at = now
+        lifecycle.reject(draft, actor, req.reason, req.note, utcnow())
         audit.record(
             s,
             actor=actor,
             action="draft.reject",
             subject=f"draft:{draft.id}",
             before=before,
-            after={"status": "rejected", "reason": req.reason, "version": draft.version},
+            after={"status": DraftStatus.REJECTED, "reason": req.reason, "version": draft.version},
             note=req.note,
         )
         s.flush()
         return draft_public(draft)
 
 
-def regenerate(rt: Runtime, draft_id: int, req: RegenerateRequest, *, actor: str) -> RegenerateResponse:
+def regenerate(rt: ReviewHost, draft_id: int, req: RegenerateRequest, *, actor: str) -> RegenerateResponse:
     with rt.db.session() as s:
         draft = get_draft(s, draft_id, for_update=True)
-        if draft.status not in ("pending", "failed", "rejected"):
+        if draft.status not in REGENERABLE:
             raise DraftAlreadyDecided(
                 f"draft {draft_id} is {draft.status}; only pending, failed or rejected drafts can be regenerated",
                 extra={"status": draft.status},
@@ -224,20 +167,15 @@ def regenerate(rt: Runtime, draft_id: int, req: RegenerateRequest, *, actor: str
         latest = max(d.generation for d in draft.post.drafts)
         if draft.generation != latest:
             raise DraftAlreadyDecided(f"draft {draft_id} was regenerated already (generation {latest} is newer)")
-        now = utcnow()
         before = {"status": draft.status, "version": draft.version}
-        if draft.status in ("pending", "failed"):
-            draft.status = "superseded"
-        draft.version += 1
-        draft.updated_at = now
+        lifecycle.supersede(draft, utcnow())
         generation = draft.generation + 1
         job = jobs.enqueue(
             s,
-            DRAFT_JOB,
+            JobKind.DRAFT,
             {"post_id": draft.post_id, "generation": generation, "instructions": req.instructions},
             dedupe_key=f"draft:{draft.post_id}:{generation}",
         )
-        draft.post.status = "queued"
         audit.record(
             s,
             actor=actor,
@@ -252,20 +190,15 @@ def regenerate(rt: Runtime, draft_id: int, req: RegenerateRequest, *, actor: str
         )
 
 
-def mark_sent(rt: Runtime, draft_id: int, req: MarkSentRequest, *, actor: str) -> DraftPublic:
+def mark_sent(rt: ReviewHost, draft_id: int, req: MarkSentRequest, *, actor: str) -> DraftPublic:
     """The manual channel: a person posted the approved reply by hand and says so."""
     with rt.db.session() as s:
         draft = get_draft(s, draft_id, for_update=True)
-        if draft.status == "sent":
+        if draft.status == DraftStatus.SENT:
             raise DraftAlreadyDecided(f"draft {draft_id} is marked sent already")
-        if draft.status != "approved":
+        if draft.status != DraftStatus.APPROVED:
             raise DraftNotReviewable(f"draft {draft_id} is {draft.status}; only approved drafts can be marked sent")
-        now = utcnow()
-        draft.status = "sent"
-        draft.delivery_status = "sent"
-        draft.delivered_at = now
-        draft.version += 1
-        draft.updated_at = now
+        lifecycle.sent(draft, utcnow())
         audit.record(
             s,
             actor=actor,

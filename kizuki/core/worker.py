@@ -1,19 +1,21 @@
-"""The job worker: claims drafting (and delivery) jobs from the database and runs them concurrently."""
+"""The generic job worker: claims jobs from the database and runs the handler registered for each kind.
+
+It imports no domain code: each domain offers its handlers (`tasks.py`), and the composition root
+(`kizuki.runtime`) hands them over through `WorkerHost.job_handlers`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
-from kizuki import jobs
-from kizuki.runtime import Runtime
-
-if TYPE_CHECKING:
-    from agent.pipeline import Pipeline
+from kizuki.core import jobs
+from kizuki.core.db import Database
+from kizuki.core.settings import Settings
 
 log = logging.getLogger(__name__)
 # A handler gets the job's payload, whether this is its last attempt (to record a final failure), and the
@@ -22,42 +24,49 @@ log = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any], bool, jobs.Lease], Awaitable[None]]
 
 
+class WorkerHost(Protocol):
+    """What a worker needs from the process: the database and the settings."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+
+@runtime_checkable
+class HandlerRegistry(WorkerHost, Protocol):
+    """A host that also knows every job kind's handler (the composition root, `kizuki.runtime.Runtime`)."""
+
+    def job_handlers(self) -> Mapping[str, Handler]: ...
+
+
 class Worker:
     """Runs jobs of the given kinds with at most `concurrency` in flight."""
 
     def __init__(
         self,
-        rt: Runtime,
+        rt: WorkerHost,
         *,
-        pipeline: Pipeline | None = None,
-        kinds: tuple[str, ...] = ("draft", "deliver"),
+        kinds: tuple[str, ...] | None = None,
         concurrency: int = 8,
         poll_interval: float = 0.5,
-        handlers: dict[str, Handler] | None = None,
+        handlers: Mapping[str, Handler] | None = None,
     ) -> None:
-        from agent.pipeline import Pipeline
-
         self.rt = rt
-        self.pipeline = pipeline or Pipeline(rt)
-        self.kinds = kinds
+        if handlers is None:
+            if not isinstance(rt, HandlerRegistry):
+                raise TypeError("a worker needs its handlers: pass handlers= or a host with job_handlers()")
+            handlers = rt.job_handlers()
+        self.handlers: dict[str, Handler] = dict(handlers)
+        self.kinds = tuple(kinds if kinds is not None else self.handlers)
+        missing = [k for k in self.kinds if k not in self.handlers]
+        if missing:
+            raise LookupError(f"no handler registered for job kind(s) {', '.join(missing)}")
         self.concurrency = max(1, concurrency)
         self.poll_interval = poll_interval
         self.worker_id = jobs.worker_id()
-        self.handlers: dict[str, Handler] = {"draft": self._draft}
-        try:
-            from api.delivery import delivery_handler  # the outbox lives with the review queue
-
-            self.handlers["deliver"] = delivery_handler(rt)
-        except ImportError:
-            pass
-        self.handlers.update(handlers or {})
         self.processed = 0
-
-    async def _draft(self, payload: dict[str, Any], final: bool, lease: jobs.Lease) -> None:
-        # the draft and the job's end commit together (one write transaction fewer per draft)
-        await self.pipeline.draft(
-            int(payload["post_id"]), int(payload.get("generation", 1)), payload.get("instructions"), lease=lease
-        )
 
     def _claim(self) -> tuple[int, str, dict[str, Any], bool] | None:
         with self.rt.db.session() as s:
@@ -125,7 +134,7 @@ class Worker:
         return self.processed
 
 
-def run_in_thread(rt: Runtime, *, concurrency: int = 8) -> tuple[threading.Thread, threading.Event]:
+def run_in_thread(rt: HandlerRegistry, *, concurrency: int = 8) -> tuple[threading.Thread, threading.Event]:
     """An in-process worker for `kizuki serve` (a separate `kizuki worker` process does the same)."""
     stop = threading.Event()
 

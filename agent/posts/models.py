@@ -1,4 +1,4 @@
-"""Tables of the drafting flow: posts, drafts (versioned), watch rules (versioned), do-not-engage."""
+"""Tables of posts and their drafts (a regeneration adds a draft; the old one is kept)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kizuki.models import Base, JSONType, utcnow
+from kizuki.core.orm import Base, JSONType, utcnow
 
 
 class Post(Base):
@@ -89,27 +89,3 @@ class Draft(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     post: Mapped[Post] = relationship(back_populates="drafts")
-
-
-class WatchRuleSet(Base):
-    """A version of the watch rules; the highest version is in force."""
-
-    __tablename__ = "watch_rules"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    version: Mapped[int] = mapped_column(Integer, unique=True)
-    rules: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_by: Mapped[str] = mapped_column(String(200))
-    note: Mapped[str | None] = mapped_column(Text, nullable=True)
-
-
-class DoNotEngageEntry(Base):
-    __tablename__ = "do_not_engage"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    handle: Mapped[str] = mapped_column(String(100), unique=True)
-    reason: Mapped[str] = mapped_column(Text)
-    expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
-    added_by: Mapped[str] = mapped_column(String(200))
-    added_at: Mapped[datetime] = mapped_column(default=utcnow)

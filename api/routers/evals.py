@@ -14,7 +14,7 @@ from evals import service
 from evals.runner import run_suite_async
 from evals.schema import SuiteError, list_suites, resolve_suites
 from evals.service import RunComparison, RunPublic
-from kizuki.errors import InvalidInput
+from kizuki.core.errors import InvalidInput
 
 router = APIRouter(prefix="/v1/evals", tags=["evals"], responses=ERROR_RESPONSES)
 Evaluator = Annotated[Actor, requires("evaluator")]

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Integer, String, Text, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from kizuki.models import Base, JSONType, utcnow
+from kizuki.core.orm import Base, JSONType, utcnow
 
 GENESIS = "0" * 64
 
@@ -141,3 +141,26 @@ def _iter_entries(session: Session, batch: int = 1000) -> Iterator[AuditEntry]:
 
 def count(session: Session) -> int:
     return int(session.execute(select(func.count()).select_from(AuditEntry)).scalar_one())
+
+
+def search(
+    session: Session,
+    *,
+    subject: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Sequence[AuditEntry]:
+    """Entries in the order they were written, filtered by subject, actor, action and time."""
+    stmt = select(AuditEntry)
+    if subject:
+        stmt = stmt.where(AuditEntry.subject == subject)
+    if actor:
+        stmt = stmt.where(AuditEntry.actor == actor)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    if since is not None:
+        stmt = stmt.where(AuditEntry.at >= since)
+    return session.scalars(stmt.order_by(AuditEntry.id).limit(limit).offset(offset)).all()

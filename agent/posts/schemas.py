@@ -1,28 +1,16 @@
-"""Drafts as the review queue shows them: the public shape, priority, and queue queries."""
+"""Posts and drafts as the API and the CLI show them."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from agent.models import Draft, Post
-from kizuki.errors import NotFound
-
-DraftStatus = Literal["pending", "approved", "rejected", "sent", "failed", "superseded"]
-URGENCY_RANK = {"low": 0, "normal": 1, "high": 2, "critical": 3}
-
-
-class DraftNotFound(NotFound):
-    pass
-
-
-def priority_of(urgency: str, flame_risk: int) -> int:
-    """Higher first: urgency dominates, then flame risk (age breaks ties in the queue's order)."""
-    return URGENCY_RANK.get(urgency, 1) * 1000 + max(0, min(100, flame_risk)) * 10
+from agent.posts import repository
+from agent.posts.lifecycle import DraftStatus
+from agent.posts.models import Draft, Post
 
 
 class PostPublic(BaseModel):
@@ -124,51 +112,6 @@ def draft_public(draft: Draft, *, detail: bool = False, session: Session | None 
         data["retrieved"] = list(draft.retrieved or [])
         data["history"] = [draft_public(d) for d in draft.post.drafts if d.id != draft.id]
         if session is not None:
-            earlier = session.scalars(
-                select(Post)
-                .where(Post.author_handle == draft.post.author_handle, Post.id != draft.post_id)
-                .order_by(Post.received_at.desc())
-                .limit(20)
-            ).all()
+            earlier = repository.author_posts(session, draft.post.author_handle, exclude_post_id=draft.post_id)
             data["author_posts"] = [post_public(p) for p in earlier]
     return DraftPublic.model_validate(data)
-
-
-def get_draft(session: Session, draft_id: int, *, for_update: bool = False) -> Draft:
-    stmt = select(Draft).where(Draft.id == draft_id).options(selectinload(Draft.post))
-    if for_update:
-        stmt = stmt.with_for_update()
-    draft = session.scalars(stmt).one_or_none()
-    if draft is None:
-        raise DraftNotFound(f"no draft with id {draft_id}")
-    return draft
-
-
-def queue(
-    session: Session,
-    *,
-    status: str | None = "pending",
-    channel: str | None = None,
-    language: str | None = None,
-    min_risk: int | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[Draft], int]:
-    """Drafts ordered by priority (urgency, then flame risk), then age, oldest first."""
-    stmt: Select[Draft] = select(Draft)
-    if status:
-        stmt = stmt.where(Draft.status == status)
-    if channel:
-        stmt = stmt.where(Draft.channel == channel)
-    if language:
-        stmt = stmt.where(Draft.language == language)
-    if min_risk is not None:
-        stmt = stmt.where(Draft.flame_risk >= min_risk)
-    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    rows = session.scalars(
-        stmt.options(selectinload(Draft.post))
-        .order_by(Draft.priority.desc(), Draft.created_at, Draft.id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return list(rows), total

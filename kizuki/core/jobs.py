@@ -10,14 +10,29 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Index, Integer, String, Text, bindparam, event, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from kizuki.models import Base, JSONType, utcnow
+from kizuki.core.orm import Base, JSONType, utcnow
 
 DEFAULT_LEASE = timedelta(minutes=5)
+
+
+class JobKind(StrEnum):
+    """Every kind of job; the domain that owns a kind registers its handler (its `tasks` module)."""
+
+    DRAFT = "draft"  # agent: draft (or re-draft) one post
+    DELIVER = "deliver"  # delivery: send one approved reply through its channel
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"  # gave up after max_attempts
 
 
 class Job(Base):
@@ -27,8 +42,7 @@ class Job(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    # queued | running | done | failed (gave up after max_attempts)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=5)
     run_after: Mapped[datetime] = mapped_column(default=utcnow)
@@ -47,8 +61,8 @@ _DUE = (
     .where(Job.kind.in_(bindparam("kinds", expanding=True)))
     .where(
         or_(
-            (Job.status == "queued") & (Job.run_after <= bindparam("now")),
-            (Job.status == "running") & (Job.lease_until < bindparam("now")),
+            (Job.status == JobStatus.QUEUED) & (Job.run_after <= bindparam("now")),
+            (Job.status == JobStatus.RUNNING) & (Job.lease_until < bindparam("now")),
         )
     )
     .order_by(Job.run_after, Job.id)
@@ -57,8 +71,8 @@ _DUE = (
 _DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
 _FINISH = (
     update(Job)
-    .where(Job.id == bindparam("job_id"), Job.locked_by == bindparam("worker"), Job.status == "running")
-    .values(status="done", lease_until=None, updated_at=bindparam("now"))
+    .where(Job.id == bindparam("job_id"), Job.locked_by == bindparam("worker"), Job.status == JobStatus.RUNNING)
+    .values(status=JobStatus.DONE, lease_until=None, updated_at=bindparam("now"))
     # no ORM bookkeeping: no caller holds the Job in its session (evaluating the WHERE against the session's
     # objects cost the draft's transaction ~1 ms)
     .execution_options(synchronize_session=False)
@@ -107,7 +121,7 @@ def claim(
     job = session.scalars(stmt, {"kinds": list(kinds), "now": now}).first()
     if job is None:
         return None
-    job.status = "running"
+    job.status = JobStatus.RUNNING
     job.attempts += 1
     job.locked_by = worker or worker_id()
     job.lease_until = now + lease
@@ -153,9 +167,9 @@ def fail(session: Session, job_id: int, worker: str, error: str, *, retry_in: ti
     job.lease_until = None
     job.updated_at = utcnow()
     if job.attempts >= job.max_attempts:
-        job.status = "failed"
+        job.status = JobStatus.FAILED
     else:
-        job.status = "queued"
+        job.status = JobStatus.QUEUED
         backoff = retry_in if retry_in is not None else timedelta(seconds=min(300, 2**job.attempts))
         job.run_after = utcnow() + backoff
     session.flush()

@@ -1,0 +1,1 @@
+"""The review queue: drafts waiting for a person, and the decisions on them."""
