@@ -7,10 +7,10 @@ import unicodedata
 from typing import Any
 
 import yaml
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from agent.posts.models import Draft
+from agent.posts.repository import decided_drafts
 from evals.schema import CaseSpec, Expect, PostSpec, Suite, Thresholds
 
 __all__ = ["harvest_cases", "harvest_suite", "key_phrases", "suite_yaml"]
@@ -145,13 +145,7 @@ def _rejected_case(draft: Draft) -> CaseSpec:
 
 def harvest_cases(session: Session, *, limit: int = 500) -> list[CaseSpec]:
     """Cases from decided drafts, newest first: edited approvals (approved or sent) and rejections."""
-    rows = session.scalars(
-        select(Draft)
-        .where(Draft.status.in_(("approved", "sent", "rejected")))
-        .options(selectinload(Draft.post))
-        .order_by(Draft.decided_at.desc().nulls_last(), Draft.id.desc())
-        .limit(limit)
-    ).all()
+    rows = decided_drafts(session, limit=limit)
     cases: dict[str, CaseSpec] = {}
     for d in rows:
         if d.status == "rejected":

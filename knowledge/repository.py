@@ -5,9 +5,10 @@ Services flush; the caller's transaction commits. Every change writes a revision
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from kizuki.core import audit
@@ -264,3 +265,52 @@ def upsert_from_import(session: Session, data: EntryCreate, *, actor: str) -> st
     update = EntryUpdate.model_validate({"revision": existing.revision, **fields, **data.extras()})
     _, changed = update_entry(session, data.key, update, actor=actor)
     return "updated" if changed else "unchanged"
+
+
+# The revisions of the entries a search returned: run for every search, so built once (building a statement
+# costs SQLAlchemy more than this query). Only the columns a retrieved entry shows: whole revision rows
+# made SQLAlchemy decode three JSON columns of every revision of every hit (about 45 a search).
+_REVISIONS_OF = (
+    select(
+        KnowledgeEntry.key,
+        KnowledgeRevision.revision,
+        KnowledgeRevision.kind,
+        KnowledgeRevision.lang,
+        KnowledgeRevision.title,
+        KnowledgeRevision.body,
+    )
+    .join(KnowledgeRevision, KnowledgeRevision.entry_id == KnowledgeEntry.id)
+    .where(KnowledgeEntry.key.in_(bindparam("keys", expanding=True)))
+)
+
+
+def revisions_of(session: Session, keys: list[str]) -> Sequence[Any]:
+    """(key, revision, kind, lang, title, body) of every revision of these entries."""
+    return session.execute(_REVISIONS_OF, {"keys": keys}).all()
+
+
+def entries_by_key(session: Session, *, status: str | None = None) -> Sequence[KnowledgeEntry]:
+    stmt = select(KnowledgeEntry).order_by(KnowledgeEntry.key)
+    if status:
+        stmt = stmt.where(KnowledgeEntry.status == status)
+    return session.scalars(stmt).all()
+
+
+def entries_with_keys(session: Session, keys: Sequence[str]) -> list[KnowledgeEntry]:
+    return list(session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.key.in_(keys))))
+
+
+def entries_with_status(session: Session, statuses: Sequence[str]) -> list[KnowledgeEntry]:
+    return list(session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.status.in_(statuses))))
+
+
+def change_marker(session: Session) -> tuple[Any, ...]:
+    """What changes whenever an entry does: their count, the sum of their revisions, the newest update."""
+    row = session.execute(
+        select(
+            func.count(KnowledgeEntry.id),
+            func.coalesce(func.sum(KnowledgeEntry.revision), 0),
+            func.max(KnowledgeEntry.updated_at),
+        )
+    ).one()
+    return tuple(row)

@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, select
-
 from kizuki.core.db import Database
 from knowledge import io as kio
 from knowledge import repository
-from knowledge.models import KnowledgeEntry, KnowledgeRevision
+from knowledge.models import KnowledgeEntry
 from knowledge.schemas import (
     EntryCreate,
     EntryPublic,
@@ -39,23 +37,6 @@ INDEXED_STATUSES = ("published", "draft")
 # How often a search compares SQL with the index (another process's failed index update is repaired
 # within this many seconds; this process's own changes are indexed immediately).
 FRESHNESS_CHECK_S = 2.0
-
-
-# The revisions of the entries a search returned: run for every search, so built once (building a statement
-# costs SQLAlchemy more than this query). Only the columns a retrieved entry shows: whole revision rows
-# made SQLAlchemy decode three JSON columns of every revision of every hit (about 45 a search).
-_REVISIONS_OF = (
-    select(
-        KnowledgeEntry.key,
-        KnowledgeRevision.revision,
-        KnowledgeRevision.kind,
-        KnowledgeRevision.lang,
-        KnowledgeRevision.title,
-        KnowledgeRevision.body,
-    )
-    .join(KnowledgeRevision, KnowledgeRevision.entry_id == KnowledgeEntry.id)
-    .where(KnowledgeEntry.key.in_(bindparam("keys", expanding=True)))
-)
 
 
 @dataclass(frozen=True)
@@ -136,10 +117,7 @@ class KnowledgeBase:
 
     def export_file(self, path: Path, *, fmt: str | None = None, status: str | None = None) -> int:
         with self.db.reading() as s:
-            stmt = select(KnowledgeEntry).order_by(KnowledgeEntry.key)
-            if status:
-                stmt = stmt.where(KnowledgeEntry.status == status)
-            return kio.export(s.scalars(stmt), path, fmt)
+            return kio.export(repository.entries_by_key(s, status=status), path, fmt)
 
     def count(self) -> int:
         with self.db.reading() as s:
@@ -148,20 +126,13 @@ class KnowledgeBase:
     # -- index ---------------------------------------------------------------------------------
     def _marker(self) -> tuple[Any, ...]:
         with self.db.reading() as s:
-            row = s.execute(
-                select(
-                    func.count(KnowledgeEntry.id),
-                    func.coalesce(func.sum(KnowledgeEntry.revision), 0),
-                    func.max(KnowledgeEntry.updated_at),
-                )
-            ).one()
-        return tuple(row)
+            return repository.change_marker(s)
 
     def _follow(self, keys: Sequence[str]) -> None:
         """Bring the index up to date for `keys` after their change committed; never raises."""
         try:
             with self.db.reading() as s:
-                rows = list(s.scalars(select(KnowledgeEntry).where(KnowledgeEntry.key.in_(keys))))
+                rows = repository.entries_with_keys(s, keys)
             live = [r for r in rows if r.status in INDEXED_STATUSES]
             gone = sorted(set(keys) - {r.key for r in live})
             with self._lock:
@@ -192,7 +163,7 @@ class KnowledgeBase:
             if not force and marker == self._synced_marker:
                 return SyncReport(0, 0, -1)
             with self.db.reading() as s:
-                rows = list(s.scalars(select(KnowledgeEntry).where(KnowledgeEntry.status.in_(INDEXED_STATUSES))))
+                rows = repository.entries_with_status(s, INDEXED_STATUSES)
             docs = {r.key: to_index_doc(r) for r in rows}
             from knowledge.index import fingerprint
 
@@ -262,7 +233,7 @@ class KnowledgeBase:
         if not hits:
             return []
         with self.db.reading() as s:
-            rows = s.execute(_REVISIONS_OF, {"keys": [h.key for h in hits]}).all()
+            rows = repository.revisions_of(s, [h.key for h in hits])
             by_rev = {(row.key, row.revision): row for row in rows}
             out: list[RetrievedEntry] = []
             for h in hits:

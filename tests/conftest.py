@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pydantic_ai.models
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -22,6 +23,10 @@ from kizuki.runtime import Runtime
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("DISABLE_AIOHTTP_TRANSPORT", "True")
+
+# No test reaches a model provider: a real model request fails unless a test allows it for the length of the test
+# (the wire tests, which fake the provider's HTTP with respx).
+pydantic_ai.models.ALLOW_MODEL_REQUESTS = False
 
 PG_URL = os.environ.get("KIZUKI_TEST_PG_URL")
 REQUIRE_PG = os.environ.get("KIZUKI_TEST_REQUIRE_PG") == "1"

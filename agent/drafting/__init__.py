@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agent.drafting.agent import DraftDeps, HistoryItem, build_user_prompt, drafting_agent
 from agent.drafting.service import DraftFailed, DraftOutcome, draft_reply
-from agent.drafting.similarity import TEMPLATE_THRESHOLD, pairwise_stats, similarity
+from agent.similarity import TEMPLATE_THRESHOLD, pairwise_stats, similarity
 
 __all__ = [
     "TEMPLATE_THRESHOLD",

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 from pydantic_ai import Agent, ModelRetry, RunContext
 
-from agent.drafting.similarity import TEMPLATE_THRESHOLD, max_and_most_similar
 from agent.prompts import load_prompt
 from agent.prompts.fencing import fence
 from agent.schemas import PostIn, ReplyDraft, Retriever, TriageResult
+from agent.similarity import TEMPLATE_THRESHOLD, max_and_most_similar
 from knowledge.schemas import RetrievedEntry
 
 if TYPE_CHECKING:

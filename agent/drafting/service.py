@@ -21,13 +21,13 @@ from agent.drafting.agent import (
     check_text,
     structural_problems,
 )
-from agent.drafting.similarity import TEMPLATE_THRESHOLD
 from agent.llm.errors import ModelUnavailable
 from agent.llm.litellm_model import cost_of
 from agent.llm.offline import OFFLINE_MODEL_NAME
 from agent.llm.routing import build_model
 from agent.prompts import load_prompt
 from agent.schemas import PostIn, ReplyDraft, Retriever, TriageResult
+from agent.similarity import TEMPLATE_THRESHOLD
 from kizuki.core.errors import KizukiError
 from kizuki.core.settings import Settings, get_settings
 from knowledge.schemas import RetrievedEntry

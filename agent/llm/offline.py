@@ -2402,7 +2402,7 @@ def repair(
     similar_replies: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Fix a previous draft from the validator's feedback: drop flagged sentences, move to DM, shorten, reword."""
-    from agent.drafting.similarity import similarity  # agent.drafting imports this module
+    from agent.similarity import similarity
 
     feedback = _unwrap(feedback)
     if "category=template" in feedback or "- language:" in feedback:

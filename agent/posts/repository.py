@@ -13,7 +13,7 @@ from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from agent.posts.errors import DraftNotFound
-from agent.posts.lifecycle import REPLIED, PostStatus
+from agent.posts.lifecycle import REPLIED, DraftStatus, PostStatus
 from agent.posts.models import Draft, Post
 
 HISTORY_LIMIT = 10  # the author's earlier posts a draft sees
@@ -170,3 +170,14 @@ def author_posts(session: Session, handle: str, *, exclude_post_id: int, limit: 
 
 def count_posts(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(Post)) or 0)
+
+
+def decided_drafts(session: Session, *, limit: int) -> Sequence[Draft]:
+    """Approved, sent and rejected drafts with their posts, the newest decision first."""
+    return session.scalars(
+        select(Draft)
+        .where(Draft.status.in_((DraftStatus.APPROVED, DraftStatus.SENT, DraftStatus.REJECTED)))
+        .options(selectinload(Draft.post))
+        .order_by(Draft.decided_at.desc().nulls_last(), Draft.id.desc())
+        .limit(limit)
+    ).all()

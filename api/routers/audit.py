@@ -42,7 +42,5 @@ def list_audit(
     if since is not None and since.tzinfo is None:
         raise InvalidInput("since needs a time zone, e.g. 2026-11-20T10:00:00+09:00")
     with rt.db.reading() as s:
-        rows = audit.search(
-            s, subject=subject, actor=actor_, action=action, since=since, limit=limit, offset=offset
-        )
+        rows = audit.search(s, subject=subject, actor=actor_, action=action, since=since, limit=limit, offset=offset)
         return [AuditPublic.model_validate(r, from_attributes=True) for r in rows]

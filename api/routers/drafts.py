@@ -74,7 +74,5 @@ def regenerate(
 
 
 @router.post("/{draft_id}/mark-sent", response_model=DraftPublic, summary="Manual channel: the reply was posted")
-def mark_sent(
-    rt: RuntimeDep, actor: Reviewer, draft_id: IdPath, body: MarkSentRequest | None = None
-) -> DraftPublic:
+def mark_sent(rt: RuntimeDep, actor: Reviewer, draft_id: IdPath, body: MarkSentRequest | None = None) -> DraftPublic:
     return review.mark_sent(rt, draft_id, body or MarkSentRequest(), actor=actor.name)

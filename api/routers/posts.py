@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, status
 from pydantic import BaseModel, Field
 
 from agent.pipeline import IngestOutcome
-from agent.posts.models import Post
+from agent.posts.repository import get_post
 from agent.posts.schemas import PostPublic, post_public
 from agent.schemas import PostIn
 from api.deps import Actor, IdPath, RuntimeDep, requires
@@ -45,7 +45,7 @@ def receive(
 @router.get("/{post_id}", response_model=PostPublic, summary="A post with its watch decision and triage")
 def get(rt: RuntimeDep, actor: Annotated[Actor, requires("agent")], post_id: IdPath) -> PostPublic:
     with rt.db.reading() as s:
-        post = s.get(Post, post_id)
+        post = get_post(s, post_id)
         if post is None:
             raise PostNotFound(f"no post with id {post_id}")
         return post_public(post)

@@ -197,8 +197,9 @@ def _pair_summary(similarities: list[float]) -> dict[str, Any]:
 async def run_non_template(kb: Any) -> dict[str, Any]:
     """Two figures: each post drafted on its own (what the model writes), and in sequence with the
     recent replies passed as the pipeline passes them (what the template guard makes of it)."""
-    from agent.drafting import draft_reply, pairwise_stats, similarity
+    from agent.drafting import draft_reply, pairwise_stats
     from agent.posts.repository import RECENT_REPLIES_LIMIT
+    from agent.similarity import similarity
 
     posts = generated_posts_with_questions()
     texts = [t for t, _ in posts]

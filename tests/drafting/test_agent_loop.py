@@ -9,8 +9,9 @@ from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart, Tool
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from agent.checks import Checker, load_rules
-from agent.drafting import TEMPLATE_THRESHOLD, draft_reply, similarity
+from agent.drafting import TEMPLATE_THRESHOLD, draft_reply
 from agent.drafting.agent import MAX_OUTPUT_RETRIES
+from agent.similarity import similarity
 from tests.drafting.conftest import MemoryRetriever, make_post, triage_for
 
 POST = make_post("KAMADOでE03が出て炊けない…ふたは閉めてるのに")

@@ -7,8 +7,9 @@ import re
 import pytest
 
 from agent.checks import weighted_length
-from agent.drafting import TEMPLATE_THRESHOLD, draft_reply, similarity
+from agent.drafting import TEMPLATE_THRESHOLD, draft_reply
 from agent.schemas import PostIn
+from agent.similarity import similarity
 from tests.drafting.conftest import demo_posts, make_post, triage_for
 
 APOLOGY = re.compile(r"申し訳|すみません|お詫び|sorry|apologi", re.IGNORECASE)

@@ -579,7 +579,7 @@ def test_a_composed_japanese_opening_never_says_the_same_thanks_twice() -> None:
 async def test_a_rewrite_of_an_answer_may_leave_out_the_second_fact(demo_kb: object) -> None:
     """Two answers to one question share the entry's facts most: a rewrite away from a recent reply may give
     only the step, so the second reply to "how do I get it repaired" is less alike than two full answers."""
-    from agent.drafting import similarity
+    from agent.similarity import similarity
 
     first = await _draft("KAMADO K-3を修理に出したい。どうすればいいですか？", demo_kb, 1, intent="question")
     assert re.search(r"7〜10営業日|集荷日", first.text), first.text  # type: ignore[attr-defined]  # a second fact

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.drafting import TEMPLATE_THRESHOLD, pairwise_stats, similarity
+from agent.drafting import TEMPLATE_THRESHOLD, pairwise_stats
+from agent.similarity import similarity
 
 
 def test_similarity_bounds_and_normalisation() -> None:
@@ -25,7 +26,7 @@ def test_one_pass_gives_what_the_definitions_give() -> None:
     maximum and the list that comparing with every other reply gives, ties included."""
     import random
 
-    from agent.drafting.similarity import _grams, max_and_most_similar
+    from agent.similarity import _grams, max_and_most_similar
 
     def by_definition(mine: str, others: list[str], above: float) -> tuple[tuple[float, int | None], list]:
         g, best, at, found = _grams(mine), 0.0, None, []
