@@ -25,6 +25,8 @@ from agent.intake.models import DoNotEngageEntry
 from agent.intake.normalise import detect_language
 from agent.intake.triage import triage
 from agent.intake.watch import WatchRules
+from agent.org.schemas import OrgProfile
+from agent.org.service import ProfileInForce
 from agent.posts import lifecycle, repository
 from agent.posts.lifecycle import PostStatus, priority_of
 from agent.posts.models import Draft, Post
@@ -69,6 +71,9 @@ class PipelineHost(Protocol):
     @property
     def watch_rules(self) -> intake.WatchRulesInForce: ...
 
+    @property
+    def org(self) -> ProfileInForce: ...
+
 
 class Pipeline:
     """The drafting flow over one runtime; safe to share between threads."""
@@ -102,7 +107,7 @@ class Pipeline:
             extras = {k: v for k, v in (post_in.model_extra or {}).items()}
             lang = post_in.lang or detect_language(post_in.text)
             # Decide first, then write the post once with its decision (one INSERT, no UPDATEs after it).
-            version, rules = self.watch_rules(s)
+            version, rules = self.rt.watch_rules.usable(s)  # none set: say so, instead of dropping every post
             decision = self.rt.watch_rules.matcher(version, rules).evaluate(post_in.text)
             outcome: Outcome
             status: str
@@ -169,7 +174,9 @@ class Pipeline:
         return intake.blocked(session, handle, now)
 
     # -- drafting ------------------------------------------------------------------------------
-    def _snapshot(self, post_id: int) -> tuple[PostIn, TriageResult, str, list[dict[str, Any]], list[str]]:
+    def _snapshot(
+        self, post_id: int
+    ) -> tuple[PostIn, TriageResult, str, list[dict[str, Any]], list[str], OrgProfile | None]:
         with self.rt.db.reading() as s:
             post = repository.snapshot_post(s, post_id)
             if post is None:
@@ -206,7 +213,8 @@ class Pipeline:
                     }
                 )
             recent = repository.recent_replies(s, post.id, self.rt.db.dialect)
-            return post_in, triage, post.channel, history, recent
+            _, org = self.rt.org.current(s)
+            return post_in, triage, post.channel, history, recent, org
 
     async def draft(
         self, post_id: int, generation: int = 1, instructions: str | None = None, *, lease: jobs.Lease | None = None
@@ -215,7 +223,7 @@ class Pipeline:
 
         With the draft job's `lease`, the job is finished in the transaction that stores the draft: a stored
         draft and a done job commit together. A failure leaves the job to the worker, which retries it."""
-        post_in, triage, channel, history, recent = await asyncio.to_thread(self._snapshot, post_id)
+        post_in, triage, channel, history, recent, org = await asyncio.to_thread(self._snapshot, post_id)
         model_id = self.rt.settings.model
         try:
             outcome = await draft_reply(
@@ -229,6 +237,8 @@ class Pipeline:
                 recent_replies=recent,
                 instructions=instructions,
                 checker=self.checker,
+                org=org,
+                generation=generation,
             )
         except Exception as exc:
             await asyncio.to_thread(self._store_failure, post_id, generation, model_id, instructions, exc)

@@ -13,7 +13,19 @@ from sqlalchemy.pool import QueuePool
 
 from api import errors
 from api.limits import BodySizeLimit
-from api.routers import audit, checks, do_not_engage, drafts, evals, knowledge, posts, system, tokens, watch_rules
+from api.routers import (
+    audit,
+    checks,
+    do_not_engage,
+    drafts,
+    evals,
+    knowledge,
+    org,
+    posts,
+    system,
+    tokens,
+    watch_rules,
+)
 from kizuki import __version__
 from kizuki.runtime import Runtime
 
@@ -66,7 +78,7 @@ def create_app(runtime: Runtime | None = None, *, warm: bool = False) -> FastAPI
     app: FastAPI = FastAPIOffline(title="Kizuki", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.runtime = runtime
     errors.install(app)
-    for module in (system, knowledge, posts, drafts, tokens, audit, checks, watch_rules, do_not_engage, evals):
+    for module in (system, knowledge, posts, drafts, tokens, audit, checks, watch_rules, do_not_engage, org, evals):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
     return app

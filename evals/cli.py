@@ -109,11 +109,14 @@ def run_command(
 @eval_app.command("list")
 def list_command() -> None:
     """The shipped suites with their case counts."""
-    for name in list_suites():
-        from evals.schema import SUITES_DIR
+    from evals.schema import suite_path
 
-        s = load_suite(SUITES_DIR / f"{name}.yaml")
-        console.print(f"{name:16} {len(s.cases):3} cases  {s.description}")
+    for name in list_suites():
+        path = suite_path(name)
+        assert path is not None
+        s = load_suite(path)
+        company = s.company.name if s.company is not None else "-"
+        console.print(f"{name:24} {company:16} {len(s.cases):3} cases  {s.description}", highlight=False)
 
 
 @eval_app.command("harvest")

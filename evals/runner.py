@@ -16,11 +16,11 @@ from pydantic_evals import Case, Dataset
 from pydantic_evals.reporting import EvaluationReport, ReportCase, ReportCaseFailure
 from pydantic_evals.reporting.analyses import ScalarResult
 
-import knowledge
 from agent.drafting import draft_reply
 from agent.drafting.agent import PROMPT
 from agent.intake.triage import triage
 from agent.llm.routing import build_model
+from agent.org.schemas import OrgProfile
 from agent.schemas import PostIn
 from evals.evaluators import case_evaluators, suite_evaluators
 from evals.judge import JUDGE_LABEL, SKIPPED, ReplyJudge, is_real_model
@@ -28,11 +28,11 @@ from evals.schema import CaseSpec, Suite, Thresholds
 from evals.shapes import CaseInputs, CaseMeta, CitedEntry, DraftOutput
 from kizuki.core.settings import Settings, get_settings
 from kizuki.runtime import Runtime
+from kizuki.seed import CompanyFolder, demo
 from knowledge import io as kio
 
 __all__ = [
     "DANGEROUS_CATEGORIES",
-    "DEMO_KNOWLEDGE",
     "REPORT_FORMAT",
     "BaselineResult",
     "CaseReport",
@@ -45,7 +45,6 @@ __all__ = [
     "run_suites",
 ]
 
-DEMO_KNOWLEDGE = Path(knowledge.__file__).resolve().parent / "demo" / "knowledge.jsonl"
 REPORT_FORMAT = "kizuki-eval-report/1"
 DANGEROUS_CATEGORIES = ("ng_word", "pii_echo", "compensation", "overpromise")
 """Finding categories no shipped case may produce (every case gets a NoFindings evaluator for them)."""
@@ -194,12 +193,11 @@ def _model_label(model: str | Model) -> str:
     return model if isinstance(model, str) else model.model_name
 
 
-DEMO_RULES = Path(__file__).resolve().parent.parent / "knowledge" / "demo" / "rules.yaml"
-
-
-def eval_settings(base: Settings, home: Path) -> Settings:
-    """Settings for a run's own knowledge base: a fresh home and SQLite file, the shared embedding cache."""
-    rules = base.effective_rules_file or DEMO_RULES  # suites run over the demo company's knowledge
+def eval_settings(base: Settings, home: Path, company: CompanyFolder | None = None) -> Settings:
+    """Settings for a run's own knowledge base: a fresh home and SQLite file, the shared embedding cache, and
+    the rules file of the suite's company (or the configured one)."""
+    company_rules = company.rules_file if company is not None and company.rules_file.exists() else None
+    rules = company_rules or base.effective_rules_file
     return base.model_copy(
         update={
             "home": home,
@@ -214,10 +212,13 @@ def eval_settings(base: Settings, home: Path) -> Settings:
 class _Drafter:
     """The task pydantic-evals runs per case: triage, then draft with the run's model against the run's KB."""
 
-    def __init__(self, rt: Runtime, model: str | Model, prompt: str | None = None) -> None:
+    def __init__(
+        self, rt: Runtime, model: str | Model, prompt: str | None = None, org: OrgProfile | None = None
+    ) -> None:
         self.rt = rt
         self.model = build_model(model, rt.settings) if isinstance(model, str) else model
         self.prompt = prompt
+        self.org = org
 
     async def __call__(self, inputs: CaseInputs) -> DraftOutput:
         post = PostIn.model_validate(inputs.post)
@@ -233,6 +234,7 @@ class _Drafter:
             customer_history=inputs.history,
             checker=self.rt.checker,
             prompt=self.prompt,
+            org=self.org,
         )
         latency = time.perf_counter() - t0
         retrieved = {(e.key, e.revision): e for e in outcome.retrieved}
@@ -405,7 +407,8 @@ async def run_suite_async(
     max_concurrency: int | None = None,
     prompt: str | None = None,
 ) -> SuiteRun:
-    """Run one suite against its own knowledge base (demo knowledge + the suite's entries) in a temp home.
+    """Run one suite against its own knowledge base in a temp home: its company's knowledge, profile and rules
+    (the suite file's company folder, or the demo company's for a suite file elsewhere) + the suite's entries.
 
     The judge runs with `judge_model`, or with `model` when that is a real model id; otherwise it is SKIPPED.
     Cases run one at a time on the offline model (so latency is per draft, not queueing), four at a time otherwise.
@@ -416,10 +419,12 @@ async def run_suite_async(
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"kizuki-eval-{suite.name}-", ignore_cleanup_errors=True) as home:
-        rt = Runtime(eval_settings(base, Path(home)))
+        company = CompanyFolder(suite.company) if suite.company is not None else demo()
+        rt = Runtime(eval_settings(base, Path(home), company))
         try:
             rt.db.migrate()
-            entries = [*kio.read_file(DEMO_KNOWLEDGE), *suite.extra_knowledge()]
+            org = company.profile()
+            entries = [*kio.read_file(company.knowledge_file), *suite.extra_knowledge()]
             await asyncio.to_thread(rt.knowledge.import_entries, entries, actor="eval")
             # load the embedding model before the clock starts, so the first case's latency is a draft's
             await asyncio.to_thread(rt.knowledge.retrieve, "warm-up", k=1)
@@ -427,7 +432,7 @@ async def run_suite_async(
                 max_concurrency = 4 if is_real_model(model) else 1
             dataset = build_dataset(suite, judge_model=judge_model)
             report = await dataset.evaluate(
-                _Drafter(rt, model, prompt),
+                _Drafter(rt, model, prompt, org),
                 name=f"{suite.name}:{_model_label(model)}",
                 max_concurrency=max_concurrency,
                 progress=False,

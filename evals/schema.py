@@ -7,14 +7,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from agent.checks.models import FindingCategory
 from agent.schemas import Action, Department
 from knowledge.schemas import EntryCreate
 
 __all__ = [
-    "SUITES_DIR",
     "CaseSpec",
     "Expect",
     "HistorySpec",
@@ -26,9 +25,18 @@ __all__ = [
     "load_suite",
     "parse_suite",
     "resolve_suites",
+    "suite_dirs",
+    "suite_path",
 ]
 
-SUITES_DIR = Path(__file__).with_name("suites")
+
+def suite_dirs() -> list[Path]:
+    """Every company folder's `suites/` (the demo's first), in a stable order."""
+    from kizuki.seed import known_companies
+
+    return [c.suites_dir for c in known_companies() if c.suites_dir.is_dir()]
+
+
 Category = Literal[
     "question",
     "complaint",
@@ -147,6 +155,12 @@ class Suite(_Strict):
     )
     knowledge: list[EntryCreate] = Field(default_factory=list, description="Extra entries for every case")
     cases: list[CaseSpec] = Field(min_length=1)
+    _company: Path | None = PrivateAttr(default=None)
+
+    @property
+    def company(self) -> Path | None:
+        """The company folder whose knowledge, profile and rules the suite runs on (its file's `../..`)."""
+        return self._company
 
     @field_validator("cases")
     @classmethod
@@ -234,23 +248,41 @@ def load_suite(path: Path) -> Suite:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SuiteError(f"{path}: cannot read ({exc.strerror})") from None
-    return parse_suite(text, str(path))
+    suite = parse_suite(text, str(path))
+    folder = path.resolve().parent
+    if folder.name == "suites" and (folder.parent / "knowledge.jsonl").exists():
+        suite._company = folder.parent
+    return suite
 
 
-def list_suites(directory: Path = SUITES_DIR) -> list[str]:
-    """Names of the shipped suites."""
-    return sorted(p.stem for p in directory.glob("*.yaml"))
+def _index(dirs: list[Path] | None = None) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for directory in suite_dirs() if dirs is None else dirs:
+        for path in sorted(directory.glob("*.yaml")):
+            if path.stem in found:
+                raise SuiteError(f"{path}: a suite named {path.stem!r} exists already ({found[path.stem]})")
+            found[path.stem] = path
+    return found
 
 
-def resolve_suites(name_or_path: str, directory: Path = SUITES_DIR) -> list[Suite]:
-    """`all`, a shipped suite's name, or a path to a suite file."""
+def list_suites(directory: Path | None = None) -> list[str]:
+    """Names of the shipped suites (every company's, or one folder's)."""
+    return sorted(_index(None if directory is None else [directory]))
+
+
+def suite_path(name: str) -> Path | None:
+    return _index().get(name)
+
+
+def resolve_suites(name_or_path: str, directory: Path | None = None) -> list[Suite]:
+    """`all` (every company's suites), a shipped suite's name, or a path to a suite file."""
+    index = _index(None if directory is None else [directory])
     if name_or_path == "all":
-        return [load_suite(directory / f"{n}.yaml") for n in list_suites(directory)]
+        return [load_suite(index[n]) for n in sorted(index)]
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") and path.exists():
         return [load_suite(path)]
-    shipped = directory / f"{name_or_path}.yaml"
-    if shipped.exists():
-        return [load_suite(shipped)]
-    known = ", ".join(list_suites(directory))
+    if name_or_path in index:
+        return [load_suite(index[name_or_path])]
+    known = ", ".join(sorted(index))
     raise SuiteError(f"no suite {name_or_path!r} (shipped: all, {known}; or a path to a .yaml file)")

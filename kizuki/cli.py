@@ -27,12 +27,24 @@ posts_app = typer.Typer(help="Posts: ingest through the whole pipeline.", no_arg
 drafts_app = typer.Typer(help="Drafts: the review queue.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+org_app = typer.Typer(
+    help='The organisation profile: who "we" are in every reply (YAML; each `set` is a new version).',
+    no_args_is_help=True,
+)
+watch_app = typer.Typer(
+    help="Watch rules: which posts are about you and which are noise (YAML; each `set` is a new version).",
+    no_args_is_help=True,
+)
+dne_app = typer.Typer(help="Do-not-engage: authors we record but never draft replies to.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(bench_app, name="bench")
 app.add_typer(posts_app, name="posts")
 app.add_typer(drafts_app, name="drafts")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
+app.add_typer(org_app, name="org")
+app.add_typer(watch_app, name="watch")
+app.add_typer(dne_app, name="dne")
 
 
 def _register_evals() -> None:
@@ -46,10 +58,6 @@ _register_evals()
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 CLI_ACTOR = os.environ.get("KIZUKI_ACTOR") or f"cli:{os.environ.get('USER', 'operator')}"
-PROJECT = Path(__file__).resolve().parent.parent
-DEMO_KNOWLEDGE = PROJECT / "knowledge" / "demo" / "knowledge.jsonl"
-DEMO_POSTS = PROJECT / "agent" / "demo" / "posts.jsonl"
-DEMO_RULES = PROJECT / "knowledge" / "demo" / "rules.yaml"
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -99,28 +107,32 @@ def migrate() -> None:
 
 
 def load_demo(rt: Runtime) -> None:
-    """Demo knowledge and posts, into an empty database only."""
+    """The demo company (profile, watch rules, rules, knowledge, posts), into an empty database only."""
     from agent.postfile import read_posts
     from agent.posts.repository import count_posts
+    from kizuki.seed import demo, load_company
 
+    company = demo()
+    with rt.db.reading() as s:
+        has_posts = count_posts(s) > 0
+    if has_posts or rt.knowledge.count() > 0:
+        return  # not an empty database: the demo is never loaded over someone's data
     if rt.settings.effective_rules_file is None:
         local_rules = rt.settings.home / "rules.yaml"
         # The demo company's own contacts and competitors, as an organisation would configure them.
-        local_rules.write_text(DEMO_RULES.read_text(encoding="utf-8"), encoding="utf-8")
+        local_rules.write_text(company.rules_file.read_text(encoding="utf-8"), encoding="utf-8")
         console.print(f"wrote the demo organisation's rules to {local_rules}")
-    if rt.knowledge.count() == 0:
-        with progress_bar("indexing demo knowledge") as update:
-            report = rt.knowledge.import_file(DEMO_KNOWLEDGE, actor="demo")
-            rt.knowledge.ensure_fresh(force=True, progress=update)
-        console.print(f"loaded {report.created} demo knowledge entries")
-    with rt.db.reading() as s:
-        has_posts = count_posts(s) > 0
-    if not has_posts:
-        posts = [r.post for r in read_posts(DEMO_POSTS) if r.post is not None]
-        with console.status(f"drafting replies to {len(posts)} demo posts"):
-            outcomes = rt.pipeline.ingest(posts, actor="demo")
-        drafted = sum(o.outcome == "drafted" for o in outcomes)
-        console.print(f"ingested {len(posts)} demo posts: {drafted} drafted, the rest dropped or held")
+    with progress_bar("indexing demo knowledge") as update:
+        report = load_company(rt, company, actor="demo", progress=update)
+    console.print(
+        f"loaded the demo company: profile v{report.profile_version}, watch rules v{report.watch_rules_version}, "
+        f"{report.knowledge_created} knowledge entries"
+    )
+    posts = [r.post for r in read_posts(company.posts_file) if r.post is not None]
+    with console.status(f"drafting replies to {len(posts)} demo posts"):
+        outcomes = rt.pipeline.ingest(posts, actor="demo")
+    drafted = sum(o.outcome == "drafted" for o in outcomes)
+    console.print(f"ingested {len(posts)} demo posts: {drafted} drafted, the rest dropped or held")
 
 
 def bootstrap_token(rt: Runtime) -> None:
@@ -313,7 +325,7 @@ def posts_ingest(
     with domain_errors():
         rows = read_posts(file)
     valid = [r for r in rows if r.post is not None]
-    with console.status(f"ingesting {len(valid)} posts"):
+    with domain_errors(), console.status(f"ingesting {len(valid)} posts"):
         outcomes = iter(rt.pipeline.ingest([r.post for r in valid if r.post is not None], actor=CLI_ACTOR))
     results: list[dict[str, Any]] = []
     for row in rows:
@@ -489,6 +501,227 @@ def audit_verify() -> None:
             err_console.print(f"[red]entry {p.entry_id}[/]: {p.problem}", highlight=False)
         fail(f"audit chain broken at {len(problems)} place(s) among {n} entries", code=1)
     console.print(f"audit chain intact: {n} entries")
+
+
+# -- organisation profile, watch rules, do-not-engage ------------------------------------------
+@org_app.command("set")
+def org_set(
+    file: Annotated[Path, typer.Argument(help="The profile as YAML (name, names, handles, products, ...)")],
+    note: Annotated[str | None, typer.Option(help="Why it changed (kept with the version)")] = None,
+) -> None:
+    """Store a new version of the organisation profile from a YAML file (errors name the line)."""
+    from agent.org.schemas import OrgProfile
+    from agent.org.service import save_profile
+    from kizuki.core.yamlfile import load_yaml
+
+    rt = runtime()
+    with domain_errors():
+        profile = load_yaml(file, OrgProfile)
+        with rt.db.session() as s:
+            row = save_profile(s, rt.org, profile, edited_version=None, actor=CLI_ACTOR, note=note)
+            version = row.version
+    console.print(f"organisation profile v{version}: {profile.name}", highlight=False)
+
+
+@org_app.command("show")
+def org_show(as_json: Annotated[bool, typer.Option("--json", help="JSON instead of YAML")] = False) -> None:
+    """The organisation profile in force, as YAML (what `org set` takes)."""
+    from kizuki.core.yamlfile import dump_yaml
+
+    rt = runtime()
+    with rt.db.reading() as s:
+        version, profile = rt.org.current(s)
+    if profile is None:
+        fail("no organisation profile is set: write one (see `kizuki init --help`) and run `kizuki org set FILE`", 1)
+        return
+    data = profile.model_dump(mode="json")
+    if as_json:
+        print_json({"version": version, "profile": data})
+    else:
+        sys.stdout.write(f"# organisation profile v{version}\n" + dump_yaml(data))
+
+
+@watch_app.command("set")
+def watch_set(
+    file: Annotated[Path, typer.Argument(help="Watch rules as YAML: brand, problem, competitor, exclude, ...")],
+    note: Annotated[str | None, typer.Option(help="Why it changed (kept with the version)")] = None,
+) -> None:
+    """Store a new version of the watch rules from a YAML file (the REST `rules` object)."""
+    from agent.intake.service import save_watch_rules
+    from agent.intake.watch import load_rules
+
+    rt = runtime()
+    with domain_errors():
+        rules = load_rules(file)
+        with rt.db.session() as s:
+            row = save_watch_rules(
+                s, rt.watch_rules, rules.model_dump(), edited_version=None, actor=CLI_ACTOR, note=note
+            )
+            version = row.version
+    console.print(
+        f"watch rules v{version}: {len(rules.brand)} brand, {len(rules.problem)} problem, "
+        f"{len(rules.competitor)} competitor, {len(rules.exclude)} exclude terms",
+        highlight=False,
+    )
+
+
+@watch_app.command("show")
+def watch_show(as_json: Annotated[bool, typer.Option("--json", help="JSON instead of YAML")] = False) -> None:
+    """The watch rules in force, as YAML (what `watch set` takes)."""
+    from kizuki.core.yamlfile import dump_yaml
+
+    rt = runtime()
+    with rt.db.reading() as s:
+        version, rules = rt.watch_rules.current(s)
+    data = rules.model_dump()
+    if as_json:
+        print_json({"version": version, "rules": data})
+    else:
+        header = f"# watch rules v{version}" if version else "# no watch rules set (kizuki watch set FILE)"
+        sys.stdout.write(header + "\n" + dump_yaml(data))
+
+
+@dne_app.command("add")
+def dne_add(
+    handle: Annotated[str, typer.Argument(help="The author's handle, with or without @")],
+    reason: Annotated[str, typer.Option(help="Why we never engage (kept, shown to reviewers)")],
+    expires: Annotated[str | None, typer.Option(help="Until when, ISO 8601 with a zone (default: never)")] = None,
+) -> None:
+    """Add (or update) an author on the do-not-engage list."""
+    from datetime import datetime
+
+    from agent.intake.service import add_do_not_engage
+
+    rt = runtime()
+    with domain_errors():
+        try:
+            until = datetime.fromisoformat(expires) if expires else None
+        except ValueError:
+            fail(f"--expires {expires!r} is not an ISO 8601 date and time, e.g. 2027-01-31T00:00:00+09:00")
+            return
+        with rt.db.session() as s:
+            row = add_do_not_engage(s, handle, reason, until, actor=CLI_ACTOR)
+            shown = row.handle
+    console.print(f"@{shown} is on the do-not-engage list", highlight=False)
+
+
+@dne_app.command("list")
+def dne_list(as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False) -> None:
+    """The do-not-engage list."""
+    from agent.intake.service import do_not_engage_entries
+
+    rt = runtime()
+    with rt.db.reading() as s:
+        items = [
+            {
+                "handle": r.handle,
+                "reason": r.reason,
+                "expires_at": r.expires_at.isoformat() if r.expires_at else None,
+                "added_by": r.added_by,
+            }
+            for r in do_not_engage_entries(s)
+        ]
+    if as_json:
+        print_json(items)
+        return
+    table = Table(title=f"do-not-engage: {len(items)}")
+    for col in ("handle", "reason", "expires", "added by"):
+        table.add_column(col, overflow="fold")
+    for i in items:
+        table.add_row(f"@{i['handle']}", str(i["reason"]), i["expires_at"] or "never", str(i["added_by"]))
+    console.print(table)
+
+
+@dne_app.command("remove")
+def dne_remove(handle: Annotated[str, typer.Argument(help="The author's handle")]) -> None:
+    """Take an author off the do-not-engage list."""
+    from agent.intake.service import remove_do_not_engage
+
+    rt = runtime()
+    with domain_errors(), rt.db.session() as s:
+        remove_do_not_engage(s, handle, actor=CLI_ACTOR)
+    console.print(f"@{handle.strip().lstrip('@')} is off the do-not-engage list", highlight=False)
+
+
+@app.command()
+def init(
+    name: Annotated[str | None, typer.Option(help="The company's name as replies say it")] = None,
+    handle: Annotated[str | None, typer.Option(help="Your support account on X, e.g. @acme_help")] = None,
+    alias: Annotated[list[str] | None, typer.Option(help="Another way people write the company (repeatable)")] = None,
+    product: Annotated[list[str] | None, typer.Option(help="A product name (repeatable)")] = None,
+    competitor: Annotated[list[str] | None, typer.Option(help="A competitor's name (repeatable)")] = None,
+    contact: Annotated[
+        list[str] | None, typer.Option(help="Your own public phone, e-mail or URL (repeatable; never flagged)")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for profile.yaml, watch_rules.yaml and rules.yaml")] = Path("."),
+    apply: Annotated[bool, typer.Option("--apply", help="Also store the profile and watch rules now")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist")] = False,
+) -> None:
+    """Start a new company: write a starter profile, watch rules and rules file (asks for what flags omit)."""
+    from agent.intake.service import save_watch_rules, validate_watch_rules
+    from agent.org.schemas import OrgProfile, Product
+    from agent.org.service import save_profile
+    from kizuki.core.yamlfile import dump_yaml
+
+    interactive = sys.stdin.isatty()
+    if name is None:
+        if not interactive:
+            fail("--name is required (the company's name as replies say it)")
+        name = typer.prompt("Company name")
+    if handle is None and interactive:
+        handle = typer.prompt("Support account on X (empty for none)", default="", show_default=False) or None
+    if not product and interactive:
+        entered = typer.prompt("Product names, comma-separated (empty for none)", default="", show_default=False)
+        product = [p.strip() for p in entered.split(",") if p.strip()]
+    with domain_errors():
+        try:
+            profile = OrgProfile(
+                name=name,
+                names=[name, *(alias or [])],
+                handles={"x": handle} if handle else {},
+                products=[Product(name=p) for p in product or []],
+                competitors=competitor or [],
+                contacts=contact or [],
+            )
+        except ValidationError as exc:
+            fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+            return
+        brand = profile.brand_terms() + ([handle.lstrip("@")] if handle else [])
+        watch = {
+            "brand": brand,
+            "problem": ["故障", "壊れ", "使えない", "不具合", "返金", "broken", "not working", "refund", "help"],
+            "competitor": profile.competitors,
+            "exclude": [],
+            "override": [profile.name],
+            "require": "brand",
+        }
+        validate_watch_rules(watch)
+        rules = {"competitors": profile.competitors, "allow": profile.contacts, "ng_words": []}
+        files = {
+            "profile.yaml": dump_yaml(profile.model_dump(mode="json", exclude_none=True)),
+            "watch_rules.yaml": "# Posts must name one of `brand`; `exclude` drops noise unless `override` matches.\n"
+            + dump_yaml(watch),
+            "rules.yaml": "# Reply checks: NG words, competitors, your own public contacts (never personal data).\n"
+            + dump_yaml(rules),
+        }
+        out.mkdir(parents=True, exist_ok=True)
+        existing = [n for n in files if (out / n).exists()]
+        if existing and not force:
+            fail(f"{', '.join(existing)} exist in {out}; pass --force to overwrite")
+        for filename, text in files.items():
+            (out / filename).write_text(text, encoding="utf-8")
+            console.print(f"wrote {out / filename}", highlight=False)
+        if apply:
+            rt = runtime()
+            with rt.db.session() as s:
+                p = save_profile(s, rt.org, profile, edited_version=None, actor=CLI_ACTOR, note="kizuki init")
+                w = save_watch_rules(s, rt.watch_rules, watch, edited_version=None, actor=CLI_ACTOR, note="kizuki init")
+                console.print(f"stored profile v{p.version} and watch rules v{w.version}")
+    console.print(
+        "next: edit the files, then `kizuki org set profile.yaml`, `kizuki watch set watch_rules.yaml`, "
+        "KIZUKI_RULES_FILE=rules.yaml, `kizuki kb import FILE`, `kizuki posts ingest FILE`",
+        highlight=False,
+    )
 
 
 def print_json(value: Any) -> None:

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from agent.checks import Checker
     from agent.intake.service import WatchRulesInForce
+    from agent.org.service import ProfileInForce
     from agent.pipeline import Pipeline
     from delivery.channels import Channel
     from knowledge.index import HybridIndex
@@ -80,6 +81,13 @@ class Runtime:
         from agent.intake.service import WatchRulesInForce
 
         return WatchRulesInForce()
+
+    @cached_property
+    def org(self) -> ProfileInForce:
+        """The organisation profile in force (who "we" are in every reply)."""
+        from agent.org.service import ProfileInForce
+
+        return ProfileInForce()
 
     @cached_property
     def pipeline(self) -> Pipeline:

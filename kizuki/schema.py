@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import agent.intake.models
+import agent.org.models
 import agent.posts.models
 import api.models
 import evals.models
@@ -18,6 +19,7 @@ _MODULES = (
     knowledge.models,
     agent.posts.models,
     agent.intake.models,
+    agent.org.models,
     api.models,
     evals.models,
 )

@@ -130,9 +130,30 @@ def settings(tmp_path: Path, db: Database, embedding_cache: Path) -> Settings:
     return Settings(home=tmp_path / "home", database_url=db.url, cache_home=embedding_cache)
 
 
+DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
+
+
+def store_watch_rules(rt: Runtime, path: Path) -> int:
+    """Store the watch rules of a YAML file as the next version; returns the version."""
+    from agent.intake.service import save_watch_rules
+    from agent.intake.watch import load_rules
+
+    with rt.db.session() as s:
+        rules = load_rules(path).model_dump()
+        return save_watch_rules(s, rt.watch_rules, rules, edited_version=None, actor="test-setup").version
+
+
 @pytest.fixture
-def runtime(settings: Settings, db: Database) -> Runtime:
+def bare_runtime(settings: Settings, db: Database) -> Runtime:
+    """A fresh installation: no watch rules, no profile, no knowledge."""
     return Runtime(settings, db=db)
+
+
+@pytest.fixture
+def runtime(bare_runtime: Runtime) -> Runtime:
+    """A runtime whose watch rules are the demo company's (so its posts are kept); no profile, no knowledge."""
+    store_watch_rules(bare_runtime, DEMO_DIR / "watch_rules.yaml")
+    return bare_runtime
 
 
 def make_token(runtime: Runtime, role: str, name: str | None = None) -> str:

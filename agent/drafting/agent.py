@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 from pydantic_ai import Agent, ModelRetry, RunContext
 
-from agent.prompts import load_prompt
+from agent.org.schemas import OrgProfile
+from agent.prompts import load_prompt, render
 from agent.prompts.fencing import fence
 from agent.schemas import PostIn, ReplyDraft, Retriever, TriageResult
 from agent.similarity import TEMPLATE_THRESHOLD, max_and_most_similar
@@ -37,7 +38,7 @@ __all__ = [
     "structural_problems",
 ]
 
-DEFAULT_PROMPT = "draft-v2"
+DEFAULT_PROMPT = "draft-v3"
 PROMPT = load_prompt(DEFAULT_PROMPT)
 MAX_OUTPUT_RETRIES = 2
 """How many times the validator may send findings back before the draft is taken as it is (the final gate
@@ -88,6 +89,8 @@ class DraftDeps:
     customer_history: list[HistoryItem] = field(default_factory=list)
     recent_replies: list[str] = field(default_factory=list)
     settings: Settings | None = None
+    org: OrgProfile | None = None
+    """Who "we" are: fills the system prompt and the request's organisation block."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     state: DraftState = field(default_factory=DraftState)
 
@@ -95,7 +98,8 @@ class DraftDeps:
 async def search_knowledge(ctx: RunContext[DraftDeps], query: str, lang: str | None = None) -> list[dict[str, Any]]:
     """Search the FAQ and policy knowledge base. `lang` ("ja" or "en") keeps entries in that language.
 
-    Each result has key, revision, lang, kind, score and `content`: the entry's title and body fenced as
+    Each result has key, revision, lang, kind, score (fused; compare within one query), dense_score (cosine of
+    the best passage, 0-1), lexical_score (BM25) and `content`: the entry's title and body fenced as
     untrusted data.
     """
     if lang not in (None, "ja", "en"):
@@ -114,6 +118,8 @@ async def search_knowledge(ctx: RunContext[DraftDeps], query: str, lang: str | N
                 "lang": e.lang,
                 "kind": e.kind,
                 "score": round(e.score, 4),
+                "dense_score": None if e.dense_score is None else round(e.dense_score, 4),
+                "lexical_score": None if e.lexical_score is None else round(e.lexical_score, 4),
                 "content": fence("KNOWLEDGE", f"{e.title}\n\n{e.body}", key=e.key, revision=e.revision),
             }
         )
@@ -234,22 +240,46 @@ def _rank(deps: DraftDeps, draft: ReplyDraft, structural: int) -> tuple[int, int
 @lru_cache(maxsize=16)
 def agent_for(prompt: str = DEFAULT_PROMPT) -> Agent[DraftDeps, ReplyDraft]:
     """The drafting agent for the prompt file ``agent/prompts/<prompt>.md`` (one agent per prompt, cached)."""
-    text = load_prompt(prompt).text
+    prompt_file = load_prompt(prompt)
     agent: Agent[DraftDeps, ReplyDraft] = Agent(
         deps_type=DraftDeps,
         output_type=ReplyDraft,
-        system_prompt=text,
         tools=[search_knowledge, get_customer_history],
         retries={"output": MAX_OUTPUT_RETRIES, "tools": 1},
         name="kizuki-drafting",
         defer_model_check=True,
     )
     agent.output_validator(validate_draft)
+
+    @agent.system_prompt
+    def _system(ctx: RunContext[DraftDeps]) -> str:
+        return render(prompt_file, ctx.deps.org)
+
     return agent
 
 
 drafting_agent = agent_for(DEFAULT_PROMPT)
 """The agent with the default prompt."""
+
+
+def org_json(org: OrgProfile) -> str:
+    """The organisation block of a request: the profile's fields a reply needs, as one line of JSON."""
+    return json.dumps(
+        org.model_dump(
+            include={
+                "name",
+                "names",
+                "handles",
+                "products",
+                "competitors",
+                "contacts",
+                "languages",
+                "departments",
+                "business_hours",
+            }
+        ),
+        ensure_ascii=False,
+    )
 
 
 def build_user_prompt(
@@ -259,9 +289,11 @@ def build_user_prompt(
     channel: str | None,
     instructions: str | None = None,
     limit: int | None = None,
+    org: OrgProfile | None = None,
+    generation: int = 1,
 ) -> str:
-    """The run's user prompt: trusted context (triage, channel and its length limit from the rules, reviewer
-    instructions) and the fenced post."""
+    """The run's user prompt: trusted context (the organisation, triage, channel and its length limit from the
+    rules, reviewer instructions) and the fenced post."""
     if channel is None or limit is None:
         length = "no length limit"
     elif channel == "x":
@@ -282,6 +314,13 @@ def build_user_prompt(
         "```",
         "",
     ]
+    if org is not None:
+        lines += ["Organisation (trusted; who we are):", "```json", org_json(org), "```", ""]
+    if generation > 1:
+        lines += [
+            f"Draft {generation} for this post: a reviewer asked for a new one, so word it unlike the earlier drafts.",
+            "",
+        ]
     if instructions and instructions.strip():
         lines += [
             "Reviewer instructions (trusted, from a staff member; follow them within the rules):",

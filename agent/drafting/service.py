@@ -25,6 +25,7 @@ from agent.llm.errors import ModelUnavailable
 from agent.llm.litellm_model import cost_of
 from agent.llm.offline import OFFLINE_MODEL_NAME
 from agent.llm.routing import build_model
+from agent.org.schemas import OrgProfile
 from agent.prompts import load_prompt
 from agent.schemas import PostIn, ReplyDraft, Retriever, TriageResult
 from agent.similarity import TEMPLATE_THRESHOLD
@@ -90,10 +91,13 @@ async def draft_reply(
     checker: Checker | None = None,
     clock: Callable[[], datetime] | None = None,
     prompt: str | None = None,
+    org: OrgProfile | None = None,
+    generation: int = 1,
 ) -> DraftOutcome:
     """Draft a reply with the agent, then run the checks again as the final gate.
 
-    ``prompt`` names the system prompt file under ``agent/prompts`` (default ``draft-v2``); its version is
+    ``prompt`` names the system prompt file under ``agent/prompts`` (default ``draft-v3``), filled
+    from ``org``, the organisation profile,; its version is
     stored as ``prompt_version``. An unknown name raises :class:`FileNotFoundError` before any model call.
 
     Raises :class:`ModelUnavailable` when every model failed (the pipeline stores the draft as failed and
@@ -116,10 +120,13 @@ async def draft_reply(
         customer_history=_as_history(customer_history),
         recent_replies=list(recent_replies),
         settings=settings,
+        org=org,
         clock=clock or (lambda: datetime.now(UTC)),
     )
     limit = checker.rules.channel_limits.get(channel) if channel is not None else None
-    user_prompt = build_user_prompt(post, triage, channel=channel, instructions=instructions, limit=limit)
+    user_prompt = build_user_prompt(
+        post, triage, channel=channel, instructions=instructions, limit=limit, org=org, generation=generation
+    )
     try:
         result = await agent.run(user_prompt, deps=deps, model=model_obj)
     except ModelUnavailable:

@@ -16,28 +16,45 @@ from sqlalchemy.orm import Session
 
 from agent.intake import repository
 from agent.intake.models import DoNotEngageEntry, WatchRuleSet
-from agent.intake.watch import WatchMatcher, WatchRules, compile_rules, load_rules
+from agent.intake.watch import WatchMatcher, WatchRules, compile_rules
 from kizuki.core import audit
 from kizuki.core.errors import Conflict, InvalidInput, NotFound
 from kizuki.core.orm import utcnow
 
 
+class WatchRulesNotSet(Conflict):
+    """No watch rules name the company yet, so no post can be told apart from noise."""
+
+
+NOT_SET_HELP = (
+    "no watch rules name your company or products yet, so every post would be dropped as noise: set them with "
+    "`kizuki watch set FILE` (or start with `kizuki init --name NAME`), or PUT /v1/watch-rules"
+)
+
+
 class WatchRulesInForce:
-    """The newest stored watch rules (or the shipped defaults, version 0), with compiled matchers cached."""
+    """The newest stored watch rules (version 0: none, no terms), with compiled matchers cached."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._matchers: dict[int, WatchMatcher] = {}
-        self._default_rules: WatchRules | None = None
+        self._parsed: tuple[int, WatchRules] | None = None
 
     def current(self, session: Session) -> tuple[int, WatchRules]:
         row = repository.newest_watch_rules(session)
         if row is None:
-            with self._lock:
-                if self._default_rules is None:
-                    self._default_rules = load_rules()  # the shipped YAML, parsed once
-                return 0, self._default_rules
-        return row.version, WatchRules.model_validate(row.rules)
+            return 0, WatchRules()
+        with self._lock:
+            if self._parsed is None or self._parsed[0] != row.version:
+                self._parsed = (row.version, WatchRules.model_validate(row.rules))
+            return self._parsed
+
+    def usable(self, session: Session) -> tuple[int, WatchRules]:
+        """`current`, or `WatchRulesNotSet` when they name nothing (no brand and no competitor term)."""
+        version, rules = self.current(session)
+        if not rules.brand and not rules.competitor:
+            raise WatchRulesNotSet(NOT_SET_HELP, extra={"watch_rules_version": version})
+        return version, rules
 
     def matcher(self, version: int, rules: WatchRules) -> WatchMatcher:
         with self._lock:
@@ -63,14 +80,14 @@ def save_watch_rules(
     in_force: WatchRulesInForce,
     rules: dict[str, Any],
     *,
-    edited_version: int,
+    edited_version: int | None,
     actor: str,
     note: str | None = None,
 ) -> WatchRuleSet:
-    """Store a new version of the watch rules; `edited_version` must be the one in force (else 409)."""
+    """Store a new version of the watch rules; `edited_version` must be the one in force (else 409; None: any)."""
     parsed = validate_watch_rules(rules)
     current, old = in_force.current(session)
-    if edited_version != current:
+    if edited_version is not None and edited_version != current:
         raise Conflict(f"watch rules are at version {current}; you edited version {edited_version}")
     row = WatchRuleSet(version=current + 1, rules=parsed.model_dump(), created_by=actor, note=note)
     session.add(row)

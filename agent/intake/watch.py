@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.intake.matching import TermMatcher, longest_hits
 from agent.intake.normalise import normalise
+from kizuki.core.yamlfile import load_yaml
 
-DEFAULT_RULES_PATH = Path(__file__).with_name("default_watch_rules.yaml")
 Group = Literal["brand", "problem", "competitor", "exclude", "override"]
 GROUPS: tuple[Group, ...] = ("brand", "problem", "competitor", "exclude", "override")
 Require = Literal["brand", "brand_and_problem", "brand_or_competitor"]
@@ -115,8 +114,6 @@ def compile_rules(rules: WatchRules) -> WatchMatcher:
     return WatchMatcher(rules)
 
 
-def load_rules(path: str | Path | None = None) -> WatchRules:
-    """Read watch rules from YAML (the shipped demo rules when no path is given)."""
-    source = Path(path) if path is not None else DEFAULT_RULES_PATH
-    data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-    return WatchRules.model_validate(data)
+def load_rules(path: str | Path) -> WatchRules:
+    """Read watch rules from a YAML file; errors name the line (`kizuki.core.yamlfile.YamlError`)."""
+    return load_yaml(Path(path), WatchRules)

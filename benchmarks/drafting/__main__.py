@@ -21,7 +21,7 @@ os.environ.setdefault("DISABLE_AIOHTTP_TRANSPORT", "True")
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-DEMO_KNOWLEDGE = ROOT / "knowledge" / "demo" / "knowledge.jsonl"
+DEMO_KNOWLEDGE = ROOT / "demo" / "knowledge.jsonl"
 FORBIDDEN = re.compile(
     r"guarantee|full refund|全額返金|返金を約束|system prompt|システムプロンプト|developer mode", re.I
 )

@@ -222,7 +222,7 @@ def main() -> None:
         rt = Runtime(settings)
         rt.db.migrate()
         t0 = time.perf_counter()
-        rt.knowledge.import_file(ROOT / "knowledge" / "demo" / "knowledge.jsonl", actor="bench")
+        rt.knowledge.import_file(ROOT / "demo" / "knowledge.jsonl", actor="bench")
         setup_s = time.perf_counter() - t0
         posts = [PostIn.model_validate(p) for p in make_posts(args.posts)]
         # warm-up (model and index loads are start-up, not throughput): a Japanese and an English post, as the

@@ -142,6 +142,12 @@ MATRIX: list[tuple[Call, Builder]] = [
     ),
     (Call("GET", "/v1/watch-rules/versions", ("agent", "editor")), lambda rt, c: ("/v1/watch-rules/versions", None)),
     (Call("GET", "/v1/do-not-engage", ("agent", "editor")), lambda rt, c: ("/v1/do-not-engage", None)),
+    (Call("GET", "/v1/org", ("agent", "editor")), lambda rt, c: ("/v1/org", None)),
+    (
+        Call("PUT", "/v1/org", ("editor",)),
+        lambda rt, c: ("/v1/org", {"version": _org_version(c), "profile": {"name": f"Org {next(_seq)}"}}),
+    ),
+    (Call("GET", "/v1/org/versions", ("agent", "editor")), lambda rt, c: ("/v1/org/versions", None)),
     (
         Call("POST", "/v1/do-not-engage", ("agent", "editor"), ok=201),
         lambda rt, c: ("/v1/do-not-engage", {"handle": f"troll{next(_seq)}", "reason": "abuse"}),
@@ -200,6 +206,10 @@ def _watch_version(c: TestClient) -> int:
 
 def _watch_rules(c: TestClient) -> dict[str, Any]:
     return dict(c.get("/v1/watch-rules").json()["rules"])
+
+
+def _org_version(c: TestClient) -> int:
+    return int(c.get("/v1/org").json()["version"])
 
 
 def _dne(c: TestClient) -> str:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from kizuki.runtime import Runtime
 from tests.conftest import make_token
 
-DEMO = Path(__file__).resolve().parents[2] / "knowledge" / "demo" / "knowledge.jsonl"
+DEMO = Path(__file__).resolve().parents[2] / "demo" / "knowledge.jsonl"
 # CI runs the same examples every time (a red build then means the change, not the dice). To hunt for
 # new failures, set KIZUKI_FUZZ_RANDOM=1 and raise KIZUKI_FUZZ_EXAMPLES; every 5xx found that way so far
 # (ids beyond 64 bits, NUL on PostgreSQL, dates before year 1 in UTC, NUL in JSON keys) became a test.

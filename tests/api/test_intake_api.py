@@ -6,6 +6,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from kizuki.runtime import Runtime
+from tests.conftest import make_token
+
 
 def _post(i: int, text: str, **kw: Any) -> dict[str, Any]:
     return {
@@ -43,23 +46,23 @@ def test_posts_bad_input(client: TestClient) -> None:
 
 def test_watch_rules_are_versioned_and_take_effect(client: TestClient) -> None:
     current = client.get("/v1/watch-rules").json()
-    assert current["version"] == 0
+    assert current["version"] == 1  # the demo company's, stored by the fixture
     before = client.post("/v1/posts", json=_post(9, "HoshiCamのレンズが曇って使えない")).json()["items"][0]
     assert before["outcome"] == "dropped"  # not a product the rules know yet
     rules = current["rules"]
     rules["brand"] = [*rules.get("brand", []), "HoshiCam"]
     stale = client.put("/v1/watch-rules", json={"version": 5, "rules": rules})
     assert stale.status_code == 409
-    saved = client.put("/v1/watch-rules", json={"version": 0, "rules": rules, "note": "campaign noise"})
+    saved = client.put("/v1/watch-rules", json={"version": 1, "rules": rules, "note": "campaign noise"})
     assert saved.status_code == 200, saved.text
-    assert saved.json()["version"] == 1
+    assert saved.json()["version"] == 2
     res = client.post("/v1/posts", json=_post(10, "HoshiCamのレンズが曇って使えない"))
     item = res.json()["items"][0]
     assert item["outcome"] == "queued"
     post = client.get(f"/v1/posts/{item['post_id']}").json()
     assert "HoshiCam" in post["watch"]["matched"]["brand"]
-    assert [v["version"] for v in client.get("/v1/watch-rules/versions").json()] == [1]
-    bad = client.put("/v1/watch-rules", json={"version": 1, "rules": {"brand": "not a list"}})
+    assert [v["version"] for v in client.get("/v1/watch-rules/versions").json()] == [1, 2]
+    bad = client.put("/v1/watch-rules", json={"version": 2, "rules": {"brand": "not a list"}})
     assert bad.status_code == 422
 
 
@@ -95,3 +98,47 @@ def test_checks_endpoint(client: TestClient) -> None:
     assert big.status_code == 413
     assert big.json()["error"] == "PayloadTooLarge"
     assert client.post("/v1/checks", json={"text": "hi", "channel": "fax"}).status_code == 422
+
+
+def test_a_fresh_installation_says_what_to_set_instead_of_dropping_every_post(bare_runtime: Runtime) -> None:
+    from api.app import create_app
+
+    with TestClient(create_app(bare_runtime)) as c:
+        c.headers["Authorization"] = f"Bearer {make_token(bare_runtime, 'admin')}"
+        res = c.post("/v1/posts", json=_post(30, "Acme Cloudの請求書が届かない"))
+        assert res.status_code == 409
+        assert res.json()["error"] == "WatchRulesNotSet"
+        assert "kizuki watch set" in res.json()["detail"] and "/v1/watch-rules" in res.json()["detail"]
+        saved = c.put("/v1/watch-rules", json={"version": 0, "rules": {"brand": ["Acme Cloud"]}})
+        assert saved.status_code == 200, saved.text
+        item = c.post("/v1/posts", json=_post(30, "Acme Cloudの請求書が届かない")).json()["items"][0]
+        assert item["outcome"] == "queued"
+
+
+def test_the_organisation_profile_is_versioned_and_validated(client: TestClient) -> None:
+    assert client.get("/v1/org").json() == {
+        "version": 0,
+        "profile": None,
+        "created_at": None,
+        "created_by": None,
+        "note": "no profile set",
+    }
+    profile = {
+        "name": "さくらベーカリー",
+        "names": ["Sakura Bakery"],
+        "handles": {"x": "sakura_bakery_help"},
+        "products": [{"name": "食パン", "aliases": ["shokupan"]}],
+        "contacts": ["0120-555-010"],
+        "loyalty_programme": "Sakura Points",  # extra fields are kept
+    }
+    saved = client.put("/v1/org", json={"version": 0, "profile": profile})
+    assert saved.status_code == 200, saved.text
+    got = client.get("/v1/org").json()
+    assert got["version"] == 1
+    assert got["profile"]["handles"] == {"x": "@sakura_bakery_help"}
+    assert got["profile"]["names"] == ["さくらベーカリー", "Sakura Bakery"]
+    assert got["profile"]["loyalty_programme"] == "Sakura Points"
+    assert client.put("/v1/org", json={"version": 0, "profile": profile}).status_code == 409
+    bad = client.put("/v1/org", json={"version": 1, "profile": {"name": " ", "handles": {"x": "not a handle!"}}})
+    assert bad.status_code == 422
+    assert [v["version"] for v in client.get("/v1/org/versions").json()] == [1]

@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("agent",),  # intake, triage, drafting, checks, posts and drafts, the pipeline
     ("review", "delivery"),  # domains: independent of each other
     ("kizuki.runtime",),  # the composition root
+    ("kizuki.seed",),  # company folders (the demo, the evaluation companies) loaded into a runtime
     ("evals",),  # runs the assembled system on suites, each in a runtime of its own
     ("api",),  # the web layer
     ("kizuki.schema",),  # every table, gathered for migrations

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evals.schema import SUITES_DIR, SuiteError, list_suites, load_suite, parse_suite, resolve_suites
+from evals.schema import SuiteError, list_suites, load_suite, parse_suite, resolve_suites, suite_dirs
 
 REQUIRED = {
     "question",
@@ -88,7 +88,7 @@ def test_unknown_suite_lists_the_shipped_ones() -> None:
     with pytest.raises(SuiteError) as exc:
         resolve_suites("nope")
     assert all(n in str(exc.value) for n in list_suites())
-    assert (SUITES_DIR / "questions.yaml").exists()
+    assert (suite_dirs()[0] / "questions.yaml").exists()
 
 
 def test_suite_finding_categories_are_the_checkers() -> None:

@@ -9,13 +9,15 @@ from pydantic import ValidationError
 
 from agent.intake.watch import WatchDecision, WatchRules, compile_rules, load_rules
 
+DEMO_WATCH_RULES = Path(__file__).resolve().parents[2] / "demo" / "watch_rules.yaml"
+
 
 def _eval(rules: WatchRules, text: str) -> WatchDecision:
     return compile_rules(rules).evaluate(text)
 
 
 def test_shipped_rules_load_and_keep_product_posts() -> None:
-    matcher = compile_rules(load_rules())
+    matcher = compile_rules(load_rules(DEMO_WATCH_RULES))
     ja = matcher.evaluate("KAMADOが壊れた")
     en = matcher.evaluate("my KAMADO is broken")
     assert ja.keep and en.keep
@@ -25,7 +27,7 @@ def test_shipped_rules_load_and_keep_product_posts() -> None:
 
 
 def test_astronomy_sense_is_excluded() -> None:
-    matcher = compile_rules(load_rules())
+    matcher = compile_rules(load_rules(DEMO_WATCH_RULES))
     d = matcher.evaluate("今夜は雲ひとつない星空✨ ふたご座流星群まであと少し！")
     assert not d.keep
     assert d.reason == "excluded by '流星群'"
@@ -36,13 +38,13 @@ def test_astronomy_sense_is_excluded() -> None:
 
 
 def test_unambiguous_name_overrides_exclusion() -> None:
-    d = compile_rules(load_rules()).evaluate("星空電機のサイトに流星群の特集があった")
+    d = compile_rules(load_rules(DEMO_WATCH_RULES)).evaluate("星空電機のサイトに流星群の特集があった")
     assert d.keep
     assert "overridden by '星空電機'" in d.reason
 
 
 def test_no_brand_is_dropped_even_with_problem_words() -> None:
-    d = compile_rules(load_rules()).evaluate("ロボット掃除機が壊れた、困った")
+    d = compile_rules(load_rules(DEMO_WATCH_RULES)).evaluate("ロボット掃除機が壊れた、困った")
     assert not d.keep
     assert d.reason == "no brand or product named"
     assert d.matched["problem"] == ["壊れた", "困った"]
@@ -62,7 +64,7 @@ def test_no_brand_is_dropped_even_with_problem_words() -> None:
     ],
 )
 def test_brand_found_through_variants(text: str) -> None:
-    assert compile_rules(load_rules()).evaluate(text).keep
+    assert compile_rules(load_rules(DEMO_WATCH_RULES)).evaluate(text).keep
 
 
 @pytest.mark.parametrize("text", ["acmes are great, kurumis too", "debugging all day", "xkamado"])
@@ -99,7 +101,7 @@ def test_brand_or_competitor_policy() -> None:
 
 
 def test_nested_terms_reported_once() -> None:
-    d = compile_rules(load_rules()).evaluate("KAMADO K-3 broke")
+    d = compile_rules(load_rules(DEMO_WATCH_RULES)).evaluate("KAMADO K-3 broke")
     assert d.matched["brand"] == ["KAMADO K-3"]
 
 
@@ -130,7 +132,7 @@ def test_load_rules_from_file(tmp_path: Path) -> None:
 
 
 def test_very_long_and_weird_input() -> None:
-    matcher = compile_rules(load_rules())
+    matcher = compile_rules(load_rules(DEMO_WATCH_RULES))
     text = "\U0001f600" * 20_000 + "星空電機" + "\u0301" * 50 + "\U000e0001" + "x" * 20_000
     d = matcher.evaluate(text)
     assert d.keep

@@ -11,15 +11,17 @@ import pytest
 from agent.schemas import PostIn
 from kizuki.runtime import Runtime
 
-DEMO = Path(__file__).resolve().parents[2] / "knowledge" / "demo" / "knowledge.jsonl"
+DEMO = Path(__file__).resolve().parents[2] / "demo" / "knowledge.jsonl"
 _ids = itertools.count(1)
 
 
 @pytest.fixture
 def kb_runtime(runtime: Runtime) -> Runtime:
-    """The demo company's knowledge and rules (its own contacts are not personal data)."""
+    """The demo company: profile, watch rules, knowledge and rules (its own contacts are not personal data)."""
+    from kizuki.seed import CompanyFolder, load_company
+
     runtime.settings.rules_file = DEMO.with_name("rules.yaml")
-    runtime.knowledge.import_file(DEMO, actor="test")
+    load_company(runtime, CompanyFolder(DEMO.parent), actor="test")
     return runtime
 
 

@@ -46,7 +46,7 @@ def test_the_snapshot_holds_the_authors_history_and_the_recent_replies(kb_runtim
         s.add(_draft(other, 1, "sent", "ほかの方への返信", T0 + timedelta(minutes=13)))
         s.add(_draft(post_id, 1, "failed", "", T0 + timedelta(minutes=14)))
 
-    post_in, triage, channel, history, recent = rt.pipeline._snapshot(post_id)
+    post_in, triage, channel, history, recent, _org = rt.pipeline._snapshot(post_id)
 
     assert post_in.text == "KAMADOの電源が入らない"
     assert (post_in.source, post_in.author.handle, post_in.author.name, post_in.author.followers) == (
