@@ -23,7 +23,9 @@ from agent.drafting import draft_reply
 from agent.intake import service as intake
 from agent.intake.models import DoNotEngageEntry
 from agent.intake.normalise import detect_language
-from agent.intake.triage import triage
+from agent.intake.triage import triage, triage_with_model
+from agent.llm.offline import OFFLINE_MODEL_NAME
+from agent.llm.routing import build_model
 from agent.intake.watch import WatchRules
 from agent.org.schemas import OrgProfile
 from agent.org.service import ProfileInForce
@@ -73,6 +75,8 @@ class PipelineHost(Protocol):
 
     @property
     def org(self) -> ProfileInForce: ...
+
+    def checker_for(self, org: OrgProfile | None) -> Checker: ...
 
 
 class Pipeline:
@@ -225,6 +229,8 @@ class Pipeline:
         draft and a done job commit together. A failure leaves the job to the worker, which retries it."""
         post_in, triage, channel, history, recent, org = await asyncio.to_thread(self._snapshot, post_id)
         model_id = self.rt.settings.model
+        if model_id != OFFLINE_MODEL_NAME and self.rt.settings.model_triage:
+            triage = await self._model_triage(post_id, post_in, triage)
         try:
             outcome = await draft_reply(
                 post_in,
@@ -236,7 +242,7 @@ class Pipeline:
                 customer_history=history,
                 recent_replies=recent,
                 instructions=instructions,
-                checker=self.checker,
+                checker=self.rt.checker_for(org),
                 org=org,
                 generation=generation,
             )
@@ -244,6 +250,21 @@ class Pipeline:
             await asyncio.to_thread(self._store_failure, post_id, generation, model_id, instructions, exc)
             raise
         return await asyncio.to_thread(self._store, post_id, generation, triage, outcome, instructions, lease)
+
+    async def _model_triage(self, post_id: int, post_in: PostIn, rules_triage: TriageResult) -> TriageResult:
+        """The configured model's triage of the post, stored on it; the rules' triage when the model fails."""
+        try:
+            model = build_model(self.rt.settings.model, self.rt.settings)
+            result = await triage_with_model(post_in, model)
+        except Exception as exc:  # the draft still goes ahead, on the rules' triage
+            log.warning("model triage failed for post %s, the rules' triage stays: %s", post_id, type(exc).__name__)
+            return rules_triage
+        await asyncio.to_thread(self._store_triage, post_id, result)
+        return result
+
+    def _store_triage(self, post_id: int, result: TriageResult) -> None:
+        with self.rt.db.session() as s:
+            repository.set_post_triage(s, post_id, result.model_dump(mode="json"))
 
     def _store(
         self,

@@ -232,7 +232,7 @@ class _Drafter:
             settings=self.rt.settings,
             channel=inputs.channel,
             customer_history=inputs.history,
-            checker=self.rt.checker,
+            checker=self.rt.checker_for(self.org),
             prompt=self.prompt,
             org=self.org,
         )

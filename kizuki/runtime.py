@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from agent.checks import Checker
     from agent.intake.service import WatchRulesInForce
+    from agent.org.schemas import OrgProfile
     from agent.org.service import ProfileInForce
     from agent.pipeline import Pipeline
     from delivery.channels import Channel
@@ -38,7 +39,7 @@ class Runtime:
         self.db = db or Database(self.settings.resolved_database_url)
         self._lock = threading.Lock()
         self._checker: Checker | None = None
-        self._checker_signature: tuple[str, int, int] | None = None
+        self._checker_key: tuple[object, ...] | None = None
 
     def _make_index(self) -> HybridIndex:
         from knowledge.index import HybridIndex
@@ -59,21 +60,29 @@ class Runtime:
         a restart. An edit that does not load (a YAML or rule error) keeps the rules in force and is logged;
         at start-up the same error is raised.
         """
-        from agent.checks import checker_for, rules_signature
+        return self.checker_for(None)
+
+    def checker_for(self, org: OrgProfile | None) -> Checker:
+        """`checker`, with the organisation profile's own contacts and handles (never personal data) allowed and
+        its competitors named."""
+        from agent.checks import checker_with, rules_signature
 
         path = self.settings.effective_rules_file
         signature = rules_signature(path)  # also remembered for a file that fails, so it is not re-read each time
+        allow = (*org.contacts, *org.handles.values()) if org is not None else ()
+        competitors = tuple(org.competitors) if org is not None else ()
+        key = (signature, allow, competitors)
         with self._lock:
-            if self._checker is None or signature != self._checker_signature:
+            if self._checker is None or key != self._checker_key:
                 try:
-                    checker = checker_for(path)
+                    checker = checker_with(path, allow=allow, competitors=competitors)
                 except Exception:
                     if self._checker is None:
                         raise
                     log.exception("rules file %s changed but does not load; the previous rules stay in force", path)
                 else:
                     self._checker = checker
-                self._checker_signature = signature
+                self._checker_key = key
             return self._checker
 
     @cached_property

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from agent.checks import Checker
+from agent.org.schemas import OrgProfile
+from agent.org.service import ProfileInForce
 from agent.posts import lifecycle
 from agent.posts.lifecycle import REGENERABLE, DraftStatus
 from agent.posts.models import Draft
@@ -44,7 +46,9 @@ class ReviewHost(Protocol):
     def settings(self) -> Settings: ...
 
     @property
-    def checker(self) -> Checker: ...
+    def org(self) -> ProfileInForce: ...
+
+    def checker_for(self, org: OrgProfile | None) -> Checker: ...
 
 
 def _load_pending(s: Session, draft_id: int, version: int | None) -> Draft:
@@ -73,7 +77,8 @@ def approve(rt: ReviewHost, draft_id: int, req: ApproveRequest, *, actor: str) -
         text = req.text if req.text is not None else draft.text
         if not text.strip():
             raise DraftNotReviewable(f"draft {draft_id} has no text to approve; edit it or regenerate it")
-        result = rt.checker.check(text, post_text=draft.post.text, channel=draft.channel)
+        _, org = rt.org.current(s)  # our own contacts in the profile are not personal data
+        result = rt.checker_for(org).check(text, post_text=draft.post.text, channel=draft.channel)
         findings = [f.model_dump() for f in result.findings]
         if result.verdict == "block":
             raise ReplyBlocked(

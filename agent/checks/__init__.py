@@ -5,7 +5,7 @@ Pure functions (no web framework, no database). See README.md in this folder for
 
 from __future__ import annotations
 
-from .checker import MAX_TEXT_CHARS, Checker, TextTooLong, check, checker_for
+from .checker import MAX_TEXT_CHARS, Checker, TextTooLong, check, checker_for, checker_with
 from .length import CHANNELS, weighted_length
 from .models import CATEGORIES, CheckResult, Finding, Severity
 from .rules import Rules, RulesError, Term, default_rules, load_rules, rules_signature
@@ -24,6 +24,7 @@ __all__ = [
     "TextTooLong",
     "check",
     "checker_for",
+    "checker_with",
     "default_rules",
     "load_rules",
     "rules_signature",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Literal
 
@@ -17,7 +17,7 @@ from .models import CheckResult, Finding
 from .normalize import View, policy_view
 from .pii import PiiItem, find_pii, normalise_contact
 from .policy import find_policy
-from .rules import Rules, Term, default_rules, load_rules, rules_signature
+from .rules import Rules, Term, default_rules, load_rules, rules_signature, with_extras
 
 __all__ = ["MAX_TEXT_CHARS", "Checker", "TextTooLong", "check", "checker_for"]
 
@@ -384,5 +384,21 @@ def checker_for(path: str | os.PathLike[str] | None) -> Checker:
 
 
 @lru_cache(maxsize=8)
-def _compiled(path: str | None, signature: tuple[str, int, int] | None) -> Checker:
-    return Checker(load_rules(path))
+def _compiled(
+    path: str | None,
+    signature: tuple[str, int, int] | None,
+    allow: tuple[str, ...] = (),
+    competitors: tuple[str, ...] = (),
+) -> Checker:
+    rules = load_rules(path)
+    if allow or competitors:
+        rules = with_extras(rules, allow=allow, competitors=competitors)
+    return Checker(rules)
+
+
+def checker_with(
+    path: str | os.PathLike[str] | None, *, allow: Sequence[str] = (), competitors: Sequence[str] = ()
+) -> Checker:
+    """`checker_for` with more of our own contacts (never personal data) and competitors, e.g. from the
+    organisation profile; compiled once per (file version, extras)."""
+    return _compiled(None if path is None else str(path), rules_signature(path), tuple(allow), tuple(competitors))

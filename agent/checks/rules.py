@@ -219,6 +219,17 @@ def _merge(base: Rules, extra: Rules) -> Rules:
     )
 
 
+def with_extras(rules: Rules, *, allow: Sequence[str] = (), competitors: Sequence[str] = ()) -> Rules:
+    """The rules with more allowed contacts and competitor names (duplicates dropped)."""
+    extra_allow = tuple(a for a in allow if a not in rules.allow)
+    extra_comp = tuple(c for c in competitors if c not in rules.competitors)
+    if not extra_allow and not extra_comp:
+        return rules
+    data = rules.model_dump()
+    data.update(allow=(*rules.allow, *extra_allow), competitors=(*rules.competitors, *extra_comp))
+    return Rules.model_validate(data)
+
+
 def _data_text(name: str) -> str:
     return resources.files("agent.checks").joinpath("data", name).read_text(encoding="utf-8")
 

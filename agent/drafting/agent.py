@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
-from pydantic_ai import Agent, ModelRetry, RunContext
+from pydantic_ai import Agent, ModelRetry, NativeOutput, RunContext
 
 from agent.org.schemas import OrgProfile
 from agent.prompts import load_prompt, render
@@ -238,12 +238,16 @@ def _rank(deps: DraftDeps, draft: ReplyDraft, structural: int) -> tuple[int, int
 
 
 @lru_cache(maxsize=16)
-def agent_for(prompt: str = DEFAULT_PROMPT) -> Agent[DraftDeps, ReplyDraft]:
-    """The drafting agent for the prompt file ``agent/prompts/<prompt>.md`` (one agent per prompt, cached)."""
+def agent_for(prompt: str = DEFAULT_PROMPT, *, native: bool = False) -> Agent[DraftDeps, ReplyDraft]:
+    """The drafting agent for the prompt file ``agent/prompts/<prompt>.md`` (one agent per prompt, cached).
+
+    ``native``: the model answers with JSON text under a `response_format` schema instead of calling the
+    output tool (local servers, where a small model rambles under a required tool call)."""
     prompt_file = load_prompt(prompt)
+    output: Any = NativeOutput(ReplyDraft, name="final_result") if native else ReplyDraft
     agent: Agent[DraftDeps, ReplyDraft] = Agent(
         deps_type=DraftDeps,
-        output_type=ReplyDraft,
+        output_type=output,
         tools=[search_knowledge, get_customer_history],
         retries={"output": MAX_OUTPUT_RETRIES, "tools": 1},
         name="kizuki-drafting",

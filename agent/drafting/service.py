@@ -105,12 +105,13 @@ async def draft_reply(
     """
     settings = settings or get_settings()
     prompt_file = load_prompt(DEFAULT_PROMPT if prompt is None else prompt)
-    agent = agent_for(prompt_file.name)
+    model_obj = build_model(model, settings) if isinstance(model, str) else model
+    native = settings.output_mode == "native" and model_obj.model_name != OFFLINE_MODEL_NAME
+    agent = agent_for(prompt_file.name, native=native)
     checker = checker or default_checker(settings)
     channel = channel or post.channel or post.source
     if channel not in checker.rules.channel_limits:
         channel = None
-    model_obj = build_model(model, settings) if isinstance(model, str) else model
     deps = DraftDeps(
         retriever=retriever,
         post=post,

@@ -27,6 +27,8 @@ from pydantic_ai.messages import (
     UserPromptPart,
 )
 from pydantic_ai.models import Model, ModelRequestParameters, check_allow_model_requests
+from pydantic_ai.output import OutputObjectDefinition
+from pydantic_ai.profiles import ModelProfile
 from pydantic_ai.settings import ModelSettings
 from pydantic_ai.tools import ToolDefinition
 from pydantic_ai.usage import RequestUsage
@@ -79,7 +81,10 @@ class LiteLLMModel(Model):
         backoff_max_s: float = 8.0,
         settings: ModelSettings | None = None,
     ) -> None:
-        super().__init__(settings=settings)
+        # JSON-schema output (`NativeOutput`) is passed on as `response_format`; whether the server honours it
+        # is the server's business (llama-server, vLLM and Ollama do, by grammar or guided decoding).
+        profile = ModelProfile(supports_json_schema_output=True, supports_json_object_output=True)
+        super().__init__(settings=settings, profile=profile)
         self._model = model
         self.fallback_models = list(fallback_models)
         self._api_key = api_key
@@ -114,11 +119,16 @@ class LiteLLMModel(Model):
         if tools:
             kwargs["tools"] = tools
             kwargs["tool_choice"] = "required" if not params.allow_text_output else "auto"
+        if params.output_mode == "native" and params.output_object is not None:
+            kwargs["response_format"] = self._response_format(params.output_object)
         for key in ("temperature", "max_tokens", "top_p", "seed"):
             if model_settings and key in model_settings:
                 kwargs[key] = model_settings.get(key)
         if self._api_key:
             kwargs["api_key"] = self._api_key
+        elif self.api_base:
+            # a local OpenAI-compatible server (llama-server, vLLM) needs no key, but the OpenAI client wants one
+            kwargs["api_key"] = "no-key"
         if self.api_base:
             kwargs["api_base"] = self.api_base
 
@@ -145,6 +155,16 @@ class LiteLLMModel(Model):
         raise ModelUnavailable(detail, models=tried, attempts=attempts, last_error=repr(last)) from last
 
     # --- mapping to and from the OpenAI-compatible shape -----------------------------------------------
+
+    @staticmethod
+    def _response_format(obj: OutputObjectDefinition) -> dict[str, Any]:
+        """The OpenAI `response_format` for a JSON-schema output (litellm translates it for other providers)."""
+        schema: dict[str, Any] = {"name": obj.name or "final_result", "schema": obj.json_schema}
+        if obj.description:
+            schema["description"] = obj.description
+        if obj.strict is not None:
+            schema["strict"] = obj.strict
+        return {"type": "json_schema", "json_schema": schema}
 
     @staticmethod
     def _map_tool(t: ToolDefinition) -> dict[str, Any]:

@@ -138,6 +138,12 @@ def mark_drafted(session: Session, post_id: int) -> None:
     session.execute(_MARK_DRAFTED, {"post_id": post_id})
 
 
+def set_post_triage(session: Session, post_id: int, triage: dict[str, Any]) -> None:
+    session.execute(
+        update(Post).where(Post.id == post_id).values(triage=triage).execution_options(synchronize_session=False)
+    )
+
+
 def latest_draft(session: Session, post_id: int) -> Draft | None:
     return session.scalars(_LATEST_DRAFT, {"post_id": post_id}).first()
 

@@ -25,8 +25,10 @@ class CheckRequest(BaseModel):
 def run_checks(
     rt: RuntimeDep, actor: Annotated[Actor, requires("agent", "editor", "evaluator")], body: CheckRequest
 ) -> dict[str, Any]:
+    with rt.db.reading() as s:
+        _, org = rt.org.current(s)
     try:
-        result = rt.checker.check(body.text, post_text=body.post_text, channel=body.channel)
+        result = rt.checker_for(org).check(body.text, post_text=body.post_text, channel=body.channel)
     except TextTooLong as exc:
         raise PayloadTooLarge(f"{exc} (limit {MAX_TEXT_CHARS} characters)") from None
     except ValueError as exc:

