@@ -24,9 +24,9 @@ from agent.intake import service as intake
 from agent.intake.models import DoNotEngageEntry
 from agent.intake.normalise import detect_language
 from agent.intake.triage import triage, triage_with_model
+from agent.intake.watch import WatchRules
 from agent.llm.offline import OFFLINE_MODEL_NAME
 from agent.llm.routing import build_model
-from agent.intake.watch import WatchRules
 from agent.org.schemas import OrgProfile
 from agent.org.service import ProfileInForce
 from agent.posts import lifecycle, repository
@@ -120,7 +120,8 @@ class Pipeline:
             if not decision.keep:
                 status, reason, outcome = PostStatus.DROPPED, decision.reason, "dropped"
             else:
-                result: TriageResult = triage(post_in.model_copy(update={"lang": lang}), now=now)
+                _, org = self.rt.org.current(s)
+                result: TriageResult = triage(post_in.model_copy(update={"lang": lang}), now=now, org=org)
                 triaged = result.model_dump()
                 blocked = self._do_not_engage(s, post_in.author.handle, now)
                 if blocked is not None:
@@ -230,7 +231,7 @@ class Pipeline:
         post_in, triage, channel, history, recent, org = await asyncio.to_thread(self._snapshot, post_id)
         model_id = self.rt.settings.model
         if model_id != OFFLINE_MODEL_NAME and self.rt.settings.model_triage:
-            triage = await self._model_triage(post_id, post_in, triage)
+            triage = await self._model_triage(post_id, post_in, triage, org)
         try:
             outcome = await draft_reply(
                 post_in,
@@ -251,11 +252,13 @@ class Pipeline:
             raise
         return await asyncio.to_thread(self._store, post_id, generation, triage, outcome, instructions, lease)
 
-    async def _model_triage(self, post_id: int, post_in: PostIn, rules_triage: TriageResult) -> TriageResult:
+    async def _model_triage(
+        self, post_id: int, post_in: PostIn, rules_triage: TriageResult, org: OrgProfile | None
+    ) -> TriageResult:
         """The configured model's triage of the post, stored on it; the rules' triage when the model fails."""
         try:
             model = build_model(self.rt.settings.model, self.rt.settings)
-            result = await triage_with_model(post_in, model)
+            result = await triage_with_model(post_in, model, org=org)
         except Exception as exc:  # the draft still goes ahead, on the rules' triage
             log.warning("model triage failed for post %s, the rules' triage stays: %s", post_id, type(exc).__name__)
             return rules_triage

@@ -222,7 +222,7 @@ class _Drafter:
 
     async def __call__(self, inputs: CaseInputs) -> DraftOutput:
         post = PostIn.model_validate(inputs.post)
-        tri = triage(post)
+        tri = triage(post, org=self.org)
         t0 = time.perf_counter()
         outcome = await draft_reply(
             post,

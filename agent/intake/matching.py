@@ -39,7 +39,7 @@ class TermMatcher(Generic[T]):
 
     A term is normalised like the text. A Latin term must not continue an ASCII word: a letter edge may
     not touch a letter and a digit edge not a digit (so 'acme' does not match 'acmes' nor 'bug' 'debug',
-    but 'sorabuds' matches 'SoraBuds2', a model number written without a space). Japanese has no
+    but 'acmebuds' matches 'AcmeBuds2', a model number written without a space). Japanese has no
     spaces, so kana and kanji edges match anywhere.
     """
 

@@ -5,19 +5,21 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic_ai import Agent
 from pydantic_ai.models import Model
 
 from agent.intake.lexicon import CompiledLexicon, IntentCue, Lexicon, SensitiveTopic, default_lexicon
-from agent.intake.matching import TermHit, longest_hits
+from agent.intake.matching import TermHit, TermMatcher, longest_hits
 from agent.intake.normalise import detect_language, normalise
+from agent.org.schemas import OrgProfile
 from agent.schemas import Intent, PostIn, Sentiment, TriageResult, Urgency
 
-PROMPT_VERSION = "triage-v1"
+PROMPT_VERSION = "triage-v2"
 PROMPT_PATH = Path(__file__).parent / "prompts" / f"{PROMPT_VERSION}.md"
 
 # Sentiment: raw lexicon sum squashed into (-1, 1); a label needs |score| past the threshold.
@@ -28,7 +30,7 @@ _NEGATED_FACTOR = -0.6  # "not good" is bad, but "not bad" is only mildly good
 _ERROR_CODE = re.compile(r"(?<![a-z0-9])e-?\d{2,3}(?![0-9])")
 _LATIN_WORD = re.compile(r"[a-z']+")
 _QUESTION_MARK = re.compile(r"\?")
-# Handles and links are addresses, not content: "@hoshizora_support" must not read as the topic "support".
+# Handles and links are addresses, not content: "@acme_support" must not read as the topic "support".
 _NOT_CONTENT = re.compile(r"https?://\S+|[@＠][A-Za-z0-9_.]+")
 
 
@@ -161,16 +163,35 @@ def _compiled(lexicon: Lexicon | CompiledLexicon | None) -> CompiledLexicon:
     return lexicon
 
 
+@lru_cache(maxsize=8)
+def _product_matcher(products: tuple[tuple[str, tuple[str, ...]], ...]) -> TermMatcher[str]:
+    return TermMatcher((term, name) for name, aliases in products for term in (name, *aliases))
+
+
+def _products_named(text: str, org: OrgProfile | None) -> list[str]:
+    """The organisation's products the (normalised) text names, by their canonical names."""
+    if org is None or not org.products:
+        return []
+    matcher = _product_matcher(tuple((p.name, tuple(p.aliases)) for p in org.products))
+    return [hit.payload for hit in longest_hits(matcher.find(text))]
+
+
 def triage(
-    post: PostIn, *, now: datetime | None = None, lexicon: Lexicon | CompiledLexicon | None = None
+    post: PostIn,
+    *,
+    now: datetime | None = None,
+    lexicon: Lexicon | CompiledLexicon | None = None,
+    org: OrgProfile | None = None,
 ) -> TriageResult:
-    """Rule-based triage of one post (deterministic; `now` fixes the clock for velocity)."""
+    """Rule-based triage of one post (deterministic; `now` fixes the clock for velocity); `org` names the
+    company's products among the topics."""
     compiled = _compiled(lexicon)
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     text = normalise(_NOT_CONTENT.sub(" ", post.text))
     s = _signals(text, compiled)
+    s = replace(s, topics=list(dict.fromkeys([*_products_named(text, org), *s.topics])))
     intent = _intent(s)
     flame_risk, reasons = _flame_risk(post, s, intent, now)
     return TriageResult(
@@ -211,14 +232,18 @@ def render_post(post: PostIn, *, now: datetime | None = None) -> str:
     return "\n".join([*facts, f"<author>{author}</author>", "<post>", escape_untrusted(post.text), "</post>"])
 
 
-def load_prompt() -> str:
-    """The versioned triage instructions (agent/intake/prompts/triage-v1.md)."""
-    return PROMPT_PATH.read_text(encoding="utf-8")
+def load_prompt(org: OrgProfile | None = None) -> str:
+    """The versioned triage instructions (agent/intake/prompts/triage-v2.md), filled from the profile."""
+    from agent.prompts import Prompt, render
+
+    return render(Prompt(PROMPT_VERSION, PROMPT_VERSION, PROMPT_PATH.read_text(encoding="utf-8")), org)
 
 
-async def triage_with_model(post: PostIn, model: Model | str, *, now: datetime | None = None) -> TriageResult:
+async def triage_with_model(
+    post: PostIn, model: Model | str, *, now: datetime | None = None, org: OrgProfile | None = None
+) -> TriageResult:
     """Triage with a language model: same output type; `method` records the model that produced it."""
-    agent = Agent(model, output_type=TriageResult, instructions=load_prompt(), name=PROMPT_VERSION)
+    agent = Agent(model, output_type=TriageResult, instructions=load_prompt(org), name=PROMPT_VERSION)
     result = await agent.run(render_post(post, now=now))
     model_name = model if isinstance(model, str) else model.model_name
     return result.output.model_copy(update={"method": model_name})

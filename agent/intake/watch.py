@@ -21,7 +21,7 @@ class WatchRules(BaseModel):
 
     Policy, in order:
     1. An `exclude` term (noise such as 流星群 for the astronomy sense of 星空) drops the post, unless an
-       `override` term also matches (an unambiguous name such as 星空電機 or the support handle).
+       `override` term also matches (an unambiguous name: the company's full name or its support handle).
     2. `require` decides what a kept post must name: `brand` (default) — a brand or product term;
        `brand_and_problem` — a brand term and a problem term; `brand_or_competitor` — either a brand
        term or a competitor term.
@@ -66,7 +66,7 @@ class WatchMatcher:
         """Matched terms (as written in the rules) per group, each once, in order of appearance."""
         found: dict[str, list[str]] = {}
         hits = self._matcher.find(normalise(text))
-        # Within a group a term inside a longer one says nothing new (KAMADO inside KAMADO K-3).
+        # Within a group a term inside a longer one says nothing new (Acme inside Acme Cooker K-3).
         per_group = [longest_hits([h for h in hits if h.payload == group]) for group in GROUPS]
         for hit in sorted((h for group_hits in per_group for h in group_hits), key=lambda h: h.start):
             terms = found.setdefault(hit.payload, [])

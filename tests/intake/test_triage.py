@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agent.intake.lexicon import CompiledLexicon, Lexicon
 from agent.intake.triage import triage
+from agent.org.schemas import OrgProfile
 from agent.schemas import PostIn
+from kizuki.core.yamlfile import load_yaml
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+DEMO_ORG = load_yaml(Path(__file__).resolve().parents[2] / "demo" / "profile.yaml", OrgProfile)
 
 
 def post(text: str, *, followers: int = 100, hours: float | None = 2.0, **metrics: int) -> PostIn:
@@ -32,7 +36,7 @@ def post(text: str, *, followers: int = 100, hours: float | None = 2.0, **metric
     ["SoraBuds 2最高！音もクリアで大満足👍", "SoraBuds 2 are amazing, I love them 😍"],
 )
 def test_praise(text: str) -> None:
-    r = triage(post(text), now=NOW)
+    r = triage(post(text), now=NOW, org=DEMO_ORG)
     assert r.sentiment == "positive"
     assert r.sentiment_score > 0.25
     assert r.intent == "praise"
@@ -46,7 +50,7 @@ def test_praise(text: str) -> None:
     ["Kurumi R7がE12で止まった。ブラシも掃除したのに動かない", "Kurumi R7 keeps throwing E12 and stopped working"],
 )
 def test_bug_report(text: str) -> None:
-    r = triage(post(text), now=NOW)
+    r = triage(post(text), now=NOW, org=DEMO_ORG)
     assert r.intent == "bug_report"
     assert r.sentiment == "negative"
     assert r.topics == ["Kurumi R7"]
@@ -60,7 +64,7 @@ def test_bug_report(text: str) -> None:
     ],
 )
 def test_angry_complaint(text: str) -> None:
-    r = triage(post(text), now=NOW)
+    r = triage(post(text), now=NOW, org=DEMO_ORG)
     assert r.intent == "complaint"
     assert r.sentiment == "negative"
     assert r.urgency == "high"
@@ -78,21 +82,21 @@ def test_angry_complaint(text: str) -> None:
     ],
 )
 def test_intents(text: str, intent: str) -> None:
-    r = triage(post(text), now=NOW)
+    r = triage(post(text), now=NOW, org=DEMO_ORG)
     assert r.intent == intent
     assert r.sentiment == "neutral"
 
 
 def test_english_negation_flips_sentiment() -> None:
-    good = triage(post("The SoraBuds 2 are good"), now=NOW)
-    not_good = triage(post("The SoraBuds 2 are not good"), now=NOW)
+    good = triage(post("The SoraBuds 2 are good"), now=NOW, org=DEMO_ORG)
+    not_good = triage(post("The SoraBuds 2 are not good"), now=NOW, org=DEMO_ORG)
     assert good.sentiment_score > 0
     assert not_good.sentiment_score < 0
 
 
 def test_japanese_negation_suffix_flips_sentiment() -> None:
-    assert triage(post("KAMADOには満足"), now=NOW).sentiment_score > 0
-    assert triage(post("KAMADOには満足できない"), now=NOW).sentiment_score < 0
+    assert triage(post("KAMADOには満足"), now=NOW, org=DEMO_ORG).sentiment_score > 0
+    assert triage(post("KAMADOには満足できない"), now=NOW, org=DEMO_ORG).sentiment_score < 0
 
 
 @pytest.mark.parametrize(
@@ -106,21 +110,23 @@ def test_japanese_negation_suffix_flips_sentiment() -> None:
     ],
 )
 def test_sensitive_topics(text: str, topic: str) -> None:
-    r = triage(post(text), now=NOW)
+    r = triage(post(text), now=NOW, org=DEMO_ORG)
     assert topic in r.sensitive
     assert r.urgency in ("high", "critical")
     assert any(reason.startswith("sensitive") for reason in r.flame_reasons)
 
 
 def test_safety_trouble_is_critical() -> None:
-    r = triage(post("KAMADOが壊れた、煙が出て発火しそう"), now=NOW)
+    r = triage(post("KAMADOが壊れた、煙が出て発火しそう"), now=NOW, org=DEMO_ORG)
     assert r.urgency == "critical"
 
 
 def test_flame_risk_grows_with_reach_and_velocity() -> None:
     text = "星空電機のサポート最悪。二度と買わない"
-    quiet = triage(post(text, followers=50, hours=48), now=NOW)
-    viral = triage(post(text, followers=200_000, hours=1, likes=5_000, reposts=1_500, replies=300), now=NOW)
+    quiet = triage(post(text, followers=50, hours=48), now=NOW, org=DEMO_ORG)
+    viral = triage(
+        post(text, followers=200_000, hours=1, likes=5_000, reposts=1_500, replies=300), now=NOW, org=DEMO_ORG
+    )
     assert viral.flame_risk > quiet.flame_risk + 30
     assert viral.flame_risk <= 100
     assert "200,000 followers" in viral.flame_reasons[1]
@@ -128,44 +134,44 @@ def test_flame_risk_grows_with_reach_and_velocity() -> None:
 
 
 def test_flame_risk_grows_with_sensitive_topics() -> None:
-    base = triage(post("Hoshizora support is terrible", followers=5_000), now=NOW)
-    legal = triage(post("Hoshizora support is terrible, calling my lawyer", followers=5_000), now=NOW)
+    base = triage(post("Hoshizora support is terrible", followers=5_000), now=NOW, org=DEMO_ORG)
+    legal = triage(post("Hoshizora support is terrible, calling my lawyer", followers=5_000), now=NOW, org=DEMO_ORG)
     assert legal.flame_risk > base.flame_risk
 
 
 def test_velocity_unknown_without_created_at() -> None:
-    r = triage(post("KAMADOが壊れた", hours=None), now=NOW)
+    r = triage(post("KAMADOが壊れた", hours=None), now=NOW, org=DEMO_ORG)
     assert "velocity unknown (no created_at)" in r.flame_reasons
 
 
 def test_future_created_at_does_not_explode() -> None:
-    r = triage(post("KAMADO最悪", hours=-5, likes=1000), now=NOW)
+    r = triage(post("KAMADO最悪", hours=-5, likes=1000), now=NOW, org=DEMO_ORG)
     assert 0 <= r.flame_risk <= 100
 
 
 def test_language_detected_or_taken_from_post() -> None:
-    assert triage(post("炊飯器が壊れた"), now=NOW).language == "ja"
-    assert triage(post("my rice cooker broke"), now=NOW).language == "en"
+    assert triage(post("炊飯器が壊れた"), now=NOW, org=DEMO_ORG).language == "ja"
+    assert triage(post("my rice cooker broke"), now=NOW, org=DEMO_ORG).language == "en"
     given = post("my rice cooker broke").model_copy(update={"lang": "EN"})
     assert triage(given, now=NOW).language == "en"
 
 
 def test_mentions_are_not_topics() -> None:
-    r = triage(post("@hoshizora_support KAMADO K-3のレシピ本ありますか"), now=NOW)
+    r = triage(post("@hoshizora_support KAMADO K-3のレシピ本ありますか"), now=NOW, org=DEMO_ORG)
     assert r.topics == ["KAMADO K-3"]
 
 
 def test_full_width_and_emoji_only() -> None:
-    r = triage(post("ＳｏｒａＢｕｄｓ　２　最高！！😍"), now=NOW)
+    r = triage(post("ＳｏｒａＢｕｄｓ　２　最高！！😍"), now=NOW, org=DEMO_ORG)
     assert r.sentiment == "positive"
     assert r.topics == ["SoraBuds 2"]
-    only_emoji = triage(post("😭😭😭"), now=NOW)
+    only_emoji = triage(post("😭😭😭"), now=NOW, org=DEMO_ORG)
     assert only_emoji.sentiment == "negative"
     assert only_emoji.language == "und"
 
 
 def test_very_long_post_is_fast_and_bounded() -> None:
-    r = triage(post("KAMADOが壊れた。最悪。" * 700), now=NOW)
+    r = triage(post("KAMADOが壊れた。最悪。" * 700), now=NOW, org=DEMO_ORG)
     assert r.sentiment_score > -1.0
     assert r.sentiment == "negative"
     assert 0 <= r.flame_risk <= 100
@@ -189,3 +195,11 @@ def test_deterministic_with_fixed_clock() -> None:
 def test_naive_now_taken_as_utc() -> None:
     p = post("Kurumi R7が動かない", likes=10)
     assert triage(p, now=NOW.replace(tzinfo=None)) == triage(p, now=NOW)
+
+
+def test_products_come_from_the_organisation_profile() -> None:
+    bakery = OrgProfile(name="さくらベーカリー", products=[{"name": "湯種食パン", "aliases": ["食パン", "shokupan"]}])
+    text = "さくらベーカリーの食パン、今日は売り切れ？ / is the shokupan sold out?"
+    assert triage(post(text), now=NOW, org=bakery).topics == ["湯種食パン"]
+    assert triage(post(text), now=NOW).topics == []  # no profile: no company's products are known
+    assert triage(post("SoraBuds 2最高！"), now=NOW, org=bakery).topics == []  # another company's product
