@@ -17,8 +17,8 @@ from kizuki.runtime import Runtime
 from knowledge.schemas import RetrievedEntry
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO_KNOWLEDGE = ROOT / "knowledge" / "demo" / "knowledge.jsonl"
-DEMO_POSTS = ROOT / "agent" / "demo" / "posts.jsonl"
+DEMO_KNOWLEDGE = ROOT / "demo" / "knowledge.jsonl"
+DEMO_POSTS = ROOT / "demo" / "posts.jsonl"
 
 
 @pytest.fixture(autouse=True)

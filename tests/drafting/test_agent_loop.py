@@ -159,4 +159,4 @@ async def test_customer_history_is_read_for_repeat_complaints() -> None:
         retriever=MemoryRetriever(),
         customer_history=history,
     )
-    assert "たびたび" in out.draft.text
+    assert "たびたび" in out.draft.text or "再度" in out.draft.text  # the phrase bank's repeat openings

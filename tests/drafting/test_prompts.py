@@ -11,7 +11,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 import agent.prompts as prompts
 from agent.drafting import draft_reply
 from agent.drafting.agent import agent_for, drafting_agent
-from agent.prompts import load_prompt
+from agent.prompts import load_prompt, render
 from tests.drafting.conftest import MemoryRetriever, make_post, triage_for
 
 POST = make_post("SoraBuds 2の右耳から音が出ません")
@@ -44,12 +44,12 @@ def recording_model() -> tuple[FunctionModel, list[str]]:
     return FunctionModel(fn, model_name="recording"), systems
 
 
-async def test_default_prompt_is_draft_v2() -> None:
+async def test_default_prompt_is_draft_v3() -> None:
     model, systems = recording_model()
     out = await draft_reply(POST, triage_for(POST), retriever=MemoryRetriever(), model=model)
-    assert out.prompt_version == load_prompt("draft-v2").version == "draft-v2"
-    assert systems == [load_prompt("draft-v2").text]
-    assert "like_only" in systems[0]  # v2 says when a post needs no words
+    assert out.prompt_version == load_prompt("draft-v3").version == "draft-v3"
+    assert systems == [render(load_prompt("draft-v3"), None)]  # no profile: neutral words in every slot
+    assert "like_only" in systems[0] and "{{" not in systems[0]
 
 
 async def test_prompt_selects_the_file_and_its_version(test_prompt: None) -> None:
@@ -59,15 +59,15 @@ async def test_prompt_selects_the_file_and_its_version(test_prompt: None) -> Non
     assert systems == ["You are the test prompt.\n"]
     # one agent per prompt, cached; the default agent is untouched
     assert agent_for("draft-test") is agent_for("draft-test")
-    assert agent_for("draft-test") is not agent_for("draft-v1")
+    assert agent_for("draft-test") is not agent_for("draft-v3")
     model2, systems2 = recording_model()
-    again = await draft_reply(POST, triage_for(POST), retriever=MemoryRetriever(), model=model2, prompt="draft-v1")
-    assert again.prompt_version == "draft-v1" and systems2 == [load_prompt("draft-v1").text]
+    again = await draft_reply(POST, triage_for(POST), retriever=MemoryRetriever(), model=model2, prompt="draft-v3")
+    assert again.prompt_version == "draft-v3" and systems2 == [render(load_prompt("draft-v3"), None)]
 
 
-async def test_offline_model_works_with_a_named_prompt() -> None:
-    out = await draft_reply(POST, triage_for(POST), retriever=MemoryRetriever(), prompt="draft-v1")
-    assert out.model == "offline" and out.prompt_version == "draft-v1" and out.draft.text
+async def test_offline_model_works_with_a_named_prompt(test_prompt: None) -> None:
+    out = await draft_reply(POST, triage_for(POST), retriever=MemoryRetriever(), prompt="draft-test")
+    assert out.model == "offline" and out.prompt_version == "draft-test-7" and out.draft.text
 
 
 @pytest.mark.parametrize("name", ["../secrets", "Draft V1", "", "a/b"])
