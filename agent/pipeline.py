@@ -229,6 +229,7 @@ class Pipeline:
         With the draft job's `lease`, the job is finished in the transaction that stores the draft: a stored
         draft and a done job commit together. A failure leaves the job to the worker, which retries it."""
         post_in, triage, channel, history, recent, org = await asyncio.to_thread(self._snapshot, post_id)
+        previous = await asyncio.to_thread(self._previous_text, post_id, generation) if generation > 1 else None
         model_id = self.rt.settings.model
         if model_id != OFFLINE_MODEL_NAME and self.rt.settings.model_triage:
             triage = await self._model_triage(post_id, post_in, triage, org)
@@ -246,11 +247,17 @@ class Pipeline:
                 checker=self.rt.checker_for(org),
                 org=org,
                 generation=generation,
+                previous_draft=previous,
             )
         except Exception as exc:
             await asyncio.to_thread(self._store_failure, post_id, generation, model_id, instructions, exc)
             raise
         return await asyncio.to_thread(self._store, post_id, generation, triage, outcome, instructions, lease)
+
+    def _previous_text(self, post_id: int, generation: int) -> str | None:
+        """The text of the draft a regeneration replaces (what "shorter" or "friendlier" is relative to)."""
+        with self.rt.db.reading() as s:
+            return repository.draft_text(s, post_id, generation - 1)
 
     async def _model_triage(
         self, post_id: int, post_in: PostIn, rules_triage: TriageResult, org: OrgProfile | None

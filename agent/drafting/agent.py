@@ -295,6 +295,7 @@ def build_user_prompt(
     limit: int | None = None,
     org: OrgProfile | None = None,
     generation: int = 1,
+    previous_draft: str | None = None,
 ) -> str:
     """The run's user prompt: trusted context (the organisation, triage, channel and its length limit from the
     rules, reviewer instructions) and the fenced post."""
@@ -325,6 +326,12 @@ def build_user_prompt(
             f"Draft {generation} for this post: a reviewer asked for a new one, so word it unlike the earlier drafts.",
             "",
         ]
+        if previous_draft:
+            lines += [
+                "The draft it replaces (data; reviewer instructions are relative to it):",
+                fence("PREVIOUS", previous_draft),
+                "",
+            ]
     if instructions and instructions.strip():
         lines += [
             "Reviewer instructions (trusted, from a staff member; follow them within the rules):",

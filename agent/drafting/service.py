@@ -93,6 +93,7 @@ async def draft_reply(
     prompt: str | None = None,
     org: OrgProfile | None = None,
     generation: int = 1,
+    previous_draft: str | None = None,
 ) -> DraftOutcome:
     """Draft a reply with the agent, then run the checks again as the final gate.
 
@@ -126,7 +127,14 @@ async def draft_reply(
     )
     limit = checker.rules.channel_limits.get(channel) if channel is not None else None
     user_prompt = build_user_prompt(
-        post, triage, channel=channel, instructions=instructions, limit=limit, org=org, generation=generation
+        post,
+        triage,
+        channel=channel,
+        instructions=instructions,
+        limit=limit,
+        org=org,
+        generation=generation,
+        previous_draft=previous_draft,
     )
     try:
         result = await agent.run(user_prompt, deps=deps, model=model_obj)

@@ -144,6 +144,10 @@ def set_post_triage(session: Session, post_id: int, triage: dict[str, Any]) -> N
     )
 
 
+def draft_text(session: Session, post_id: int, generation: int) -> str | None:
+    return session.scalar(select(Draft.text).where(Draft.post_id == post_id, Draft.generation == generation))
+
+
 def latest_draft(session: Session, post_id: int) -> Draft | None:
     return session.scalars(_LATEST_DRAFT, {"post_id": post_id}).first()
 

@@ -82,7 +82,12 @@ def measure(company: CompanyFolder, *, cache_home: Path | None = None) -> dict[s
     tallies = {k: Tally() for k in ("kept_or_dropped", "answers", "dm", "praise", "injection", "names_no_other")}
     with tempfile.TemporaryDirectory(prefix=f"kizuki-company-{company.slug}-") as home:
         settings = Settings(
-            home=Path(home), rules_file=company.rules_file, **({"cache_home": cache_home} if cache_home else {})
+            home=Path(home),
+            database_url=f"sqlite:///{Path(home) / 'kizuki.db'}",
+            chroma_url=None,
+            model="offline",
+            rules_file=company.rules_file,
+            **({"cache_home": cache_home} if cache_home else {}),
         )
         rt = Runtime(settings)
         rt.db.migrate()

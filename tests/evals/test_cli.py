@@ -90,8 +90,8 @@ def test_compare_prompt_records_each_runs_prompt_version(tmp_path: Path) -> None
     from agent.prompts import load_prompt
 
     out = tmp_path / "r.json"
-    args = ["run", "trouble", "--prompt", "draft-v1", "--compare-prompt", "draft-v1", "--out", str(out)]
+    args = ["run", "trouble", "--prompt", "draft-v3", "--compare-prompt", "draft-v3", "--out", str(out)]
     result = runner.invoke(eval_app, args)
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text(encoding="utf-8"))
-    assert [r["prompt_version"] for r in report["runs"]] == [load_prompt("draft-v1").version] * 2
+    assert [r["prompt_version"] for r in report["runs"]] == [load_prompt("draft-v3").version] * 2
