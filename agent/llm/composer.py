@@ -119,6 +119,8 @@ class Request:
     org: Org | None = None
     generation: int = 1
     instructions: str | None = None
+    previous: str | None = None
+    """The draft a regeneration replaces: "shorter" and "longer" are relative to it."""
 
 
 # --- language data ------------------------------------------------------------------------------------------
@@ -143,9 +145,14 @@ def _has(text: str, words: Sequence[str]) -> bool:
 
 @lru_cache(maxsize=64)
 def _signal_pattern(lang: str, name: str) -> re.Pattern[str]:
-    """A bank's signal words as one pattern: Latin words match whole (``word*`` as a prefix), others anywhere."""
+    return _words_pattern(tuple(bank(lang)["signals"].get(name, [])))
+
+
+@lru_cache(maxsize=64)
+def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Words as one pattern: Latin words match whole (``word*`` as a prefix), others anywhere."""
     alts = []
-    for w in bank(lang)["signals"].get(name, []):
+    for w in words:
         w = norm(w)
         if w.rstrip("*").isascii() and w[:1].isalnum():
             tail = "" if w.endswith("*") else "(?![a-z0-9])"
@@ -162,6 +169,38 @@ def _says(text: str, lang: str, name: str) -> bool:
 
 def _signal(lang: str, name: str) -> list[str]:
     return [norm(w) for w in bank(lang)["signals"].get(name, [])]
+
+
+@lru_cache(maxsize=4)
+def _answer_types(lang: str) -> tuple[frozenset[str], dict[str, tuple[re.Pattern[str], re.Pattern[str]]]]:
+    """The bank's answer types: the factual ones, and per type (cue words pattern, fact pattern)."""
+    data = dict(bank(lang).get("answer_types") or {})
+    factual = frozenset(data.pop("factual", []))
+    return factual, {
+        name: (_words_pattern(tuple(t.get("asks", []))), re.compile("|".join(f"(?:{h})" for h in t["holds"])))
+        for name, t in data.items()
+    }
+
+
+@lru_cache(maxsize=4096)
+def asks_for(text: str, lang: str) -> frozenset[str]:
+    """The kinds of fact a post (or a FAQ title) asks for: ``price``, ``time``, ``date``, ``duration``, …"""
+    n = _signal_pattern(lang, "not_question").sub(" ", norm(text))
+    return frozenset(name for name, (asks, _) in _answer_types(lang)[1].items() if asks.search(n))
+
+
+@lru_cache(maxsize=4096)
+def holds(text: str, lang: str) -> frozenset[str]:
+    """The kinds of fact a sentence (or an entry's body) states."""
+    found: set[str] = set()
+    for sentence in split_sentences(text):
+        n = norm(sentence)
+        found |= {name for name, (_, fact) in _answer_types(lang)[1].items() if fact.search(n)}
+    return frozenset(found)
+
+
+def factual(lang: str) -> frozenset[str]:
+    return _answer_types(lang)[0]
 
 
 @lru_cache(maxsize=1)
@@ -266,7 +305,8 @@ class Reading:
     praise: bool
     safety: bool
     legal: bool
-    asks_amount: bool
+    wants: frozenset[str]
+    """The kinds of fact the post asks for (see `asks_for`)."""
     figures: frozenset[str]
     tried: frozenset[str]
     bare: bool
@@ -293,6 +333,18 @@ def _distinctive(term: str) -> bool:
     return not re.fullmatch(r"[\u4e00-\u9fff]+", term)
 
 
+def _wants(text: str, lang: str) -> frozenset[str]:
+    """What the post's questions ask for: its sentences that ask something (a statement such as "the fee was
+    taken twice" asks for no fee), or the whole post when no sentence reads as a question."""
+    unasked = _signal_pattern(lang, "not_question")
+    asking = [
+        s
+        for s in split_sentences(text)
+        if _says(unasked.sub(" ", norm(s)), lang, "question") or _says(norm(s), lang, "request")
+    ]
+    return frozenset().union(*(asks_for(s, lang) for s in asking)) if asking else asks_for(text, lang)
+
+
 def read_post(req: Request) -> Reading:
     """Read the post with the triage, the organisation block and the phrase bank's signal words."""
     lang, n = req.lang, norm(req.text)
@@ -310,12 +362,17 @@ def read_post(req: Request) -> Reading:
     rivals = [c for c in (org.competitors if org else ()) if _mentions(n, c)]
     intent = str(tri.get("intent", "other"))
     sensitive = set(tri.get("sensitive") or [])
-    safety = "safety" in sensitive or _says(n, lang, "safety")
+    # a set phrase that only looks like danger ("burned through my data") is no safety matter
+    idiom = _signal_pattern(lang, "not_safety")
+    safety = _says(idiom.sub(" ", n), lang, "safety") or ("safety" in sensitive and not idiom.search(n))
     legal = "legal" in sensitive or _says(n, lang, "legal")
     negative = intent in ("complaint", "bug_report") or tri.get("sentiment") == "negative" or safety or legal
     positive = intent == "praise" or tri.get("sentiment") == "positive"
     trouble = negative or (_says(n, lang, "trouble") and not positive)
-    question = intent in ("question", "request") or _says(n, lang, "question") or _says(n, lang, "request")
+    unasked = _signal_pattern(lang, "not_question")  # 「いつも」 asks nothing
+    plain = unasked.sub(" ", n)
+    question = _says(plain, lang, "question") or _says(plain, lang, "request")
+    question = question or (intent in ("question", "request") and not unasked.search(n))
     praise = (positive or _says(n, lang, "praise")) and not negative
     tried: set[str] = set()
     for sentence in split_sentences(req.text):
@@ -330,7 +387,7 @@ def read_post(req: Request) -> Reading:
         about_us=org is None or any(_mentions(n, t) for t in brand_terms if not rivals or _distinctive(t)),
         rival=bool(rivals) or _says(n, lang, "others"),
         personal_data=bool(find_pii(req.text)),
-        order=_says(n, lang, "order"),
+        order=_says(n, lang, "order") or (_says(n, lang, "arrival") and _says(n, lang, "goods")),
         refund=_says(n, lang, "refund"),
         injection=_says(n, lang, "injection"),
         question=question,
@@ -338,7 +395,7 @@ def read_post(req: Request) -> Reading:
         praise=praise and not question,
         safety=safety,
         legal=legal,
-        asks_amount=_says(n, lang, "asks_amount"),
+        wants=_wants(req.text, lang) if question else frozenset(),
         figures=figures(req.text),
         tried=frozenset(tried),
         bare=len(content - brand) < 2,
@@ -396,24 +453,87 @@ def rank(reading: Reading, entries: Sequence[Entry]) -> list[Match]:
 
 def answering(reading: Reading, matches: Sequence[Match]) -> Match | None:
     """The entry that answers the post, if the evidence says one does: it shares at least two content words
-    with the post, one of them in its title (or three, when it also ranks first), and is not far off in meaning."""
+    with the post, one of them in its title (or three, when it also ranks first), and is not far off in meaning.
+    A question asking for a kind of fact (a price, an hour, a date) takes an entry stating that kind of fact on
+    one shared word, and failing that, a lower-ranked entry whose own title asks for that kind of fact."""
+    found = []
+    unknown = _unknown_subject(reading, [m.entry for m in matches])
     for m in matches[:3]:
         distinct = m.shared - reading.brand
-        dense = m.entry.dense if m.entry.dense is not None else 1.0
-        if dense < ANSWER_DENSE or m.coverage < ANSWER_COVERAGE:
-            continue
+        if unknown and len(m.title_hits) <= 1:
+            continue  # "do you support X?" about an X no entry mentions, and the entry asks about little of it
         first = m is matches[0]
+        if not _near(m):
+            continue
         if not (
-            (m.title_hits and len(distinct) >= 2)
-            or len(m.title_hits) >= 2
-            or (len(distinct) >= 3 and first)
+            (m.title_hits and len(distinct) >= 2 and m.coverage >= ANSWER_COVERAGE)
+            or (len(m.title_hits) >= 2 and m.coverage >= ANSWER_COVERAGE)
+            or (len(distinct) >= 3 and first and m.coverage >= ANSWER_COVERAGE)
             or (first and _confident(m.entry, [x.entry for x in matches]))
+            or _typed(reading, m)
         ):
+            continue
+        if _beside_the_point(reading, m.entry):
             continue
         if m.entry.kind == "policy" and not _quotable(reading, m.entry):
             continue
-        return m
-    return None
+        found.append(m)
+    if found:
+        # of two answers on the same title evidence, the one whose title asks what the post asks ("how much")
+        wants = reading.wants & factual(reading.lang)
+        asked = [m for m in found if wants & asks_for(m.entry.title, reading.lang)]
+        best = found[0]
+        other = asks_for(best.entry.title, reading.lang) & factual(reading.lang) - wants  # asks something else
+        if asked and (
+            (len(asked[0].title_hits) >= len(best.title_hits) and asked[0].coverage >= 0.8 * best.coverage)
+            or (other and asked[0].title_hits)
+        ):
+            return asked[0]
+        return found[0]
+    typed = [m for m in matches[:5] if _near(m) and _typed(reading, m, titled=True)]
+    typed = [m for m in typed if not _beside_the_point(reading, m.entry) and m.entry.kind != "policy"]
+    return typed[0] if typed else None
+
+
+_KATAKANA_WORD = re.compile(r"[\u30a0-\u30ffー]+")
+
+
+def _unknown_subject(reading: Reading, entries: Sequence[Entry]) -> bool:
+    """A yes/no question whose most specific words (long, not our names) appear in none of the retrieved
+    entries: whatever the entries share with it, they are about something else."""
+    if reading.wants != {"yesno"} or not entries:
+        return False
+    docs = [norm(e.title + " " + e.body) for e in entries if e.lang == reading.lang]
+    # a katakana word is a thing's name (a device, a feature, a service): one that no entry mentions is news
+    written = norm(reading.text)  # the post's own words, not a reading the normaliser added
+    specific = [
+        t for t in reading.terms - reading.brand if len(t) >= 3 and _KATAKANA_WORD.fullmatch(t) and t in written
+    ]
+    return bool(docs) and any(not any(t in d for d in docs) for t in specific)
+
+
+def _near(m: Match) -> bool:
+    dense = m.entry.dense if m.entry.dense is not None else 1.0
+    return dense >= ANSWER_DENSE and m.coverage >= ANSWER_COVERAGE / 2
+
+
+def _typed(reading: Reading, m: Match, *, titled: bool = False) -> bool:
+    """Does the entry state the kind of fact the question asks for, on at least one shared topic word, with
+    the post's word in its title or its title asking for that kind of fact (``titled``: the latter)?"""
+    wants = reading.wants & factual(reading.lang)
+    if not wants or not wants & holds(m.entry.body, reading.lang) or not m.shared - reading.brand:
+        return False
+    title_asks = bool(wants & asks_for(m.entry.title, reading.lang))
+    return title_asks or (not titled and bool(m.title_hits))
+
+
+def _beside_the_point(reading: Reading, entry: Entry) -> bool:
+    """A complaint answered with a FAQ about something else: the entry's title asks for a kind of fact (an
+    hour, a date, a price) the post does not ask about, so it cannot address what went wrong."""
+    if not reading.trouble:
+        return False
+    asked = asks_for(entry.title, reading.lang) & factual(reading.lang)
+    return bool(asked) and not asked & reading.wants
 
 
 def _confident(entry: Entry, pool: Sequence[Entry]) -> bool:
@@ -461,15 +581,17 @@ def pick_sentences(
         shared = (t & reading.terms) - reading.brand
         fresh = shared - reading.tried
         score = len(fresh) + 0.3 * len(t & title & reading.terms) + 1.5 * len(reading.figures & figures(s))
-        if reading.asks_amount and figures(s):
-            score += 1.0
+        kinds = holds(s, reading.lang) & reading.wants
+        if kinds:  # the sentence states the kind of fact the post asks for
+            score += 1.0 + 0.5 * len(kinds)
         if i == 0 and reading.question and not reading.trouble and reading.terms & title:
             score += 1.0  # a FAQ's first sentence answers the question in its title
         if reading.product and reading.product in s:
             score += 1.0  # the sentence about the product the post names
         if shared and not fresh:
             score -= 1.5  # the customer already did this
-        scored.append((score - 0.05 * i, i, s, shared | {f"#{f}" for f in figures(s) & reading.figures}))
+        said = shared | {f"#{f}" for f in figures(s) & reading.figures} | {f"@{k}" for k in kinds}
+        scored.append((score - 0.05 * i, i, s, said))
     if not scored:
         return []
     scored.sort(key=lambda x: -x[0])
@@ -477,11 +599,17 @@ def pick_sentences(
         scored = scored[skip:]  # another of the entry's sentences, for a reply unlike a recent one
     chosen = [scored[0]]
     covered = set(scored[0][3])
+    # each kind of fact the post asks for ("how much … and until when") from the best sentence stating it
+    for kind in sorted(reading.wants & factual(reading.lang)):
+        cand = next((c for c in scored if f"@{kind}" in c[3]), None)
+        if cand is not None and f"@{kind}" not in covered and len(chosen) < most:
+            chosen.append(cand)
+            covered |= cand[3]
     for cand in scored[1:]:
         if len(chosen) >= most:
             break
-        amount = reading.asks_amount and bool(figures(cand[2]))
-        if cand[0] > 0.5 and (cand[3] - covered or amount):
+        amount = bool(holds(cand[2], reading.lang) & reading.wants & factual(reading.lang))
+        if cand not in chosen and cand[0] > 0.5 and (cand[3] - covered or amount):
             chosen.append(cand)
             covered |= cand[3]
     return [s for _, _, s, _ in sorted(chosen, key=lambda x: x[1])]
@@ -687,11 +815,14 @@ def compose(
         c.parts.append((6, say("apology_repeat" if repeat else "apology")))
     elif r.praise:
         c.parts.append((6, say("thanks_praise")))
+        c.parts.append((2, say("praise_follow")))  # a second, independent part: praise replies rarely coincide
     elif r.question or answer:
         c.parts.append((3, say("thanks_question")))
 
     # what we must do whatever the knowledge says
-    dm = force_dm or r.personal_data or r.order or r.refund or ins.dm or repeat
+    # an order matter goes to DM, not an order the customer praises or a question about ordering in general
+    order = r.order and not r.praise
+    dm = force_dm or r.personal_data or order or r.refund or ins.dm or repeat
     if r.safety:
         c.action, c.escalate_to = "escalate", "quality"
         c.parts.append((9, say("safety")))
@@ -716,7 +847,9 @@ def compose(
                 c.notes.append("could not follow: step by step (the entry holds a single step)")
         if sentences:
             c.citations.append(answer.entry)
-            c.parts += [(8 if i == 0 or ins.beginner else 5 - min(i, 3), s) for i, s in enumerate(sentences)]
+            # the sentence that answers best is kept whatever the channel's room; the others go first
+            best = pick_sentences(r, answer.entry, avoid, most=1, rivals=rivals, skip=skip)[:1] or sentences[:1]
+            c.parts += [(8 if s in best or ins.beginner else 5 - min(i, 3), s) for i, s in enumerate(sentences)]
             c.notes.append(f"answered from {answer.entry.key} (evidence {answer.coverage:.2f})")
         else:
             answer = None
@@ -735,6 +868,15 @@ def compose(
         ):
             c.action, c.parts = "like_only", []
             c.notes.append("a mention with nothing to answer")
+            return c
+        elif (
+            not (r.trouble or r.question or r.order or r.personal_data or r.praise or r.product)
+            and c.action == "reply"
+            and req.org is not None
+            and _name_as_a_word(req.text, req.org)
+        ):
+            c.action, c.parts = "ignore", []
+            c.notes.append("our name used as an ordinary word, with nothing to answer: not about us")
             return c
         else:
             if c.action == "reply":
@@ -762,11 +904,36 @@ def compose(
         c.parts.append((1, say("closing")))
     if ins.shorter:
         c.parts = [p for p in c.parts if p[0] >= 6]
-        c.notes.append("shortened as asked")
+        # shorter than the draft the reviewer saw: drop what may go, the lowest priority first
+        while req.previous and len(c.text()) >= len(req.previous) and len(c.parts) > 1:
+            drop = min(range(len(c.parts)), key=lambda i: (c.parts[i][0], -i))  # the opening goes before the answer
+            if c.parts[drop][0] >= 9:
+                break
+            del c.parts[drop]
+        if req.previous and len(c.text()) >= len(req.previous):
+            c.notes.append("could not follow: shorter (nothing more can go without losing the answer)")
+        else:
+            c.notes.append("shortened as asked")
     c.notes += [f"could not follow: {u}" for u in ins.unknown]
     c.parts = [(p, s) for p, s in c.parts if s and not any(a in s for a in avoid)]
     fit(c, req)
     return c
+
+
+def _name_as_a_word(text: str, org: Org) -> bool:
+    """Does the post use our name only as an ordinary word: never by handle or tag, and every name it holds
+    written in lower case where we capitalise it ("gobble up") or said twice in a row (「ゴブルゴブル」)?"""
+    if re.search(r"[@#＃]", text):
+        return False
+    said = [name for name in (org.name, *org.names) if name and _mentions(norm(text), name)]
+    n = norm(text)
+    for name in said:
+        t = norm(name)
+        doubled = re.search(rf"{re.escape(t)}\s?{re.escape(t)}", n) is not None
+        lower = name.isascii() and name != name.lower() and name not in text and name.lower() in text
+        if not (doubled or lower):
+            return False
+    return bool(said)
 
 
 def _mention(

@@ -77,6 +77,7 @@ def read_request(prompt: str) -> Request:
     """The trusted context and the fenced post of a user prompt (cached: every turn reads the same prompt)."""
     blocks = unfence(prompt, "POST")
     text = blocks[0][1] if blocks else prompt
+    previous = unfence(prompt, "PREVIOUS")
     triage = _json(_TRIAGE, prompt)
     org = _json(_ORG, prompt)
     lang = str(triage.get("language") or "")
@@ -94,6 +95,7 @@ def read_request(prompt: str) -> Request:
         org=Org.from_json(org) if org.get("name") else None,
         generation=int(gen.group("n")) if gen else 1,
         instructions=rv.group("text").strip() if rv else None,
+        previous=previous[0][1] if previous else None,
     )
 
 

@@ -19,6 +19,7 @@ import pytest
 from agent.checks.length import weighted_length
 from agent.drafting import DraftOutcome, draft_reply
 from agent.intake.triage import triage
+from agent.llm.composer import Entry, Org, Request, asks_for, compose, holds, read_post
 from agent.llm.offline import split_sentences
 from agent.org.schemas import OrgProfile
 from agent.schemas import PostIn
@@ -271,7 +272,86 @@ TAX = Company(
     },
 )
 
-COMPANIES = [BAKERY, BIKES, TAX]
+GYM = Company(
+    slug="gym",
+    profile={
+        "name": "Hikari Fitness",
+        "names": ["Hikari Fitness", "ひかりフィットネス"],
+        "handles": {"x": "@hikari_fit"},
+        "products": [{"name": "Hikari Personal", "aliases": ["ひかりパーソナル"]}],
+        "competitors": ["IronWorks", "アイアンワークス"],
+    },
+    entries=[
+        _e(
+            "hours-ja",
+            "ja",
+            "営業時間を教えてください。",
+            "平日は6:00〜23:00、土日祝は8:00〜20:00に営業しています。毎月第3月曜日は休館日です。",
+        ),
+        _e(
+            "hours-en",
+            "en",
+            "What are the opening hours?",
+            "On weekdays we are open from 6:00 to 23:00, and on weekends and holidays from 8:00 to 20:00. "
+            "Every third Monday of the month is a closing day.",
+        ),
+        _e("fee-ja", "ja", "会費はいくらですか？", "月会費は7,700円（税込）です。入会金はかかりません。"),
+        _e(
+            "fee-en",
+            "en",
+            "How much is the membership?",
+            "The monthly membership is 7,700 yen including tax. There is no joining fee.",
+        ),
+        _e(
+            "billing-ja",
+            "ja",
+            "会費の引き落とし日はいつですか？",
+            "会費は毎月5日にご登録の口座から引き落とされます。5日が土日祝の場合は翌営業日です。",
+        ),
+        _e(
+            "billing-en",
+            "en",
+            "When is the membership fee charged?",
+            "The fee is debited from your registered account on the 5th of every month. "
+            "If the 5th is a weekend or holiday, it is debited on the next business day.",
+        ),
+        _e(
+            "trainer-ja",
+            "ja",
+            "パーソナルトレーニングを受けるには？",
+            "アプリの「予約」→「パーソナル」からトレーナーと時間を選んでください。料金は1回60分で5,500円です。",
+        ),
+        _e(
+            "trainer-en",
+            "en",
+            "How do I book personal training?",
+            'Choose a trainer and a time under "Booking" > "Personal" in the app. '
+            "One 60-minute session costs 5,500 yen.",
+        ),
+    ],
+    questions={
+        "ja": ("ひかりフィットネスの会費っていくらですか？", "fee-ja", "7,700円"),
+        "en": ("How much is a Hikari Fitness membership?", "fee-en", "7,700 yen"),
+    },
+    complaint_with_data={
+        "ja": ("ひかりフィットネスの会費が二重に引き落とされた。電話 090-7777-8888 に連絡ください", "090-7777-8888"),
+        "en": ("Hikari Fitness took my membership fee twice this month. Email me at kim.t@example.com", "kim.t"),
+    },
+    praise={
+        "ja": "ひかりフィットネスのスタッフさん、いつも明るくて最高です！ありがとう",
+        "en": "The Hikari Fitness staff are always so welcoming, love this gym. Thank you!",
+    },
+    unanswerable={
+        "ja": "ひかりフィットネスにサウナはありますか？",
+        "en": "Does Hikari Fitness have a sauna?",
+    },
+    rival_news={
+        "ja": "アイアンワークスが駅前に新店舗をオープン",
+        "en": "IronWorks opens a new gym by the station",
+    },
+)
+
+COMPANIES = [BAKERY, BIKES, TAX, GYM]
 LANGS = ["ja", "en"]
 OTHER_NAMES = ["Hoshizora", "星空", "Acme"]  # the demo company and its competitor never appear in a draft
 APOLOGY = re.compile(r"申し訳|すみません|お詫び|ご不便|sorry|apologi", re.IGNORECASE)
@@ -502,3 +582,146 @@ async def test_replies_fit_x(kbs: dict[str, Any], company: Company, lang: str) -
     for text in (company.questions[lang][0], company.complaint_with_data[lang][0], company.praise[lang]):
         out = await draft(kbs, company, text, instructions=INSTRUCTIONS["longer"][lang])
         assert weighted_length(out.draft.text)[0] <= 280
+
+
+# --- answer types: what kind of fact the post asks for ----------------------------------------------------------
+
+# (post, entry, fact): questions whose words barely overlap the entry's, answered by the kind of fact they ask for
+PARAPHRASES = {
+    "ja": [
+        ("ひかりフィットネスって平日は何時に閉まりますか？", "hours-ja", "23:00"),
+        ("ひかりフィットネスの会費って毎月いつ落ちるの？", "billing-ja", "5日"),
+        ("ひかりフィットネスのパーソナルトレーニングっていくら？", "trainer-ja", "5,500円"),
+    ],
+    "en": [
+        ("What time does Hikari Fitness close on weekdays?", "hours-en", "23:00"),
+        ("When does Hikari Fitness take the monthly membership payment?", "billing-en", "5th"),
+        ("How much is a personal training session at Hikari Fitness?", "trainer-en", "5,500 yen"),
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_paraphrased_question_is_answered_by_the_kind_of_fact_it_asks_for(
+    kbs: dict[str, Any], lang: str
+) -> None:
+    for text, key, fact in PARAPHRASES[lang]:
+        d = (await draft(kbs, GYM, text)).draft
+        assert [c.key for c in d.citations] == [key], (text, d.rationale)
+        assert fact in d.text, (text, d.text)  # the sentence holding the asked-for fact, even when not the first
+
+
+ORG = Org(name="Mori Dental", names=("Mori Dental", "もり歯科"), handles=(("x", "@mori_dental"),))
+
+
+def _entry(key: str, lang: str, title: str, body: str) -> Entry:
+    return Entry(key=key, revision=1, lang=lang, kind="faq", title=title, body=body, score=1.0, dense=0.7)
+
+
+HOURS = {
+    "ja": _entry("hours-ja", "ja", "診療時間は何時から何時までですか？", "診療時間は9:00〜18:00です。日曜は休診です。"),
+    "en": _entry(
+        "hours-en",
+        "en",
+        "What are the clinic hours?",
+        "The clinic is open from 9:00 to 18:00. We are closed on Sundays.",
+    ),
+}
+COMPLAINT = {"intent": "complaint", "sentiment": "negative"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_complaint_the_entry_does_not_address_is_escalated(lang: str) -> None:
+    # the hours FAQ shares the post's words, but answers "when are you open", not what went wrong
+    text = {
+        "ja": "もり歯科の受付の診療時間中の対応が最悪だった。スタッフの態度がひどい",
+        "en": "Mori Dental front desk staff were so rude during clinic hours today, terrible",
+    }[lang]
+    c = compose(Request(text=text, lang=lang, triage=COMPLAINT, org=ORG), [HOURS[lang]])
+    assert c.action == "escalate" and c.citations == [], c.notes
+    asked = {"ja": "もり歯科の診療時間は何時までですか？", "en": "What time does Mori Dental close?"}[lang]
+    c = compose(Request(text=asked, lang=lang, triage={"intent": "question"}, org=ORG), [HOURS[lang]])
+    assert [e.key for e in c.citations] == [HOURS[lang].key] and "18:00" in c.text()
+
+
+def test_answer_types_are_read_from_the_phrase_banks() -> None:
+    assert "price" in asks_for("いくらですか？", "ja") and "price" in asks_for("How much is it?", "en")
+    assert "time" in asks_for("何時まで開いてますか", "ja") and "time" in asks_for("What time do you close?", "en")
+    assert "date" in asks_for("請求日はいつ？", "ja") and "date" in asks_for("When am I billed?", "en")
+    assert "date" not in asks_for("いつも使っています", "ja")  # 「いつも」 is "always", not "when"
+    assert "price" in holds("月額980円です。", "ja") and "time" in holds("Open 7:00 to 19:00.", "en")
+    assert "date" in holds("毎月27日に請求します。", "ja") and "date" in holds("Charged on the 27th.", "en")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_code_that_does_not_arrive_is_no_order_matter(lang: str) -> None:
+    code = {
+        "ja": "もり歯科のログイン用の確認コードが届きません。どうすれば？",
+        "en": "The Mori Dental login code never arrived, what do I do?",
+    }
+    parcel = {
+        "ja": "もり歯科で注文した歯ブラシが届きません",
+        "en": "The toothbrush I ordered from Mori Dental never arrived",
+    }
+    assert not read_post(Request(text=code[lang], lang=lang, org=ORG)).order
+    assert read_post(Request(text=parcel[lang], lang=lang, org=ORG)).order
+
+
+def test_a_set_phrase_is_no_safety_matter() -> None:
+    burned = Request(
+        text="Burned through my data plan in a week lol", lang="en", triage={"sensitive": ["safety"]}, org=ORG
+    )
+    assert not read_post(burned).safety
+    fire = Request(
+        text="The charger caught fire and burned my desk", lang="en", triage={"sensitive": ["safety"]}, org=ORG
+    )
+    assert read_post(fire).safety
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_remark_that_only_uses_our_name_as_a_word_is_left_alone(lang: str) -> None:
+    org = Org(name="Mori", names=("Mori", "もり"), handles=(("x", "@mori_dental"),))
+    remark = {
+        "ja": "週末は焼肉をもりもり食べた。明日は雨らしい",
+        "en": "spent the weekend walking in the mori woods, rain tomorrow apparently",
+    }
+    c = compose(Request(text=remark[lang], lang=lang, triage={"intent": "other"}, org=org), [])
+    assert c.action == "ignore" and c.text() == ""
+    to_us = compose(Request(text=f"@mori_dental {remark[lang]}", lang=lang, triage={"intent": "other"}, org=org), [])
+    assert to_us.action != "ignore"  # written to our handle: about us
+
+
+def test_a_yes_no_question_about_a_thing_no_entry_mentions_is_not_answered() -> None:
+    # the booking FAQ shares 予約, but the post asks about an app the knowledge never mentions
+    booking = _entry(
+        "booking-ja", "ja", "予約の変更はできますか？", "予約の変更はお電話で承ります。前日18:00までにご連絡ください。"
+    )
+    q = Request(
+        text="もり歯科ってスマートウォッチで予約できますか？", lang="ja", triage={"intent": "question"}, org=ORG
+    )
+    c = compose(q, [booking])
+    assert c.action == "escalate" and c.citations == [], c.notes
+    # the same entry answers a yes/no question about what it does mention, also with a katakana word in it
+    known = Request(
+        text="もり歯科の予約の変更ってできますか？ウェブでも？", lang="ja", triage={"intent": "question"}, org=ORG
+    )
+    assert [e.key for e in compose(known, [booking]).citations] == ["booking-ja"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_praise_replies_to_different_posts_are_worded_differently(lang: str) -> None:
+    posts = {
+        "ja": [
+            "もり歯科の先生が優しくて最高でした！",
+            "もり歯科、待ち時間ゼロでびっくり。ありがとう！",
+            "もり歯科のスタッフさん神対応",
+        ],
+        "en": [
+            "Mori Dental was amazing today, so gentle!",
+            "Zero wait at Mori Dental, love it",
+            "Mori Dental staff are the best",
+        ],
+    }[lang]
+    texts = [compose(Request(text=t, lang=lang, triage={"intent": "praise"}, org=ORG), []).text() for t in posts]
+    assert all(texts) and len(set(texts)) == len(texts)
+    assert not any(APOLOGY.search(t) for t in texts)
