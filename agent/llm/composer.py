@@ -883,8 +883,10 @@ def compose(
                 c.action, c.escalate_to = "escalate", "support"
                 c.notes.append("no entry answers the post: escalated to support")
             c.parts.append((9, say("legal") if r.legal else say("escalate")))
+            c.parts.append((2, say("escalate_follow")))  # an independent part: escalations rarely coincide
     elif c.action == "escalate":
         c.parts.append((9, say("escalate")))
+        c.parts.append((2, say("escalate_follow")))
     if r.refund:
         c.parts.append((7, say("refund")))
         c.citations += [e for e in entries if e.query == "refund" and e.kind == "policy"][:1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import random
@@ -37,10 +38,18 @@ def _post(text: str, i: int, followers: int = 300) -> Any:
     return PostIn(source="x", external_id=f"b-{i}", author={"handle": f"user{i}", "followers": followers}, text=text)
 
 
+@functools.lru_cache(maxsize=1)
+def demo_org() -> Any:
+    """The demo company's profile: who "we" are in its replies, as the pipeline would pass it."""
+    from kizuki.seed import demo
+
+    return demo().profile()
+
+
 def _triage(post: Any) -> Any:
     from agent.intake.triage import triage
 
-    return triage(post)
+    return triage(post, org=demo_org())
 
 
 def load_kb(home: Path) -> Any:
@@ -69,7 +78,7 @@ async def run_scenarios(kb: Any, verbose: bool) -> dict[str, Any]:
     failures = []
     for i, row in enumerate(rows):
         post = _post(row["post"]["text"], i, row["post"].get("followers", 300))
-        out = await draft_reply(post, _triage(post), retriever=kb)
+        out = await draft_reply(post, _triage(post), retriever=kb, org=demo_org())
         d, exp = out.draft, row["expect"]
         checks: dict[str, bool] = {}
         checks["language"] = d.language == exp["language"] and (bool(KANA.search(d.text)) == (exp["language"] == "ja"))
@@ -209,7 +218,7 @@ async def run_non_template(kb: Any) -> dict[str, Any]:
     flagged = 0
     for i, (t, question) in enumerate(posts):
         post = _post(t, 1000 + i)
-        out = await draft_reply(post, _triage(post), retriever=kb)
+        out = await draft_reply(post, _triage(post), retriever=kb, org=demo_org())
         if out.draft.text:
             alone.append(out.draft.text)
             # what the reply answers: the FAQ entry it cites (two symptoms can have one answer), else the
@@ -217,7 +226,7 @@ async def run_non_template(kb: Any) -> dict[str, Any]:
             faq = [c.key for c in out.draft.citations if "policy" not in c.key]
             answered_from.append(faq[0] if faq and out.draft.action != "escalate" else question)
         recent = guarded[::-1][:RECENT_REPLIES_LIMIT]
-        out = await draft_reply(post, _triage(post), retriever=kb, recent_replies=recent)
+        out = await draft_reply(post, _triage(post), retriever=kb, recent_replies=recent, org=demo_org())
         if out.draft.text:
             guarded.append(out.draft.text)
         flagged += "template" in out.checks.categories
@@ -254,7 +263,7 @@ async def run_non_template_labelled(kb: Any) -> dict[str, Any]:
     drafts = []
     for i, row in enumerate(rows):
         post = _post(row["text"], 5000 + i)
-        out = await draft_reply(post, _triage(post), retriever=kb)
+        out = await draft_reply(post, _triage(post), retriever=kb, org=demo_org())
         if out.draft.text:
             drafts.append(out.draft.text)
     mean, top = pairwise_stats(drafts)
@@ -280,7 +289,7 @@ async def run_offline_throughput(kb: Any, n: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     for p, tr in zip(posts, triages, strict=True):
         t = time.perf_counter()
-        await draft_reply(p, tr, retriever=kb)
+        await draft_reply(p, tr, retriever=kb, org=demo_org())
         lat.append(time.perf_counter() - t)
     wall = time.perf_counter() - t0
     lat.sort()
