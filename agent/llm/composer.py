@@ -354,7 +354,7 @@ def read_post(req: Request) -> Reading:
     if org:
         for name, aliases in org.products:
             said = [t for t in (name, *aliases) if _mentions(n, t)]
-            if said:  # the product's own name, unless the post names it in another script ("Tsubame Travel Pass")
+            if said:  # the product's own name, unless the post names it in another script ("Acme Pass" for アクメパス)
                 product = name if name in said or _script(name) == _script(req.text) else said[0]
                 break
     brand = frozenset(t for b in brand_terms for t in terms_of(b))
@@ -924,7 +924,7 @@ def compose(
 
 def _name_as_a_word(text: str, org: Org) -> bool:
     """Does the post use our name only as an ordinary word: never by handle or tag, and every name it holds
-    written in lower case where we capitalise it ("gobble up") or said twice in a row (「ゴブルゴブル」)?"""
+    written in lower case where we capitalise it ("the mori woods" for Mori) or said twice in a row (「もりもり」)?"""
     if re.search(r"[@#＃]", text):
         return False
     said = [name for name in (org.name, *org.names) if name and _mentions(norm(text), name)]
