@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -345,8 +347,30 @@ def _wants(text: str, lang: str) -> frozenset[str]:
     return frozenset().union(*(asks_for(s, lang) for s in asking)) if asking else asks_for(text, lang)
 
 
+_READINGS: OrderedDict[tuple[Any, ...], Reading] = OrderedDict()
+_READINGS_LOCK = threading.Lock()
+
+
 def read_post(req: Request) -> Reading:
-    """Read the post with the triage, the organisation block and the phrase bank's signal words."""
+    """Read the post with the triage, the organisation block and the phrase bank's signal words.
+
+    Remembered for the last few hundred requests: a repair composes several alternatives of one post, and
+    each reads it (1-2 ms of Sudachi and pattern work a time)."""
+    key = (req.text, req.lang, repr(sorted(req.triage.items())), req.org, req.channel, req.instructions)
+    with _READINGS_LOCK:
+        hit = _READINGS.get(key)
+        if hit is not None:
+            _READINGS.move_to_end(key)
+            return hit
+    reading = _read_post(req)
+    with _READINGS_LOCK:
+        _READINGS[key] = reading
+        while len(_READINGS) > 512:
+            _READINGS.popitem(last=False)
+    return reading
+
+
+def _read_post(req: Request) -> Reading:
     lang, n = req.lang, norm(req.text)
     org, tri = req.org, req.triage
     brand_terms = org.brand_terms() if org else []

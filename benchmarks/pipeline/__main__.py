@@ -216,13 +216,14 @@ def main() -> None:
     from agent.schemas import PostIn
     from kizuki.core.settings import Settings
     from kizuki.runtime import Runtime
+    from kizuki.seed import demo, load_company
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(home=Path(tmp), database_url=args.database_url)
+        settings = Settings(home=Path(tmp), database_url=args.database_url, rules_file=demo().rules_file)
         rt = Runtime(settings)
         rt.db.migrate()
         t0 = time.perf_counter()
-        rt.knowledge.import_file(ROOT / "demo" / "knowledge.jsonl", actor="bench")
+        load_company(rt, demo(), actor="bench")  # profile, watch rules and knowledge, as `kizuki up` stores them
         setup_s = time.perf_counter() - t0
         posts = [PostIn.model_validate(p) for p in make_posts(args.posts)]
         # warm-up (model and index loads are start-up, not throughput): a Japanese and an English post, as the
