@@ -165,7 +165,8 @@ def regenerate(rt: ReviewHost, draft_id: int, req: RegenerateRequest, *, actor: 
         draft = get_draft(s, draft_id, for_update=True)
         if draft.status not in REGENERABLE:
             raise DraftAlreadyDecided(
-                f"draft {draft_id} is {draft.status}; only pending, failed or rejected drafts can be regenerated",
+                f"draft {draft_id} is {draft.status}; only pending, failed, rejected or delivery_failed drafts can be "
+                "regenerated",
                 extra={"status": draft.status},
             )
         _check_version(draft, req.version)
