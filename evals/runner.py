@@ -24,11 +24,11 @@ from agent.org.schemas import OrgProfile
 from agent.schemas import PostIn
 from evals.evaluators import case_evaluators, suite_evaluators
 from evals.judge import JUDGE_LABEL, SKIPPED, ReplyJudge, is_real_model
-from evals.schema import CaseSpec, Suite, Thresholds
+from evals.schema import CaseSpec, Expect, Suite, Thresholds
 from evals.shapes import CaseInputs, CaseMeta, CitedEntry, DraftOutput
 from kizuki.core.settings import Settings, get_settings
 from kizuki.runtime import Runtime
-from kizuki.seed import CompanyFolder, demo
+from kizuki.seed import CompanyFolder, demo, other_company_names
 from knowledge import io as kio
 
 __all__ = [
@@ -168,9 +168,12 @@ def _post(case: CaseSpec) -> dict[str, Any]:
 
 
 def build_dataset(
-    suite: Suite, *, judge_model: str | Model | None = None
+    suite: Suite, *, judge_model: str | Model | None = None, never_name: Sequence[str] = ()
 ) -> Dataset[CaseInputs, DraftOutput, CaseMeta]:
-    """The suite as a pydantic-evals dataset: per-case property evaluators, the judge, suite-level scores."""
+    """The suite as a pydantic-evals dataset: per-case property evaluators, the judge, suite-level scores.
+
+    ``never_name`` (other companies' names) is added to every case's `must_not_contain`, so no suite file has
+    to name another company."""
     cases = [
         Case(
             name=c.name,
@@ -179,14 +182,21 @@ def build_dataset(
                 channel=c.post.channel or c.post.source,
                 history=[h.model_dump(mode="json") for h in c.history],
             ),
-            metadata=CaseMeta(category=c.category, critical=c.critical, expect=c.expect),
-            evaluators=tuple(case_evaluators(c.expect, default_no_findings=DANGEROUS_CATEGORIES)),
+            metadata=CaseMeta(category=c.category, critical=c.critical, expect=expect),
+            evaluators=tuple(case_evaluators(expect, default_no_findings=DANGEROUS_CATEGORIES)),
         )
         for c in suite.cases
+        for expect in [_never_naming(c.expect, never_name)]
     ]
     return Dataset(
         name=suite.name, cases=cases, evaluators=[ReplyJudge(judge_model)], report_evaluators=suite_evaluators()
     )
+
+
+def _never_naming(expect: Expect, names: Sequence[str]) -> Expect:
+    if not names:
+        return expect
+    return expect.model_copy(update={"must_not_contain": list(dict.fromkeys([*expect.must_not_contain, *names]))})
 
 
 def _model_label(model: str | Model) -> str:
@@ -430,7 +440,7 @@ async def run_suite_async(
             await asyncio.to_thread(rt.knowledge.retrieve, "warm-up", k=1)
             if max_concurrency is None:
                 max_concurrency = 4 if is_real_model(model) else 1
-            dataset = build_dataset(suite, judge_model=judge_model)
+            dataset = build_dataset(suite, judge_model=judge_model, never_name=other_company_names(company))
             report = await dataset.evaluate(
                 _Drafter(rt, model, prompt, org),
                 name=f"{suite.name}:{_model_label(model)}",

@@ -59,6 +59,23 @@ class CompanyFolder:
         return load_yaml(self.profile_file, OrgProfile) if self.profile_file.exists() else None
 
 
+def distinctive_names(profile: OrgProfile) -> list[str]:
+    """The names that say which company is meant: its names, product names and handles (without @), leaving out
+    short ones that are ordinary words too (under 4 letters in Latin script, under 3 characters otherwise)."""
+    names = [*profile.names, *(p.name for p in profile.products), *(h.lstrip("@") for h in profile.handles.values())]
+    return list(dict.fromkeys(n for n in names if len(n) >= (4 if n.isascii() else 3)))
+
+
+def other_company_names(company: CompanyFolder) -> list[str]:
+    """What no reply of ``company`` may contain: every other known company's distinctive names."""
+    names: list[str] = []
+    for other in known_companies():
+        profile = other.profile() if other.root != company.root else None
+        if profile is not None:
+            names += distinctive_names(profile)
+    return list(dict.fromkeys(names))
+
+
 def demo() -> CompanyFolder:
     return CompanyFolder(DEMO_DIR)
 

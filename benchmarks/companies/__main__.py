@@ -28,7 +28,7 @@ from typing import Any
 from agent.postfile import read_posts
 from kizuki.core.settings import Settings
 from kizuki.runtime import Runtime
-from kizuki.seed import CompanyFolder, known_companies, load_company
+from kizuki.seed import CompanyFolder, known_companies, load_company, other_company_names
 
 _APOLOGY = re.compile(r"申し訳|すみません|お詫び|ご迷惑|sorry|apologi", re.IGNORECASE)
 _KANA = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -57,16 +57,8 @@ class Tally:
 
 def _others(company: CompanyFolder) -> list[str]:
     """Names a reply of this company must never contain: the other companies' and its competitors'."""
-    names: list[str] = []
-    for other in known_companies():
-        profile = other.profile()
-        if profile is None:
-            continue
-        if other.root == company.root:
-            names += profile.competitors
-        else:
-            names += [n for n in profile.names if len(n) >= 4] + [h.lstrip("@") for h in profile.handles.values()]
-    return list(dict.fromkeys(names))
+    profile = company.profile()
+    return list(dict.fromkeys([*other_company_names(company), *(profile.competitors if profile else [])]))
 
 
 def measure(company: CompanyFolder, *, cache_home: Path | None = None) -> dict[str, Any]:

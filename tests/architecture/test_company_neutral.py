@@ -1,5 +1,6 @@
 """The product names no company: everything company-specific is data (the profile, watch rules, rules file,
-knowledge), so no code, prompt or shipped default may name the demo company or an evaluation company."""
+knowledge), so no code, prompt or shipped default may name the demo company or an evaluation company, and no
+company folder names another company (the eval runner adds the others' names to every case's must_not_contain)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kizuki.seed import known_companies
+from kizuki.seed import distinctive_names, known_companies
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = ("agent", "api", "knowledge", "kizuki", "evals", "review", "delivery")
@@ -25,10 +26,8 @@ def _names() -> dict[str, str]:
     for company in known_companies():
         profile = company.profile()
         assert profile is not None, f"{company.root} has no profile.yaml"
-        for name in [*profile.names, *(p.name for p in profile.products), *profile.handles.values()]:
-            folded = _fold(name.lstrip("@"))
-            if len(folded) >= 4:  # short names ("つばめ") are ordinary words as well
-                names[folded] = company.slug
+        for name in distinctive_names(profile):
+            names[_fold(name)] = company.slug
     return names
 
 
@@ -57,4 +56,20 @@ def test_no_code_or_prompt_names_a_company(top: str) -> None:
             continue
         text = _fold(path.read_text(encoding="utf-8", errors="replace"))
         found += [f"{path.relative_to(ROOT)}: {n!r} ({slug})" for n, slug in names.items() if n in text]
+    assert found == []
+
+
+def test_no_company_folder_names_another_company() -> None:
+    names = _names()
+    found = []
+    for company in known_companies():
+        for path in company.root.rglob("*"):
+            if path.suffix not in SUFFIXES or not path.is_file():
+                continue
+            text = _fold(path.read_text(encoding="utf-8", errors="replace"))
+            found += [
+                f"{path.relative_to(ROOT)}: {n!r} ({slug})"
+                for n, slug in names.items()
+                if slug != company.slug and n in text
+            ]
     assert found == []

@@ -109,3 +109,18 @@ cases:
     assert gate.value == 0.0 and not gate.ok
     reason = run.cases[0].failed_evaluations()[0].reason or ""
     assert "kurumi-e12-ja" in reason and "kamado-e03-ja" in reason
+
+
+def test_every_case_must_not_name_the_other_companies() -> None:
+    from evals.runner import build_dataset
+    from kizuki.seed import known_companies, other_company_names
+
+    suite = resolve_suites("tsubame-questions")[0]
+    assert suite.company is not None
+    company = next(c for c in known_companies() if c.root == suite.company)
+    others = other_company_names(company)
+    assert others and not any("tsubame" in n.casefold() for n in others)
+    dataset = build_dataset(suite, never_name=others)
+    for case in dataset.cases:
+        assert case.metadata is not None
+        assert set(others) <= set(case.metadata.expect.must_not_contain)
