@@ -24,7 +24,6 @@ from agent.intake import service as intake
 from agent.intake.models import DoNotEngageEntry
 from agent.intake.normalise import detect_language
 from agent.intake.triage import triage, triage_with_model
-from agent.intake.watch import WatchRules
 from agent.llm.offline import OFFLINE_MODEL_NAME
 from agent.llm.routing import build_model
 from agent.org.schemas import OrgProfile
@@ -68,9 +67,6 @@ class PipelineHost(Protocol):
     def knowledge(self) -> Retriever: ...
 
     @property
-    def checker(self) -> Checker: ...
-
-    @property
     def watch_rules(self) -> intake.WatchRulesInForce: ...
 
     @property
@@ -84,15 +80,6 @@ class Pipeline:
 
     def __init__(self, rt: PipelineHost) -> None:
         self.rt = rt
-
-    # -- configuration -------------------------------------------------------------------------
-    def watch_rules(self, session: Session) -> tuple[int, WatchRules]:
-        """The watch rules in force: the newest stored version, or the shipped defaults (version 0)."""
-        return self.rt.watch_rules.current(session)
-
-    @property
-    def checker(self) -> Checker:
-        return self.rt.checker
 
     # -- intake --------------------------------------------------------------------------------
     def intake(self, post_in: PostIn, *, actor: str = "intake", now: datetime | None = None) -> IngestOutcome:

@@ -6,6 +6,7 @@ job queued, so it is delivered after restart). An already-sent draft is never se
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from agent.posts import lifecycle
@@ -74,8 +75,6 @@ def record(db: Database, draft_id: int, *, ok: bool, error: str | None, final: b
 
 async def deliver(db: Database, channel: Channel, draft_id: int, *, final: bool) -> None:
     """One delivery attempt of one draft; raises `DeliveryError` (after recording it) so the job is retried."""
-    import asyncio
-
     reply = await asyncio.to_thread(prepare, db, draft_id)
     if reply is None:
         return

@@ -11,15 +11,16 @@ from sqlalchemy.orm import Session
 from agent.intake.models import DoNotEngageEntry, WatchRuleSet
 
 # Built once with bound parameters: intake runs them for every post.
-_NEWEST_WATCH_RULES = select(WatchRuleSet).order_by(WatchRuleSet.version.desc()).limit(1)
+_NEWEST_WATCH_RULES_VERSION = select(WatchRuleSet.version).order_by(WatchRuleSet.version.desc()).limit(1)
 _ACTIVE_BLOCK = select(DoNotEngageEntry).where(
     DoNotEngageEntry.handle == bindparam("handle"),
     or_(DoNotEngageEntry.expires_at.is_(None), DoNotEngageEntry.expires_at > bindparam("now")),
 )
 
 
-def newest_watch_rules(session: Session) -> WatchRuleSet | None:
-    return session.scalars(_NEWEST_WATCH_RULES).first()
+def newest_watch_rules_version(session: Session) -> int | None:
+    """The version in force (read for every post: the rules themselves only when it changed)."""
+    return session.scalar(_NEWEST_WATCH_RULES_VERSION)
 
 
 def watch_rules_version(session: Session, version: int) -> WatchRuleSet | None:

@@ -41,13 +41,18 @@ class WatchRulesInForce:
         self._parsed: tuple[int, WatchRules] | None = None
 
     def current(self, session: Session) -> tuple[int, WatchRules]:
-        row = repository.newest_watch_rules(session)
-        if row is None:
+        version = repository.newest_watch_rules_version(session)
+        if version is None:
             return 0, WatchRules()
         with self._lock:
-            if self._parsed is None or self._parsed[0] != row.version:
-                self._parsed = (row.version, WatchRules.model_validate(row.rules))
-            return self._parsed
+            parsed = self._parsed
+        if parsed is None or parsed[0] != version:
+            row = repository.watch_rules_version(session, version)
+            assert row is not None
+            parsed = (version, WatchRules.model_validate(row.rules))
+            with self._lock:
+                self._parsed = parsed
+        return parsed
 
     def usable(self, session: Session) -> tuple[int, WatchRules]:
         """`current`, or `WatchRulesNotSet` when they name nothing (no brand and no competitor term)."""

@@ -9,11 +9,16 @@ from sqlalchemy.orm import Session
 
 from agent.org.models import OrgProfileVersion
 
-_NEWEST = select(OrgProfileVersion).order_by(OrgProfileVersion.version.desc()).limit(1)
+_NEWEST_VERSION = select(OrgProfileVersion.version).order_by(OrgProfileVersion.version.desc()).limit(1)
 
 
-def newest(session: Session) -> OrgProfileVersion | None:
-    return session.scalars(_NEWEST).first()
+def newest_version(session: Session) -> int | None:
+    """The version in force (read for every post: the profile itself only when it changed)."""
+    return session.scalar(_NEWEST_VERSION)
+
+
+def by_version(session: Session, version: int) -> OrgProfileVersion | None:
+    return session.scalars(select(OrgProfileVersion).where(OrgProfileVersion.version == version)).first()
 
 
 def versions(session: Session) -> Sequence[OrgProfileVersion]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kizuki.core.text import check_storable
 
@@ -17,19 +18,21 @@ def _clean(value: str, field: str) -> str:
     return unicodedata.normalize("NFC", check_storable(value, field)).strip()
 
 
+def _required(value: str) -> str:
+    value = _clean(value, "name")
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_required)]
+
+
 class Product(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    name: str = Field(min_length=1, max_length=200, description="The product's name as the company writes it")
+    name: Name = Field(min_length=1, max_length=200, description="The product's name as the company writes it")
     aliases: list[str] = Field(default_factory=list, description="Other ways people write it")
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        v = _clean(v, "name")
-        if not v:
-            raise ValueError("must not be blank")
-        return v
 
     @field_validator("aliases")
     @classmethod
@@ -42,7 +45,7 @@ class OrgProfile(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    name: str = Field(min_length=1, max_length=200, description="The company's name, as replies say it")
+    name: Name = Field(min_length=1, max_length=200, description="The company's name, as replies say it")
     names: list[str] = Field(default_factory=list, description="Every way people write the company")
     handles: dict[str, str] = Field(
         default_factory=dict, description="Channel → our support account, e.g. {x: '@acme_help'} (DM redirection)"
@@ -56,14 +59,6 @@ class OrgProfile(BaseModel):
     tone: str | None = Field(default=None, max_length=2000, description="Tone notes for the drafting prompt")
     departments: dict[str, str] = Field(default_factory=dict, description="Department → what it handles")
     business_hours: str | None = Field(default=None, max_length=500)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        v = _clean(v, "name")
-        if not v:
-            raise ValueError("must not be blank")
-        return v
 
     @field_validator("names", "competitors", "contacts")
     @classmethod

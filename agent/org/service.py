@@ -22,13 +22,18 @@ class ProfileInForce:
         self._parsed: tuple[int, OrgProfile] | None = None
 
     def current(self, session: Session) -> tuple[int, OrgProfile | None]:
-        row = repository.newest(session)
-        if row is None:
+        version = repository.newest_version(session)
+        if version is None:
             return 0, None
         with self._lock:
-            if self._parsed is None or self._parsed[0] != row.version:
-                self._parsed = (row.version, OrgProfile.model_validate(row.profile))
-            return self._parsed
+            parsed = self._parsed
+        if parsed is None or parsed[0] != version:
+            row = repository.by_version(session, version)
+            assert row is not None
+            parsed = (version, OrgProfile.model_validate(row.profile))
+            with self._lock:
+                self._parsed = parsed
+        return parsed
 
 
 def save_profile(
@@ -61,3 +66,7 @@ def save_profile(
 
 def versions(session: Session) -> Sequence[OrgProfileVersion]:
     return repository.versions(session)
+
+
+def version_row(session: Session, version: int) -> OrgProfileVersion | None:
+    return repository.by_version(session, version)

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, tags=["organisation"
 def get_org(rt: RuntimeDep, actor: Annotated[Actor, requires("editor", "agent")]) -> OrgProfilePublic:
     with rt.db.reading() as s:
         version, profile = rt.org.current(s)
-        row = next((r for r in service.versions(s) if r.version == version), None) if version else None
+        row = service.version_row(s, version) if version else None
         return OrgProfilePublic(
             version=version,
             profile=profile,

@@ -22,10 +22,9 @@ class OutboundReply(BaseModel):
 
 
 class Channel(ABC):
-    """Sends approved replies. `automatic` channels are driven by the outbox; the others by a person."""
+    """Sends approved replies through the outbox (network connectors will be channels too)."""
 
     name: ClassVar[str]
-    automatic: ClassVar[bool] = True
 
     @abstractmethod
     async def send(self, reply: OutboundReply) -> Any:

@@ -10,7 +10,6 @@ from delivery.errors import DeliveryError
 
 class ManualChannel(Channel):
     name = "manual"
-    automatic = False
 
     async def send(self, reply: OutboundReply) -> Any:
         raise DeliveryError("the manual channel sends nothing: a person posts the reply and marks it sent")
