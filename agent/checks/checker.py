@@ -15,7 +15,7 @@ from .length import check_channel
 from .matcher import Hit, TermMatcher, TermSpec, TextViews
 from .models import CheckResult, Finding
 from .normalize import View, policy_view
-from .pii import PiiItem, find_pii, normalise_contact
+from .pii import DEFAULT_REGIONS, PiiItem, clean_regions, find_pii, normalise_contact, phone_forms
 from .policy import find_policy
 from .rules import Rules, Term, default_rules, load_rules, rules_signature, with_extras
 
@@ -70,6 +70,84 @@ _REQUEST_PII = re.compile(
 )
 
 
+# The request itself says where to answer: in public ("reply with your phone number", 「こちらに電話番号を
+# 返信してください」, "in the comments"). Such a request is flagged even when a private channel is named too.
+_PUBLIC_TARGET = re.compile(
+    jaconv.kata2hira(
+        r"(?<![a-z])(reply|respond|comment|tweet|mention|post\s+(it|them|here|below|in))(?![a-z])|"
+        r"(?<![a-z])(in|on|to)\s+(this|the|a)\s+(thread|tweet|post|comments?|replies|reply|timeline)(?![a-z])|"
+        r"返信|リプ|コメント|このスレッド|このツイート|この投稿|このポスト|ここに(書|ご記入|記入|記載)"
+    ),
+    re.IGNORECASE,
+)
+# A private place the customer is sent to: a link (https URL or a short link such as "host.to/abc"), a
+# form, e-mail or phone. DM phrases come from the rules (``dm_phrases``).
+_URL_IN_REPLY = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"'、。「」（）()]+|(?<![a-z0-9@._-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/[^\s<>\"'、。「」（）()]+"
+)
+# links to public posts on social networks are not private (a DM or messenger link is)
+_PUBLIC_HOST = re.compile(
+    r"^(?:https?://)?(?:www\.|mobile\.|m\.)?(?:x\.com|twitter\.com|facebook\.com|fb\.com|instagram\.com|"
+    r"threads\.net|youtube\.com|youtu\.be|tiktok\.com|reddit\.com)(?:/|$)(?!.*(?:messages|direct|/dm|compose|inbox))"
+)
+_CONTACT_WORD = re.compile(
+    jaconv.kata2hira(
+        r"(?<![a-z])(share|send|submit|fill|complete|contact|reach|provide|tell|let\s+us\s+know|get\s+in\s+touch|"
+        r"enter|write|form)(?![a-z])|お知らせ|ご連絡|連絡|ご記入|記入|入力|お問い?合わせ|問い?合わせ|送信|ご提供|"
+        r"お送り|教えて|ご登録|フォーム|お申し?込"
+    ),
+    re.IGNORECASE,
+)
+_PRIVATE_CHANNEL = re.compile(
+    jaconv.kata2hira(
+        r"フォーム|(?<![a-z])(contact|support|web|online|secure|private|request|inquiry|enquiry|help|our|this|"
+        r"feedback|claim|return)\s+form(?![a-z])|(?<![a-z])form\s+(at|here|below|linked|via)(?![a-z])|"
+        r"(?<![a-z])(e-?mail|write\s+to|call|phone|ring)\s+us(?![a-z])|(?<![a-z])(by|via|over\s+the)\s+"
+        r"(e-?mail|phone|telephone)(?![a-z])|give\s+us\s+a\s+(call|ring)|"
+        r"メール(にて|で|宛て?に?)(の)?(ご連絡|お知らせ|お送り|送|お問い?合わせ|ご返信|返信|教え|ご提供)|"
+        r"お電話(で|にて|ください|いただ|をお願い|を頂)|電話(で|にて)(の)?(ご連絡|お問い?合わせ|お知らせ|お伺い)"
+    ),
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?=\s|$)")
+
+
+def _sentence(folded: str, a: int, b: int, *, back: int = 0) -> str:
+    """The sentence around ``folded[a:b]`` (at most 120 characters each side), with ``back`` sentences
+    before it."""
+    lo = max(0, a - 120)
+    head = folded[lo:a]
+    ends = list(_SENTENCE_END.finditer(head.rstrip()))
+    start = lo + ends[-1 - back].end() if len(ends) > back else lo
+    tail = folded[b : b + 120]
+    m = _SENTENCE_END.search(tail)
+    end = b + (m.start() + 1 if m else len(tail))
+    return folded[start:end]
+
+
+def _request_scope(folded: str, a: int, b: int) -> str:
+    """The request ``folded[a:b]``, a few characters before it and the rest of its sentence: where a request
+    says where to answer (「こちらに返信で」, "... in the comments")."""
+    sentence = _sentence(folded, a, b)
+    at = sentence.find(folded[a:b])
+    return sentence[max(0, at - 10) :] if at >= 0 else folded[a:b]
+
+
+def _private_channel(folded: str) -> bool:
+    """Does the reply send the customer to a private place: a form, e-mail, phone, or a link next to a
+    contact word ("share your details here: https://...", 「こちらのURLからお問い合わせください」)?"""
+    if _PRIVATE_CHANNEL.search(folded):
+        return True
+    for m in _URL_IN_REPLY.finditer(folded):
+        if _PUBLIC_HOST.match(m.group()):
+            continue
+        # the link's sentence and the one before it (「下記URLよりお知らせください。https://...」)
+        around = _sentence(folded, m.start(), m.end(), back=1).replace(m.group(), " ")
+        if _CONTACT_WORD.search(around) or _REQUEST_PII.search(around):
+            return True
+    return False
+
+
 def _dm_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
     parts = []
     for p in phrases:
@@ -84,8 +162,11 @@ def _dm_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
 class Checker:
     """Compiled checks for one set of rules. Build once, call :meth:`check` from any thread."""
 
-    def __init__(self, rules: Rules | None = None) -> None:
+    def __init__(self, rules: Rules | None = None, *, regions: Sequence[str] = DEFAULT_REGIONS) -> None:
+        """``regions``: ISO 3166 alpha-2 codes whose phone formats are read (the organisation's markets,
+        first = main); an unknown code raises ``ValueError``."""
         self.rules = rules if rules is not None else default_rules()
+        self.regions = clean_regions(regions) or DEFAULT_REGIONS
         r = self.rules
         defaults = default_rules()
         default_ng = set(defaults.ng_words) if r.use_default_ng_words else set()
@@ -100,7 +181,11 @@ class Checker:
         )
         self._controversial = TermMatcher(self._spec(t, "controversial", "controversial_list") for t in r.controversial)
         self._order_patterns = tuple(re.compile(p, re.IGNORECASE) for p in r.order_number_patterns)
-        self._allow = frozenset(normalise_contact(a) for a in r.allow if a.strip())
+        allow = {normalise_contact(a) for a in r.allow if a.strip()}
+        for a in r.allow:
+            if "@" not in a and "/" not in a and sum(c.isdigit() for c in a) >= 6:
+                allow |= phone_forms(a, self.regions)
+        self._allow = frozenset(allow)
         self._dm = _dm_pattern(r.dm_phrases)
         self._limits = dict(r.channel_limits)
 
@@ -123,12 +208,14 @@ class Checker:
         views = TextViews(text)
         findings: list[Finding | None] = []
         findings += self._terms(text, views)
-        reply_pii = find_pii(text, views=views, order_patterns=self._order_patterns, allow=self._allow)
+        reply_pii = find_pii(
+            text, views=views, order_patterns=self._order_patterns, allow=self._allow, regions=self.regions
+        )
         findings += [self._pii_finding(text, it) for it in reply_pii]
         pview = policy_view(text)
         post_has_pii = False
         if post_text and post_text.strip():
-            post_pii = find_pii(post_text, order_patterns=self._order_patterns, allow=self._allow)
+            post_pii = find_pii(post_text, order_patterns=self._order_patterns, allow=self._allow, regions=self.regions)
             findings += self._echo(text, views.pii, reply_pii, post_pii)
             post_has_pii = bool(post_pii)
         findings += self._dm_redirect(text, pview.text, post_has_pii)
@@ -283,10 +370,16 @@ class Checker:
         return out
 
     def _dm_redirect(self, text: str, folded: str, post_has_pii: bool) -> list[Finding | None]:
-        req = _REQUEST_PII.search(folded)
-        if not (post_has_pii or req):
+        reqs = list(_REQUEST_PII.finditer(folded))
+        if not (post_has_pii or reqs):
             return []
         if self._dm.search(folded):
+            return []
+        # a request that says "reply here" is public whatever else the reply names; one that points to a
+        # form, a link, e-mail or phone is not
+        public = [m for m in reqs if _PUBLIC_TARGET.search(_request_scope(folded, m.start(), m.end()))]
+        req = public[0] if public else (reqs[0] if reqs else None)
+        if not public and _private_channel(folded):
             return []
         a, b = (req.start(), req.end()) if req else (0, len(text))
         a, b = max(0, a), min(len(text), b)
@@ -374,13 +467,14 @@ def check(
 _cache_lock = threading.Lock()
 
 
-def checker_for(path: str | os.PathLike[str] | None) -> Checker:
+def checker_for(path: str | os.PathLike[str] | None, *, regions: Sequence[str] = DEFAULT_REGIONS) -> Checker:
     """The checker for a rules file merged with the shipped defaults (None: the defaults alone), compiled
-    once per version of the file: an edited file is picked up by the next call.
+    once per version of the file: an edited file is picked up by the next call. ``regions``: the phone
+    regions read (the organisation's markets; default JP and US).
 
     Raises :class:`RulesError` for a file that does not load.
     """
-    return _compiled(None if path is None else str(path), rules_signature(path))
+    return _compiled(None if path is None else str(path), rules_signature(path), regions=tuple(regions))
 
 
 @lru_cache(maxsize=8)
@@ -389,16 +483,27 @@ def _compiled(
     signature: tuple[str, int, int] | None,
     allow: tuple[str, ...] = (),
     competitors: tuple[str, ...] = (),
+    regions: tuple[str, ...] = DEFAULT_REGIONS,
 ) -> Checker:
     rules = load_rules(path)
     if allow or competitors:
         rules = with_extras(rules, allow=allow, competitors=competitors)
-    return Checker(rules)
+    return Checker(rules, regions=regions)
 
 
 def checker_with(
-    path: str | os.PathLike[str] | None, *, allow: Sequence[str] = (), competitors: Sequence[str] = ()
+    path: str | os.PathLike[str] | None,
+    *,
+    allow: Sequence[str] = (),
+    competitors: Sequence[str] = (),
+    regions: Sequence[str] = DEFAULT_REGIONS,
 ) -> Checker:
     """`checker_for` with more of our own contacts (never personal data) and competitors, e.g. from the
-    organisation profile; compiled once per (file version, extras)."""
-    return _compiled(None if path is None else str(path), rules_signature(path), tuple(allow), tuple(competitors))
+    organisation profile, and its markets' phone regions; compiled once per (file version, extras)."""
+    return _compiled(
+        None if path is None else str(path),
+        rules_signature(path),
+        tuple(allow),
+        tuple(competitors),
+        tuple(regions),
+    )

@@ -251,9 +251,37 @@ _KANJI_DIGITS = {"〇": "0", "零": "0", "一": "1", "二": "2", "三": "3", "�
                  "七": "7", "八": "8", "九": "9", "○": "0"}  # fmt: skip
 _DASHES = set("-‐‑‒–—―−ー－ｰ─━～〜~")
 _AT_DOT = re.compile(
-    r"\s*(?:[\[(（［【<＜{]\s*(at|dot|アット|ドット)\s*[\])）］】>＞}]|＠)\s*",
+    r"\s*(?:[\[(（［【<＜{]\s*(at|dot|アットマーク|アット|ドット)\s*[\])）］】>＞}]|＠)\s*",
     re.IGNORECASE,
 )
+# Letters that stand for digits inside a digit run ("09O-l234-5678"). Only in a chunk that also has a
+# real digit and is not glued to other letters ("ISO 9001", "lol", "CO2" stay), in a run of 7 digits or
+# more; "|" only between two digit-like characters (so "|1234567|" table borders stay).
+_LOOKALIKE_DIGITS = {"O": "0", "o": "0", "l": "1", "I": "1", "|": "1"}
+_SEP_CLASS = "".join(re.escape(c) for c in sorted(_DASHES)) + r"\s.()"
+_LOOKALIKE_RUN = re.compile(rf"(?<![A-Za-z0-9])[0-9OoIl|]+(?:[{_SEP_CLASS}]{{1,2}}[0-9OoIl|]+)*(?![A-Za-z0-9])")
+_LOOKALIKE_CHUNK = re.compile(r"[0-9OoIl|]+")
+# digits spaced out one by one: "0 9 0 1 2 3 4 5 6 7 8", "0 9 0 - 1 2 3 4 - 5 6 7 8" (7 digits or more)
+_SPACED_DIGITS = re.compile(r"(?<![0-9])[0-9](?:(?:[ \u3000]-?[ \u3000]?|-[ \u3000]?)[0-9]){6,}(?![0-9])")
+# e-mail addresses with the separators spelled out: "taro at example dot com", "taroアットマークexample.com",
+# "taro アット example ドット com". A bare English " at " needs a spelled " dot " too ("Find us at
+# example.com" is not an address), and a local part that is an ordinary word (us, me, ...) is not read.
+_LOCAL = r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}"
+_LABEL = r"[A-Za-z0-9][A-Za-z0-9-]{0,62}"
+_AT_WORD = r"(?:\s+at\s+|\s*(?:アットマーク|アット|あっとまーく|あっと)\s*|\s*@\s*)"
+_DOT_WORD = r"(?:\s+dot\s+|\s*(?:ドット|どっと)\s*|\s*\.\s*)"
+_SPELLED_EMAIL = re.compile(
+    rf"(?<![A-Za-z0-9._%+-])({_LOCAL})({_AT_WORD})((?:{_LABEL}{_DOT_WORD})+[A-Za-z]{{2,24}})(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+_SPELLED_SEP = re.compile(
+    r"\s+(at|dot)\s+|\s*(アットマーク|アット|あっとまーく|あっと|ドット|どっと|@|\.)\s*", re.IGNORECASE
+)
+_SPELLED_HINT = re.compile(r"(?<![a-z])(?:at|dot)(?![a-z])|アット|ドット|あっと|どっと", re.IGNORECASE)
+_NOT_LOCAL = frozenset(
+    ("us", "me", "you", "him", "her", "them", "it", "we", "i", "home", "work", "here", "there", "all", "least",
+     "most", "online", "site", "website", "email", "mail", "look", "contact", "reach", "find", "visit", "write")
+)  # fmt: skip
 
 
 @lru_cache(maxsize=8192)
@@ -261,7 +289,70 @@ def _nfkc_keep_case(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch)
 
 
+def _rebuild(s: str, origin: list[int], repls: list[tuple[int, int, str]]) -> tuple[str, list[int]]:
+    """``s`` with the non-overlapping ``(start, end, replacement)`` applied (sorted by start); a replacement
+    character takes the origin of the replaced span's first character."""
+    if not repls:
+        return s, origin
+    out: list[str] = []
+    out_origin: list[int] = []
+    pos = 0
+    for a, b, rep in repls:
+        out.append(s[pos:a])
+        out_origin.extend(origin[pos:a])
+        out.append(rep)
+        out_origin.extend([origin[a]] * len(rep))
+        pos = b
+    out.append(s[pos:])
+    out_origin.extend(origin[pos:])
+    return "".join(out), out_origin
+
+
+def _lookalike_digits(chars: list[str]) -> None:
+    """Read look-alike letters in digit runs as digits, in place (one character for one)."""
+    s = "".join(chars)
+    for m in _LOOKALIKE_RUN.finditer(s):
+        run = m.group()
+        if run.isdigit() or sum(c.isdigit() or c in _LOOKALIKE_DIGITS for c in run) < 7:
+            continue
+        changes: list[tuple[int, str]] = []
+        for c in _LOOKALIKE_CHUNK.finditer(run):
+            chunk = c.group()
+            if not any(ch.isdigit() for ch in chunk):
+                continue
+            for k, ch in enumerate(chunk):
+                if ch in _LOOKALIKE_DIGITS and (ch != "|" or 0 < k < len(chunk) - 1):
+                    changes.append((m.start() + c.start() + k, _LOOKALIKE_DIGITS[ch]))
+        digits = sum(ch.isdigit() for ch in run) + len(changes)
+        if changes and digits >= 7:
+            for k, d in changes:
+                chars[k] = d
+
+
+def _spelled_emails(s: str) -> list[tuple[int, int, str]]:
+    repls: list[tuple[int, int, str]] = []
+    for m in _SPELLED_EMAIL.finditer(s):
+        at = m.group(2).strip().lower()
+        dots = [d.group(1) or d.group(2) for d in _SPELLED_SEP.finditer(m.group(3))]
+        spelled_dot = any(d.lower() not in (".",) for d in dots)
+        if at == "@" and not spelled_dot:
+            continue  # an ordinary address: the e-mail pattern reads it
+        if at == "at" and (not spelled_dot or m.group(1).lower() in _NOT_LOCAL):
+            continue
+        base = m.start(2)
+        repls.append((base, m.end(2), "@"))
+        for d in _SPELLED_SEP.finditer(m.group(3)):
+            word = (d.group(1) or d.group(2)).lower()
+            if word in ("at", "アット", "アットマーク", "あっと", "あっとまーく", "@"):
+                continue  # not expected inside the domain
+            repls.append((m.start(3) + d.start(), m.start(3) + d.end(), "."))
+    return repls
+
+
 def pii_view(text: str) -> View:
+    """NFKC (case kept); kanji numerals in runs, look-alike letters in digit runs (``09O-l234``) and
+    digits spaced out one by one read as digits; dashes and ``の`` between digits read ``-``; ``[at]``,
+    ``(dot)``, ``＠``, ``アットマーク`` and spelled-out ``taro at example dot com`` read ``@``/``.``."""
     chars: list[str] = []
     origin: list[int] = []
     for i, raw in enumerate(text):
@@ -279,6 +370,9 @@ def pii_view(text: str) -> View:
             next_d = k + 1 < len(chars) and chars[k + 1].isdigit()
             if not (prev_d or next_d):
                 chars[k] = text[origin[k]]
+    # look-alike letters inside digit runs
+    if any(c in _LOOKALIKE_DIGITS for c in chars) and sum(c.isdigit() for c in chars) >= 4:
+        _lookalike_digits(chars)
     # dashes and の between digits -> "-"
     for k, ch in enumerate(chars):
         if (
@@ -289,21 +383,23 @@ def pii_view(text: str) -> View:
         ):
             chars[k] = "-"
     s = "".join(chars)
+    # digits spaced out one by one: drop the spaces
+    repls: list[tuple[int, int, str]] = []
+    for m in _SPACED_DIGITS.finditer(s):
+        for k in range(m.start(), m.end()):
+            if s[k].isspace():
+                repls.append((k, k + 1, ""))
+    s, origin = _rebuild(s, origin, repls)
     # [at] / (dot) obfuscation
-    out: list[str] = []
-    out_origin: list[int] = []
-    pos = 0
+    repls = []
     for m in _AT_DOT.finditer(s):
         word = (m.group(1) or "@").lower()
-        rep = "." if word in ("dot", "ドット") else "@"
-        out.extend(s[pos : m.start()])
-        out_origin.extend(origin[pos : m.start()])
-        out.append(rep)
-        out_origin.append(origin[m.start()])
-        pos = m.end()
-    out.extend(s[pos:])
-    out_origin.extend(origin[pos:])
-    return View("".join(out), tuple(out_origin))
+        repls.append((m.start(), m.end(), "." if word in ("dot", "ドット") else "@"))
+    s, origin = _rebuild(s, origin, repls)
+    # spelled-out separators: taro at example dot com, taroアットマークexample.com
+    if _SPELLED_HINT.search(s):
+        s, origin = _rebuild(s, origin, _spelled_emails(s))
+    return View(s, tuple(origin))
 
 
 def policy_view(text: str) -> View:

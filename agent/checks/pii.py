@@ -4,7 +4,7 @@ names with honorifics. Every detector works on :func:`pii_view` and reports orig
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -15,7 +15,7 @@ from stdnum.jp import in_ as my_number
 from .matcher import TextViews, tokenize
 from .normalize import View, pii_view
 
-__all__ = ["PiiItem", "find_pii", "normalise_contact"]
+__all__ = ["DEFAULT_REGIONS", "PiiItem", "clean_regions", "find_pii", "normalise_contact", "phone_forms"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +36,9 @@ def normalise_contact(s: str) -> str:
 
 _ND = r"(?<![0-9])"  # no digit before
 _NDA = r"(?![0-9])"  # no digit after
+# a space before "@" counts only with one after it too ("taro @ example.com"): "DM @shop.eats" is a mention
 _EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}\s?@\s?[A-Za-z0-9-]+(?:\s?\.\s?[A-Za-z0-9-]+)*\s?\.\s?[A-Za-z]{2,24}(?![A-Za-z])"
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}(?:@\s?|\s@\s)[A-Za-z0-9-]+(?:\s?\.\s?[A-Za-z0-9-]+)*\s?\.\s?[A-Za-z]{2,24}(?![A-Za-z])"
 )
 _POSTAL = re.compile(_ND + r"(\d{3})\s?-\s?(\d{4})" + _NDA)
 _POSTAL_CONTEXT = re.compile(r"(〒|郵便番号|郵便|postal\s*code|zip\s*code|zip)\s*[:：]?\s*$", re.IGNORECASE)
@@ -107,14 +108,116 @@ def _allowed_spans(s: str, allow: frozenset[str]) -> list[tuple[int, int]]:
     return out
 
 
-def _phones(v: View) -> Iterable[tuple[int, int, str]]:
-    for m in phonenumbers.PhoneNumberMatcher(v.text, "JP", leniency=phonenumbers.Leniency.VALID):
-        digits = re.sub(r"\D", "", m.raw_string)
-        national = str(m.number.national_number)
-        yield m.start, m.end, "0" + national if m.number.country_code == 81 else digits
+DEFAULT_REGIONS: tuple[str, ...] = ("JP", "US")
+"""Phone regions read when no organisation says where its customers are."""
+
+_NATIONAL = phonenumbers.PhoneNumberFormat.NATIONAL
+_DIGIT_CLUSTER = re.compile(r"\d(?:[\s\-.()/]{0,2}\d)*")  # digits with the separators phones use
+# Before a number: an order/parcel/model identifier, not a phone ("Order #2062661000", "SKU 206-266-1000")
+_NOT_PHONE_BEFORE = re.compile(
+    r"(?:order|invoice|tracking|parcel|sku|model|part|serial|ref(?:erence)?|case|ticket|account|(?<![a-z])id|"
+    r"注文|伝票|追跡|型番|品番|型式|製造番号|シリアル|会員番号|問い?合わせ番号|受付番号|お客様番号)"
+    r"\s*(?:no\.?|number|番号|id|ＩＤ|コード|code)?\s*(?:is|は)?\s*[:#：]?\s*$|#\s*$",
+    re.IGNORECASE,
+)
+_PHONE_BEFORE = re.compile(r"(?:phone|tel|call|mobile|cell|text|fax|電話|携帯|連絡先)[^\d]{0,12}$", re.IGNORECASE)
+
+
+def clean_regions(regions: Iterable[str]) -> tuple[str, ...]:
+    """Upper-cased region codes that ``phonenumbers`` supports, in order, without duplicates; raises
+    ``ValueError`` naming an unknown one."""
+    out: list[str] = []
+    for r in regions:
+        code = r.strip().upper()
+        if code not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {r!r}: use an ISO 3166 alpha-2 code such as JP, US or GB")
+        if code not in out:
+            out.append(code)
+    return tuple(out)
+
+
+def phone_forms(contact: str, regions: Iterable[str] = DEFAULT_REGIONS) -> set[str]:
+    """The values a phone ``contact`` can be reported under (national digits for each region it parses in),
+    so that ``+81 120 000 000`` in an allow-list also allows ``0120-000-000``."""
+    out: set[str] = set()
+    for r in (*regions, "JP"):
+        try:
+            n = phonenumbers.parse(contact, r)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(n):
+            out.add(re.sub(r"\D", "", phonenumbers.format_number(n, _NATIONAL)))
+    return out
+
+
+@lru_cache(maxsize=64)
+def _region_order(regions: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """The regions, each with the fewest digits one of its numbers has (the matcher is not run on a text
+    without so many digits together: a cheap filter)."""
+    out = []
+    for r in clean_regions(regions) or DEFAULT_REGIONS:
+        md = phonenumbers.PhoneMetadata.metadata_for_region(r)
+        desc = md.general_desc if md is not None else None
+        lengths = desc.possible_length if desc is not None else ()
+        out.append((r, max(5, min(lengths, default=5))))
+    return tuple(out)
+
+
+def _most_digits(s: str) -> int:
+    return max((sum(c.isdigit() for c in m.group()) for m in _DIGIT_CLUSTER.finditer(s)), default=0)
+
+
+def _blank(s: str, spans: Iterable[tuple[int, int]]) -> str:
+    """``s`` with the spans replaced by spaces (same length, so offsets stay)."""
+    chars = list(s)
+    for a, b in spans:
+        chars[a:b] = " " * (b - a)
+    return "".join(chars)
+
+
+def _phones(
+    v: View, regions: tuple[str, ...] = DEFAULT_REGIONS, taken: Iterable[tuple[int, int]] = ()
+) -> Iterable[tuple[int, int, str]]:
+    """Phones for each region, as (start, end, national digits) in view offsets. A region reads only what
+    the regions before it did not (the first region is the main market), the longest overlapping span wins;
+    ``taken`` spans (e-mail, cards) are not read."""
+    s = v.text
+    found: list[tuple[int, int, int, str]] = []  # start, end, region rank, value
+    t = _blank(s, taken) if taken else s
+    most = _most_digits(t)
+    if most >= 5:
+        for rank, (region, fewest) in enumerate(_region_order(regions)):
+            if rank and found:
+                t = _blank(t, ((f[0], f[1]) for f in found))
+                most = _most_digits(t)
+            if most < fewest:
+                continue
+            # Japanese numbers are grouped freely (0312-34-5678); elsewhere the groups must be the country's
+            # own ("2026-120455" in HS-2026-120455 is no US number)
+            leniency = phonenumbers.Leniency.VALID if region == "JP" else phonenumbers.Leniency.STRICT_GROUPING
+            for m in phonenumbers.PhoneNumberMatcher(t, region, leniency=leniency):
+                raw = m.raw_string
+                national = re.sub(r"\D", "", phonenumbers.format_number(m.number, _NATIONAL))
+                before = s[max(0, m.start - 24) : m.start]
+                if re.search(r"[A-Za-z0-9][-/]$", before):
+                    continue  # the tail of an identifier: HS-2026-120455, AB/0312345678
+                said = _PHONE_BEFORE.search(before)
+                if not said and _NOT_PHONE_BEFORE.search(before):
+                    continue  # "Order #206-266-1000", "会員番号0312345678"
+                # a bare run of digits without a trunk 0 or a + (US "2062661000") is an id unless said to be a phone
+                if raw.isdigit() and not national.startswith("0") and not said:
+                    continue
+                found.append((m.start, m.end, rank, national))
     # bare Japanese mobile/IP/IoT numbers glued to other digits' separators that the matcher skips
-    for b in re.finditer(_ND + r"0[5-9]0-?\d{4}-?\d{4}" + _NDA, v.text):
-        yield b.start(), b.end(), re.sub(r"\D", "", b.group())
+    for bare in re.finditer(_ND + r"0[5-9]0-?\d{4}-?\d{4}" + _NDA, s):
+        found.append((bare.start(), bare.end(), len(regions) + 1, re.sub(r"\D", "", bare.group())))
+    found.sort(key=lambda f: (-(f[1] - f[0]), f[2], f[0]))
+    kept: list[tuple[int, int, int, str]] = []
+    for f in found:
+        if all(f[1] <= k[0] or f[0] >= k[1] for k in kept):
+            kept.append(f)
+    for a, b, _rank, value in sorted(kept):
+        yield a, b, value
 
 
 def find_pii(
@@ -123,8 +226,12 @@ def find_pii(
     views: TextViews | None = None,
     order_patterns: Iterable[re.Pattern[str]] = (),
     allow: frozenset[str] = frozenset(),
+    regions: Sequence[str] = DEFAULT_REGIONS,
 ) -> list[PiiItem]:
-    """Personal data in ``text``; ``views`` (of the same ``text``) shares its cached :func:`pii_view`."""
+    """Personal data in ``text``; ``views`` (of the same ``text``) shares its cached :func:`pii_view`.
+
+    ``regions`` (ISO 3166 alpha-2, e.g. the organisation's markets) are the countries whose phone formats
+    are read, the first one first; Japanese mobile numbers are always read."""
     v = views.pii if views is not None else pii_view(text)
     s = v.text
     items: list[PiiItem] = []
@@ -166,7 +273,7 @@ def find_pii(
             if carded and (not jan_like or _CARD_CONTEXT.search(before)):
                 add("card", m.start(), m.end(), digits)
     # phones
-    for a, b, digits in _phones(v):
+    for a, b, digits in _phones(v, tuple(regions), taken):
         if free(a, b):
             add("phone", a, b, digits)
     # postal codes need context (〒, 郵便番号) or a prefecture right after

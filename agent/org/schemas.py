@@ -7,11 +7,27 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated
 
+import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kizuki.core.text import check_storable
 
 _HANDLE = re.compile(r"^@?[\w.\-]{1,64}$")
+# Where a language's customers usually are, for an organisation that names no markets
+_LANGUAGE_MARKETS: dict[str, tuple[str, ...]] = {
+    "ja": ("JP",),
+    "en": ("US", "GB"),
+    "ko": ("KR",),
+    "zh": ("CN", "TW"),
+    "de": ("DE",),
+    "fr": ("FR",),
+    "es": ("ES", "MX"),
+    "pt": ("BR", "PT"),
+    "it": ("IT",),
+    "th": ("TH",),
+    "vi": ("VN",),
+    "id": ("ID",),
+}
 
 
 def _clean(value: str, field: str) -> str:
@@ -56,6 +72,14 @@ class OrgProfile(BaseModel):
         default_factory=list, description="Our own public numbers, addresses and URLs: never flagged as personal data"
     )
     languages: list[str] = Field(default_factory=lambda: ["ja", "en"], description="First = the main language")
+    markets: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Countries the customers are in, ISO 3166 alpha-2 codes (JP, US, GB, ...), first = the main"
+        " market: phone numbers are read in these countries' formats. Empty: derived from `languages` (ja → JP,"
+        " en → US and GB, ko → KR, zh → CN and TW, ...; JP and US when none maps)."
+        " Japanese mobile numbers are always read.",
+    )
     tone: str | None = Field(default=None, max_length=2000, description="Tone notes for the drafting prompt")
     departments: dict[str, str] = Field(default_factory=dict, description="Department → what it handles")
     business_hours: str | None = Field(default=None, max_length=500)
@@ -87,6 +111,30 @@ class OrgProfile(BaseModel):
         if not v:
             raise ValueError("name at least one language")
         return v
+
+    @field_validator("markets")
+    @classmethod
+    def _markets(cls, v: list[str]) -> list[str]:
+        out: list[str] = []
+        for raw in v:
+            code = _clean(raw, "market").upper()
+            code = "GB" if code == "UK" else code
+            if code not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError(f"unknown market {raw!r}: use an ISO 3166 alpha-2 country code such as JP, US or GB")
+            if code not in out:
+                out.append(code)
+        return out
+
+    def phone_regions(self) -> list[str]:
+        """The markets, or when none are given the countries of the languages (JP and US when none maps)."""
+        if self.markets:
+            return list(self.markets)
+        out: list[str] = []
+        for lang in self.languages:
+            for code in _LANGUAGE_MARKETS.get(lang.split("-")[0].split("_")[0], ()):
+                if code not in out:
+                    out.append(code)
+        return out or ["JP", "US"]
 
     @model_validator(mode="after")
     def _name_first(self) -> OrgProfile:
