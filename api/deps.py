@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-import threading
-import time
+import logging
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPBearer
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
+from api.security import AuthFailureLimiter, client_address
+from kizuki.core.db import READ_ONLY, Database
+from kizuki.core.errors import Unauthorized
 from kizuki.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Actor:
+    """Who is acting: the token's name (unique among working tokens, see `api.auth`), role and id."""
+
     name: str
     role: str
+    token_id: int | None = None  # None only for actors that are not API tokens
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -32,36 +41,14 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 
-class _RecentTokens:
-    """Tokens seen in the last few seconds, so a reviewer's burst of requests costs one lookup.
-
-    Tokens cannot be changed, only created; a revoked one would stay usable for at most `ttl` seconds.
-    """
-
-    def __init__(self, ttl: float = 10.0, size: int = 1024) -> None:
-        self.ttl = ttl
-        self.size = size
-        self._items: dict[tuple[str, str], tuple[float, Actor]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str]) -> Actor | None:
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is None or hit[0] < time.monotonic():
-                return None
-            return hit[1]
-
-    def put(self, key: tuple[str, str], actor: Actor) -> None:
-        with self._lock:
-            if len(self._items) >= self.size:
-                self._items.clear()
-            self._items[key] = (time.monotonic() + self.ttl, actor)
-
-
-_recent = _RecentTokens()
-
 # Declares the scheme in OpenAPI (the Authorize button in /docs); the header is checked in `requires`.
 _bearer = HTTPBearer(auto_error=False, description="A token from `kizuki token create` or POST /v1/tokens")
+
+
+def _token_reader(db: Database) -> Engine:
+    """The engine for the per-request token read: a plain connection, no ORM session, and no READ ONLY
+    transaction on PostgreSQL (each costs a round trip there); on SQLite it begins without the write lock."""
+    return db.engine.execution_options(**{READ_ONLY: True})
 
 
 def requires(*roles: str) -> object:
@@ -69,17 +56,31 @@ def requires(*roles: str) -> object:
 
     The declared roles are kept on the dependency (`.roles`) so a test can walk the whole matrix.
     """
-    from api.auth import authenticate, authorise
+    from api.auth import authenticate, authorise, needs_touch, touch
 
     def _actor(request: Request, _scheme: Annotated[object, Depends(_bearer)]) -> Actor:
         rt: Runtime = request.app.state.runtime
         header = request.headers.get("authorization")
-        actor = _recent.get((rt.db.url, header or ""))
-        if actor is None:
-            with rt.db.reading() as s:
-                token = authenticate(s, header)
-                actor = Actor(name=token.name, role=token.role)
-            _recent.put((rt.db.url, header or ""), actor)
+        limiter: AuthFailureLimiter | None = getattr(request.app.state, "auth_limiter", None)
+        client = client_address(request.scope)
+        if header and limiter is not None:
+            limiter.check(client)  # 429 while this address is over its failure budget, whatever it sends
+        # No cache: a revoked or expired token is refused on the next request, in every process.
+        try:
+            with _token_reader(rt.db).connect() as conn:
+                token = authenticate(conn, header)
+            actor = Actor(name=token.name, role=token.role, token_id=token.id)
+            stale = needs_touch(token)
+        except Unauthorized:
+            if header and limiter is not None:
+                limiter.failed(client)
+            raise
+        if stale:
+            try:
+                with rt.db.session() as s:
+                    touch(s, token.id)
+            except OperationalError:  # a busy database must not fail the request over a last-use time
+                log.warning("could not record the last use of token %s", token.id)
         authorise(actor.role, roles)
         request.state.actor = actor
         return actor

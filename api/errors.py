@@ -19,7 +19,7 @@ class ErrorBody(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422)
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 429)
 }
 
 _HTTP_NAMES = {
@@ -32,6 +32,7 @@ _HTTP_NAMES = {
     413: "PayloadTooLarge",
     415: "UnsupportedMediaType",
     422: "ValidationError",
+    429: "TooManyRequests",
 }
 
 
@@ -49,7 +50,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(KizukiError)
     async def _domain(_: Request, exc: KizukiError) -> JSONResponse:
         body = {"error": exc.error, "detail": exc.detail, **_json_safe(exc.extra)}
-        return JSONResponse(body, status_code=exc.status_code)
+        headers: dict[str, str] | None = getattr(exc, "headers", None)  # Retry-After on a 429
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

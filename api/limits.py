@@ -1,4 +1,7 @@
-"""Request body size limit as pure ASGI middleware: 413 before a large body is read into memory."""
+"""Request body size limit as pure ASGI middleware: 413 before a large body is read into memory.
+
+A declared Content-Length over the limit is refused before reading; a chunked body (no length) is
+counted as it arrives and refused with 413 as soon as it passes the limit."""
 
 from __future__ import annotations
 
@@ -33,18 +36,27 @@ class BodySizeLimit:
                 return
         seen = 0
         started = False
+        refused = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            # Starlette and FastAPI turn any error raised while reading the body into a 400 ("error parsing
+            # the body"), so the 413 is sent from here, at once, and whatever the app answers afterwards is
+            # dropped. The error raised then stops the app reading (JSON, form and multipart alike).
+            nonlocal seen, refused
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    if not started and not refused:
+                        refused = True
+                        await self._refuse(send)
                     raise _TooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
@@ -52,7 +64,7 @@ class BodySizeLimit:
         try:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
-            if not started:
+            if not started and not refused:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:

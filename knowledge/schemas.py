@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -19,6 +19,7 @@ MAX_TITLE_CHARS = 500
 MAX_BODY_CHARS = 10_000
 MAX_TAGS = 20
 MAX_TAG_CHARS = 64
+MAX_EXTRA_NAME_CHARS = 64
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
 CORE_FIELDS = {"key", "kind", "title", "body", "lang", "tags", "status", "revision"}
 
@@ -59,13 +60,22 @@ class _EntryFields(BaseModel):
     def _tags(cls, v: list[str] | None) -> list[str] | None:
         return None if v is None else _clean_tags(v)
 
+    @model_validator(mode="after")
+    def _extra_names(self) -> Self:
+        # Checked while validating, so a bad name is a 422 naming the field (it was a 500 when only
+        # `extras()` checked it, after validation).
+        for name in self.model_extra or {}:
+            if not isinstance(name, str) or not name.strip() or len(name) > MAX_EXTRA_NAME_CHARS:
+                shown = name[:40] + "…" if isinstance(name, str) and len(name) > 40 else name
+                raise ValueError(
+                    f"extra field name {shown!r} is {len(name)} characters; "
+                    f"extra field names must be 1-{MAX_EXTRA_NAME_CHARS} characters"
+                )
+        return self
+
     def extras(self) -> dict[str, Any]:
         """Fields beyond the contract's, kept with the entry (the contract allows extra fields)."""
-        extra = dict(self.model_extra or {})
-        for name in extra:
-            if not isinstance(name, str) or len(name) > 64:
-                raise ValueError("extra field names must be strings of at most 64 characters")
-        return extra
+        return dict(self.model_extra or {})
 
 
 class EntryCreate(_EntryFields):
