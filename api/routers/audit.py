@@ -16,6 +16,32 @@ from kizuki.core.errors import InvalidInput
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 
 
+class ChainProblemPublic(BaseModel):
+    entry_id: int | None
+    problem: str
+
+
+class CheckpointPublic(BaseModel):
+    line: int
+    entry_id: int
+    hash: str
+    count: int
+    at: str
+    signed: bool
+
+
+class AuditVerifyPublic(BaseModel):
+    ok: bool
+    entries: int
+    signed: bool
+    unsigned_entries: int
+    problems: list[ChainProblemPublic]
+    warnings: list[str]
+    checkpoint_file: str | None
+    checkpoints: int
+    last_checkpoint: CheckpointPublic | None
+
+
 class AuditPublic(BaseModel):
     id: int
     at: datetime
@@ -44,3 +70,17 @@ def list_audit(
     with rt.db.reading() as s:
         rows = audit.search(s, subject=subject, actor=actor_, action=action, since=since, limit=limit, offset=offset)
         return [AuditPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.get(
+    "/audit/verify",
+    response_model=AuditVerifyPublic,
+    tags=["admin"],
+    summary="Check the audit log for tampering (chain, signatures, checkpoints)",
+)
+def verify_audit(rt: RuntimeDep, actor: Annotated[Actor, requires("admin")]) -> AuditVerifyPublic:
+    """What `kizuki audit verify` reports: `ok` is false when an entry was changed, forged or deleted."""
+    guard = audit.guard_from(rt.settings)
+    with rt.db.reading() as s:
+        report = audit.verify_all(s, guard)
+    return AuditVerifyPublic.model_validate(report.as_dict())
