@@ -2,9 +2,9 @@
 
 A draft is born `pending` (or `failed` when the model failed), is decided by a person (`approved`,
 `rejected`), replaced by a regeneration (`superseded`), and delivered (`sent`, or `delivery_failed` when
-the outbox gave up). Services decide *whether* a change is allowed and say why in their own words;
-the functions here make the change, bump the draft's version where a reviewer must notice, and refuse a
-change the lifecycle does not know (`IllegalTransition`).
+the outbox gave up; a person may then send it again: `approved` once more). Services decide *whether* a
+change is allowed and say why in their own words; the functions here make the change, bump the draft's
+version where a reviewer must notice, and refuse a change the lifecycle does not know (`IllegalTransition`).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ _ALLOWED: dict[str, frozenset[DraftStatus]] = {
     DraftStatus.FAILED: frozenset({DraftStatus.PENDING, DraftStatus.FAILED, DraftStatus.SUPERSEDED}),
     DraftStatus.APPROVED: frozenset({DraftStatus.SENT, DraftStatus.DELIVERY_FAILED}),
     DraftStatus.REJECTED: frozenset({DraftStatus.REJECTED}),
-    DraftStatus.DELIVERY_FAILED: frozenset({DraftStatus.DELIVERY_FAILED}),
+    DraftStatus.DELIVERY_FAILED: frozenset({DraftStatus.DELIVERY_FAILED, DraftStatus.APPROVED}),  # re-delivery
     DraftStatus.SENT: frozenset(),
     DraftStatus.SUPERSEDED: frozenset(),
 }
@@ -115,6 +115,15 @@ def approve(
     draft.decided_by = actor
     draft.decision_note = note
     draft.delivery_status = DeliveryStatus.AWAITING_MANUAL if manual else DeliveryStatus.QUEUED
+
+
+def redeliver(draft: Draft, manual: bool, now: datetime) -> None:
+    """Delivery gave up and a person asks for it again: approved once more, waiting for the outbox (or, with the
+    manual channel, for a person to post it). The reply and its approvals are unchanged."""
+    _move(draft, DraftStatus.APPROVED, now)
+    draft.delivery_status = DeliveryStatus.AWAITING_MANUAL if manual else DeliveryStatus.QUEUED
+    draft.delivery_error = None
+    draft.version += 1
 
 
 def reject(draft: Draft, actor: str, reason: str, note: str | None, now: datetime) -> None:

@@ -18,9 +18,11 @@ from sqlalchemy import select, update
 
 from agent.posts.models import Draft
 from kizuki.core import audit
+from kizuki.core.orm import utcnow
 from kizuki.core.settings import Settings
 from kizuki.core.worker import Worker
 from kizuki.runtime import Runtime
+from tests.core.audit_tamper import switch_off_append_only
 from tests.pipeline.conftest import make_post
 
 
@@ -77,7 +79,7 @@ def test_stale_version_is_409(kb_runtime: Runtime, client_as: Callable[..., Test
 def test_blocked_edit_is_refused_with_findings(kb_runtime: Runtime, client_as: Callable[..., TestClient]) -> None:
     d = _draft(kb_runtime)
     agent = client_as("agent")
-    res = agent.post(f"/v1/drafts/{d}/approve", json={"text": "090-1234-5678にお電話ください、バカ"})
+    res = agent.post(f"/v1/drafts/{d}/approve", json={"text": "090-1234-5678にお電話ください、バカ", "version": 1})
     assert res.status_code == 422
     body = res.json()
     assert body["error"] == "ReplyBlocked"
@@ -91,11 +93,13 @@ def test_warnings_need_acknowledgement_and_edit_is_audited_with_diff(
     d = _draft(kb_runtime)
     agent = client_as("agent", "hana")
     edited = "E03はふたのセンサーの表示です。たぶんパッキンの汚れが原因だと思います。"
-    res = agent.post(f"/v1/drafts/{d}/approve", json={"text": edited})
+    res = agent.post(f"/v1/drafts/{d}/approve", json={"text": edited, "version": 1})
     assert res.status_code == 422
     assert res.json()["error"] == "WarningsNotAcknowledged"
     assert "uncertain" in {f["category"] for f in res.json()["findings"]}
-    ok = agent.post(f"/v1/drafts/{d}/approve", json={"text": edited, "acknowledge_warnings": True, "note": "ok"})
+    ok = agent.post(
+        f"/v1/drafts/{d}/approve", json={"text": edited, "version": 1, "acknowledge_warnings": True, "note": "ok"}
+    )
     assert ok.status_code == 200, ok.text
     assert ok.json()["text"] == edited
     assert ok.json()["original_text"] != edited
@@ -137,10 +141,11 @@ def test_two_person_rule_for_high_risk(kb_runtime: Runtime, client_as: Callable[
     assert first.status_code == 200
     assert first.json()["status"] == "pending"
     assert len(first.json()["approvals"]) == 1
-    same = hana.post(f"/v1/drafts/{d}/approve", json={"acknowledge_warnings": True})
+    version = first.json()["version"]  # the second approver decides on the draft as it is now
+    same = hana.post(f"/v1/drafts/{d}/approve", json={"version": version, "acknowledge_warnings": True})
     assert same.status_code == 409
     assert same.json()["error"] == "SecondApproverRequired"
-    second = ken.post(f"/v1/drafts/{d}/approve", json={"acknowledge_warnings": True})
+    second = ken.post(f"/v1/drafts/{d}/approve", json={"version": version, "acknowledge_warnings": True})
     assert second.status_code == 200
     assert second.json()["status"] == "approved"
     assert [a["by"] for a in second.json()["approvals"]] == ["hana", "ken"]
@@ -248,7 +253,7 @@ def test_webhook_failure_retries_then_records_the_reason(kb_runtime: Runtime, se
             assert row is not None
             assert row.delivery_status == "retrying"
             assert "503" in (row.delivery_error or "")
-            s.execute(update(jobs.Job).values(run_after=jobs.utcnow()))
+            s.execute(update(jobs.Job).values(run_after=utcnow()))
         asyncio.run(Worker(rt).drain())
         assert route.call_count == 2
     with rt.db.session() as s:
@@ -262,11 +267,13 @@ def test_audit_verify_detects_tampering(kb_runtime: Runtime) -> None:
     _draft(kb_runtime)
     with kb_runtime.db.session() as s:
         assert audit.verify(s) == []
+        switch_off_append_only(s)  # someone with write access to the database (the triggers refuse others)
         entry = s.scalars(select(audit.AuditEntry).where(audit.AuditEntry.action == "draft.create")).one()
-        entry.after = {**entry.after, "text": "a quietly changed reply"}
+        entry.after = {**(entry.after or {}), "text": "a quietly changed reply"}
     with kb_runtime.db.session() as s:
         problems = audit.verify(s)
         assert [p.problem for p in problems] == ["content changed after it was written"]
+        switch_off_append_only(s)
         victim = s.scalars(select(audit.AuditEntry).order_by(audit.AuditEntry.id).limit(1)).one()
         s.delete(victim)
     with kb_runtime.db.session() as s:
