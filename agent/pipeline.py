@@ -31,6 +31,7 @@ from agent.org.service import ProfileInForce
 from agent.posts import lifecycle, repository
 from agent.posts.lifecycle import PostStatus, priority_of
 from agent.posts.models import Draft, Post
+from agent.posts.privacy import checks_for_audit
 from agent.posts.schemas import DraftPublic, draft_public
 from agent.schemas import PostIn, Retriever, TriageResult
 from kizuki.core import audit, jobs
@@ -113,7 +114,8 @@ class Pipeline:
                 blocked = self._do_not_engage(s, post_in.author.handle, now)
                 if blocked is not None:
                     status, outcome = PostStatus.NO_ENGAGE, "no_engage"
-                    reason = f"@{blocked.handle} is on the do-not-engage list: {blocked.reason}"
+                    # the entry, not the handle: this reason goes into the append-only audit log
+                    reason = f"the author is on the do-not-engage list (entry {blocked.id}): {blocked.reason}"
                 else:
                     status, reason, outcome = PostStatus.QUEUED, None, "queued"
             post = Post(
@@ -237,7 +239,7 @@ class Pipeline:
                 previous_draft=previous,
             )
         except Exception as exc:
-            await asyncio.to_thread(self._store_failure, post_id, generation, model_id, instructions, exc)
+            await asyncio.to_thread(self._store_failure, post_id, generation, model_id, instructions, exc, lease)
             raise
         return await asyncio.to_thread(self._store, post_id, generation, triage, outcome, instructions, lease)
 
@@ -273,9 +275,12 @@ class Pipeline:
         lease: jobs.Lease | None = None,
     ) -> Draft:
         with self.rt.db.session() as s:
+            # Checked first, holding the job's row: a run whose job was taken over stores nothing over the new run.
+            if lease is not None and not lease.held_in(s):
+                raise jobs.LeaseLost(f"job {lease.job_id}: another worker took over post {post_id}'s draft")
             draft = self._store_in(s, post_id, generation, triage, outcome, instructions)
             if lease is not None:
-                lease.finish_in(s)  # commits with the draft (a lost lease changes nothing here, as before)
+                lease.finish_in(s)  # commits with the draft
             return draft
 
     def _store_in(
@@ -334,17 +339,30 @@ class Pipeline:
                         "prompt_version": outcome.prompt_version,
                     },
                 },
-                {"actor": "checks", "action": "draft.checks", "subject": f"draft:{draft.id}", "after": draft.checks},
+                {
+                    "actor": "checks",
+                    "action": "draft.checks",
+                    "subject": f"draft:{draft.id}",
+                    "after": checks_for_audit(draft.checks),
+                },
             ],
         )
         return draft
 
     def _store_failure(
-        self, post_id: int, generation: int, model_id: str, instructions: str | None, exc: BaseException
+        self,
+        post_id: int,
+        generation: int,
+        model_id: str,
+        instructions: str | None,
+        exc: BaseException,
+        lease: jobs.Lease | None = None,
     ) -> None:
         now = utcnow()
         reason = f"{type(exc).__name__}: {exc}"[:2000]
         with self.rt.db.session() as s:
+            if lease is not None and not lease.held_in(s):
+                return  # the job was taken over: its new run records the outcome
             post = repository.get_post(s, post_id)
             if post is None:
                 return

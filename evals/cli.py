@@ -128,13 +128,15 @@ def harvest_command(
     """Turn reviewers' decisions into cases: edited approvals (expected content from the edit), rejections."""
 
     from evals.harvest import harvest_suite, suite_yaml
+    from kizuki.core.private import write_private
     from kizuki.runtime import Runtime
 
     rt = Runtime()
     try:
         rt.db.migrate()
-        with rt.db.session() as s:
-            suite = harvest_suite(s, name=name, limit=limit)
+        redactor = rt.redactor()
+        with rt.db.reading() as s:
+            suite = harvest_suite(s, name=name, limit=limit, redactor=redactor)
     finally:
         rt.close()
     if suite is None:
@@ -142,8 +144,7 @@ def harvest_command(
         return
     text = suite_yaml(suite)
     if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        write_private(out, text)  # 0600: reviewers' decisions about customers' posts
         console.print(f"{len(suite.cases)} cases written to {out}")
     else:
         typer.echo(text)

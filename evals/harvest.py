@@ -1,4 +1,12 @@
-"""Harvest: turn reviewers' decisions (edited approvals, rejections) into suite cases."""
+"""Harvest: turn reviewers' decisions (edited approvals, rejections) into suite cases.
+
+A harvested suite is meant to be reviewed and committed, so it carries no customer's personal data: every text
+(the post, the draft, the reviewer's text and note) has its personal data replaced by fictional values of the same
+kind (`Redactor.redact(..., synthetic=True)`: ``090-0000-0000``, ``customer@example.com``), the author's handle and
+name are gone (the case uses the default handle), cases are named by the post's internal id rather than the
+network's post id, and reviewers are not named. Posts rejected for privacy are kept this way: a post whose phone
+number became ``090-0000-0000`` still tests that the reply moves to DM and does not repeat it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +17,9 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
+from agent.checks.rules import default_rules
 from agent.posts.models import Draft
+from agent.posts.privacy import Redactor
 from agent.posts.repository import decided_drafts
 from evals.schema import CaseSpec, Expect, PostSpec, Suite, Thresholds
 
@@ -84,25 +94,34 @@ def key_phrases(text: str, *, absent_from: str) -> list[str]:
     return sorted(new, key=lambda t: (-len(t), t))[:MAX_PHRASES]
 
 
+class _Scrub:
+    """Personal data out of one decision's texts: fictional values in its place, the author's handle and name too."""
+
+    def __init__(self, redactor: Redactor, draft: Draft) -> None:
+        p = draft.post
+        self._redactor = redactor
+        self._terms = [t for t in (p.author_handle, f"@{p.author_handle}", p.author_name) if t]
+
+    def __call__(self, text: str | None) -> str:
+        return self._redactor.redact(text or "", self._terms, synthetic=True)
+
+
 def _case_name(draft: Draft, kind: str) -> str:
-    return f"harvest-{kind}-{draft.post.source}-{re.sub(r'[^a-z0-9_.-]', '-', draft.post.external_id.lower())}"[:80]
+    # The post's internal id: the network's post id would lead to the post, and so to its author.
+    return f"harvest-{kind}-{re.sub(r'[^a-z0-9_.-]', '-', draft.post.source.lower())}-{draft.post.id}"[:80]
 
 
-def _post_spec(draft: Draft) -> PostSpec:
+def _post_spec(draft: Draft, scrub: _Scrub) -> PostSpec:
     p = draft.post
     return PostSpec(
-        text=p.text,
-        source=p.source,
-        channel=draft.channel,
-        lang=p.lang,
-        handle=p.author_handle,
-        followers=p.author_followers,
+        text=scrub(p.text), source=p.source, channel=draft.channel, lang=p.lang, followers=p.author_followers
     )
 
 
-def _edited_case(draft: Draft) -> CaseSpec | None:
-    added = key_phrases(draft.text, absent_from=draft.original_text)
-    removed = key_phrases(draft.original_text, absent_from=draft.text)
+def _edited_case(draft: Draft, scrub: _Scrub) -> CaseSpec | None:
+    text, original = scrub(draft.text), scrub(draft.original_text)
+    added = key_phrases(text, absent_from=original)
+    removed = key_phrases(original, absent_from=text)
     if not added and not removed:
         return None
     expect = Expect(
@@ -113,16 +132,16 @@ def _edited_case(draft: Draft) -> CaseSpec | None:
         action=draft.action,
         cites=[c["key"] for c in draft.citations],
     )
-    note = f"edited approval of draft {draft.id} by {draft.decided_by}: reviewer's text {draft.text!r}"
+    note = f"edited approval of draft {draft.id}: reviewer's text {text!r}"
     return CaseSpec(
-        name=_case_name(draft, "edit"), category="harvested", note=note, post=_post_spec(draft), expect=expect
+        name=_case_name(draft, "edit"), category="harvested", note=note, post=_post_spec(draft, scrub), expect=expect
     )
 
 
-def _rejected_case(draft: Draft) -> CaseSpec:
+def _rejected_case(draft: Draft, scrub: _Scrub) -> CaseSpec:
     reason = draft.decision_reason or "other"
     why = REASON_NOTES.get(reason, reason)
-    phrases = key_phrases(draft.original_text or draft.text, absent_from=draft.post.text)
+    phrases = key_phrases(scrub(draft.original_text or draft.text), absent_from=scrub(draft.post.text))
     expect = Expect(must_not_contain=phrases)
     if reason == "privacy":
         expect = expect.model_copy(update={"needs_dm": True, "no_findings": ["pii", "pii_echo", "dm_redirect"]})
@@ -131,27 +150,30 @@ def _rejected_case(draft: Draft) -> CaseSpec:
     elif reason == "not_needed":
         expect = expect.model_copy(update={"action": ["ignore", "like_only"]})
     note = f"rejected draft {draft.id} ({reason}: {why})" + (
-        f"; note: {draft.decision_note}" if draft.decision_note else ""
+        f"; note: {scrub(draft.decision_note)}" if draft.decision_note else ""
     )
     return CaseSpec(
         name=_case_name(draft, "reject"),
         category="harvested",
         critical=reason in ("privacy", "policy"),
         note=note,
-        post=_post_spec(draft),
+        post=_post_spec(draft, scrub),
         expect=expect,
     )
 
 
-def harvest_cases(session: Session, *, limit: int = 500) -> list[CaseSpec]:
-    """Cases from decided drafts, newest first: edited approvals (approved or sent) and rejections."""
+def harvest_cases(session: Session, *, limit: int = 500, redactor: Redactor | None = None) -> list[CaseSpec]:
+    """Cases from decided drafts, newest first: edited approvals (approved or sent) and rejections, without personal
+    data (`redactor`: the organisation's rules, default the shipped ones)."""
+    redactor = redactor or Redactor.from_rules(default_rules())
     rows = decided_drafts(session, limit=limit)
     cases: dict[str, CaseSpec] = {}
     for d in rows:
+        scrub = _Scrub(redactor, d)
         if d.status == "rejected":
-            case: CaseSpec | None = _rejected_case(d)
+            case: CaseSpec | None = _rejected_case(d, scrub)
         elif d.original_text and d.text != d.original_text:
-            case = _edited_case(d)
+            case = _edited_case(d, scrub)
         else:
             case = None
         if case is not None and case.name not in cases:
@@ -159,9 +181,11 @@ def harvest_cases(session: Session, *, limit: int = 500) -> list[CaseSpec]:
     return list(cases.values())
 
 
-def harvest_suite(session: Session, *, name: str = "harvested", limit: int = 500) -> Suite | None:
+def harvest_suite(
+    session: Session, *, name: str = "harvested", limit: int = 500, redactor: Redactor | None = None
+) -> Suite | None:
     """A suite of harvested cases (None when there is nothing to harvest); thresholds start strict."""
-    cases = harvest_cases(session, limit=limit)
+    cases = harvest_cases(session, limit=limit, redactor=redactor)
     if not cases:
         return None
     return Suite(

@@ -35,6 +35,10 @@ class Post(Base):
     watch: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     watch_rules_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     triage: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    # Retention (agent/posts/privacy.py): when the post's personal data was redacted, and then a keyed hash of
+    # (source, handle) in place of the handle, so an erasure request still finds the author's redacted posts.
+    redacted_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    author_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
     drafts: Mapped[list[Draft]] = relationship(back_populates="post", order_by="Draft.generation")
 

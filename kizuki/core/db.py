@@ -17,6 +17,7 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kizuki.core.errors import InvalidInput, KizukiError
+from kizuki.core.private import narrow, touch_private
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"  # kizuki/migrations: it gathers every table
 
@@ -95,6 +96,15 @@ def _check_values(value: Any) -> None:
 
 
 READ_ONLY = "kizuki_read_only"
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _private_sqlite_files(path: Path) -> None:
+    """The database file is made 0600 before SQLite opens it (SQLite gives its -wal, -shm and -journal files the
+    database file's mode); files left readable by an older version are narrowed."""
+    touch_private(path)
+    for suffix in SQLITE_SIDE_FILES:
+        narrow(path.with_name(path.name + suffix))
 
 
 def _sqlite_begin(connection: Any) -> None:
@@ -127,8 +137,8 @@ class Database:
         self.dialect = parsed.get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if self.dialect == "sqlite":
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+                _private_sqlite_files(Path(parsed.database))
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True

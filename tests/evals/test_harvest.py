@@ -80,3 +80,89 @@ def test_edited_approval_and_rejection_become_cases(db: Database) -> None:
     assert suite is not None
     reloaded = parse_suite(suite_yaml(suite), "harvested.yaml")
     assert [c.name for c in reloaded.cases] == [c.name for c in suite.cases]
+
+
+def test_harvest_writes_no_personal_data_and_keeps_privacy_cases_meaningful(db: Database) -> None:
+    """Post and reply texts, notes, handles, names, reviewers and the network's post ids stay out of the suite; a
+    post rejected for privacy is kept with fictional values of the same kinds, so the case still tests them."""
+    from agent.checks.pii import find_pii
+
+    post_text = (
+        "山田太郎です。電話は090-1234-5678、メールはtaro.yamada@example.jp、マイナンバー 987654321018、"
+        "カード 4242 4242 4242 4242。〒150-0001 東京都渋谷区神宮前1-2-3 @friend_jp"
+    )
+    with db.session() as s:
+        p1 = Post(
+            source="x",
+            external_id="1790123456",
+            author_handle="taro_123",
+            author_name="山田太郎",
+            text=post_text,
+            channel="x",
+            status="drafted",
+        )
+        s.add(p1)
+        s.add(
+            _draft(
+                p1,
+                status="rejected",
+                original_text="山田太郎様、090-1234-5678 に折り返します。@taro_123",
+                text="山田太郎様、090-1234-5678 に折り返します。@taro_123",
+                decision_reason="privacy",
+                decision_note="echoed taro.yamada@example.jp",
+                decided_by="hana",
+            )
+        )
+        p2 = Post(
+            source="x",
+            external_id="1790999",
+            author_handle="John_S",
+            author_name="John Smith",
+            text="Mr. John Smith here, card 5555 5555 5555 4444 was charged twice, call +1 415 555 0123",
+            channel="x",
+            status="drafted",
+        )
+        s.add(p2)
+        s.add(
+            _draft(
+                p2,
+                status="approved",
+                language="en",
+                original_text="Sorry John, we will refund you.",
+                text="Sorry about the double charge, John Smith. Please send us a DM with the order number.",
+                decided_by="hana",
+            )
+        )
+    with db.session() as s:
+        suite = harvest_suite(s)
+    assert suite is not None
+    text = suite_yaml(suite)
+    for value in (
+        "090-1234-5678",
+        "taro.yamada@example.jp",
+        "987654321018",
+        "4242 4242 4242 4242",
+        "150-0001",
+        "渋谷区",
+        "山田太郎",
+        "friend_jp",
+        "taro_123",
+        "John",
+        "Smith",
+        "5555 5555 5555 4444",
+        "415 555 0123",
+        "1790123456",
+        "1790999",
+        "hana",
+    ):
+        assert value not in text, value
+    cases = {c.note.split(" ")[0] if c.note else "": c for c in suite.cases}
+    privacy = cases["rejected"]
+    assert privacy.critical and privacy.expect.needs_dm is True
+    assert {"phone", "email", "my_number", "card", "postal_code", "address"} <= {
+        it.kind for it in find_pii(privacy.post.text)
+    }
+    assert "090-0000-0000" in privacy.post.text and privacy.post.handle == "eval_user"
+    assert all(c.name.startswith("harvest-") and "1790" not in c.name for c in suite.cases)
+    reloaded = parse_suite(text, "harvested.yaml")
+    assert len(reloaded.cases) == 2

@@ -90,7 +90,8 @@ def test_a_draft_that_fails_to_commit_leaves_its_job_retryable(kb_runtime: Runti
 
 
 def test_a_job_whose_lease_was_taken_over_keeps_the_new_holder(kb_runtime: Runtime) -> None:
-    """The draft is stored as before, and the job stays with the worker that holds it now."""
+    """The run that lost its lease stores nothing (no draft, no failure): the job stays with the worker that holds
+    it now, whose run stores the draft."""
     rt = kb_runtime
     post_id = _queued_post(rt)
     worker = Worker(rt, concurrency=1)
@@ -103,7 +104,7 @@ def test_a_job_whose_lease_was_taken_over_keeps_the_new_holder(kb_runtime: Runti
     asyncio.run(worker._run(*claimed))
     with rt.db.reading() as s:
         draft, status = _state(s, post_id)
-        assert (draft, status) == ("pending", "running")
+        assert (draft, status) == (None, "running")
         assert s.scalars(select(jobs.Job).where(jobs.Job.id == job_id)).one().locked_by == "elsewhere:1:1"
 
 
