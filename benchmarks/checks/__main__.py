@@ -6,6 +6,23 @@
     benchmarks/checks/rules.yaml: precision, recall and F2 per category; ``expect`` is the complete
     label set of a case, so any other category reported is a false positive.
 (c) speed: 10,000 NG terms loaded, tweet-size checks a second on one core, p50/p99 latency.
+(e) compensation: the hand-written set benchmarks/checks/compensation.jsonl (ja/en promises of money,
+    credit, goods, fee waivers, free service or exceptions; policy talk that promises nothing as hard
+    negatives), with the default rules: precision and recall of the ``compensation`` category alone,
+    by language and by kind. A statement that compensation was already granted to this customer is
+    labelled positive (see the file's ``granted`` kind and docs in agent/checks/policy.py). Cases
+    with a ``batch`` field were written later and scored once before any rule change made for them:
+    ``holdout`` first scored precision 0.955 / recall 0.808, ``holdout2`` 1.000 / 0.714.
+    benchmarks/checks/compensation_heldout.jsonl (fields text/lang/compensation/kind) is a separate blind
+    set, reported on its own as "held-out batch 1": it scored precision 0.988 / recall 0.705 before the
+    rules were generalised with it in view, so its current figure is no longer a blind estimate.
+    benchmarks/checks/compensation_heldout2.jsonl is a second blind set, reported as "held-out batch 2": it
+    scored precision 1.000 / recall 0.803 before the rules were generalised with it in view.
+    benchmarks/checks/compensation_heldout3.jsonl is a third blind set, reported as "held-out batch 3": it
+    scored precision 1.000 / recall 0.731 before the rules were generalised with it in view.
+    benchmarks/checks/compensation_heldout4.jsonl, "held-out batch 4 (blind)", was written by someone who never
+    saw the rules or the other sets and no rule was changed for it: its figure is the estimate to quote
+    (precision 0.989 / recall 0.779 when it was added). Tune on it and it is no longer blind: write a new one.
 """
 
 from __future__ import annotations
@@ -107,6 +124,98 @@ def own_report(show_errors: bool) -> None:
             print(f"    {c['id']} gold={sorted(c['expect'])} got={sorted(p)}: {c['text'][:70]!r}")
 
 
+HELDOUTS = (
+    (
+        "compensation_heldout.jsonl",
+        "held-out batch 1",
+        "held-out batch 1: blind score P 0.988 R 0.705 before tuning on it",
+    ),
+    (
+        "compensation_heldout2.jsonl",
+        "held-out batch 2",
+        "held-out batch 2: blind score P 1.000 R 0.803 before tuning on it",
+    ),
+    (
+        "compensation_heldout3.jsonl",
+        "held-out batch 3",
+        "held-out batch 3: blind score P 1.000 R 0.731 before tuning on it",
+    ),
+    (
+        "compensation_heldout4.jsonl",
+        "held-out batch 4 (blind)",
+        "held-out batch 4: written by someone who never saw the rules, never tuned on: the honest estimate",
+    ),
+)
+
+
+def _comp_gold(c: dict[str, Any]) -> bool:
+    """A case's label: ``compensation`` true/false (held-out file) or the category in ``expect``."""
+    if "compensation" in c:
+        return bool(c["compensation"])
+    return "compensation" in c["expect"]
+
+
+def _print_comp_slices(gold: list[bool], got: list[bool], slices: dict[str, list[int]]) -> None:
+    print(f"  {'slice':<24}{'n':>5}{'TP':>5}{'FP':>5}{'FN':>5}{'precision':>11}{'recall':>8}")
+    for name, idx in slices.items():
+        tp = sum(1 for i in idx if got[i] and gold[i])
+        fp = sum(1 for i in idx if got[i] and not gold[i])
+        fn = sum(1 for i in idx if gold[i] and not got[i])
+        p = tp / (tp + fp) if tp + fp else 1.0
+        r = tp / (tp + fn) if tp + fn else 1.0
+        print(f"  {name:<24}{len(idx):>5}{tp:>5}{fp:>5}{fn:>5}{p:>11.3f}{r:>8.3f}")
+
+
+def heldout_report(checker: Checker, show_errors: bool, file: str, label: str, note: str) -> None:
+    path = HERE / file
+    if not path.exists():
+        print(f"\n(e) {path.name} not found: skipped")
+        return
+    cases = _load(path)
+    got = [("compensation" in checker.check(c["text"]).categories) for c in cases]
+    gold = [_comp_gold(c) for c in cases]
+    n_pos = sum(gold)
+    print(f"\n(e) {path.name}: {len(cases)} cases ({n_pos} positive, {len(cases) - n_pos} negative)")
+    print(f"    {note}")
+    slices: dict[str, list[int]] = {label: list(range(len(cases)))}
+    for lang in ("ja", "en"):
+        slices[f"  {lang}"] = [i for i, c in enumerate(cases) if c["lang"] == lang]
+    for label, pos in (("positives", True), ("negatives", False)):
+        slices[f"  {label}"] = [i for i, g in enumerate(gold) if g == pos]
+    _print_comp_slices(gold, got, slices)
+    if show_errors:
+        for c, g, o in zip(cases, gold, got, strict=True):
+            if g != o:
+                print(f"    {'FN' if g else 'FP'} [{c['lang']} {c['kind']}]: {c['text'][:70]!r}")
+
+
+def compensation_report(show_errors: bool) -> None:
+    cases = _load(HERE / "compensation.jsonl")
+    checker = Checker()
+    got = [("compensation" in checker.check(c["text"]).categories) for c in cases]
+    gold = [_comp_gold(c) for c in cases]
+    n_pos = sum(gold)
+    print(f"\n(e) compensation set: {len(cases)} cases ({n_pos} positive, {len(cases) - n_pos} hard negatives)")
+    slices: dict[str, list[int]] = {"all": list(range(len(cases)))}
+    for lang in ("ja", "en"):
+        slices[lang] = [i for i, c in enumerate(cases) if c["lang"] == lang]
+    slices["written first"] = [i for i, c in enumerate(cases) if "batch" not in c]
+    slices["in-file batch holdout"] = [i for i, c in enumerate(cases) if c.get("batch") == "holdout"]
+    slices["in-file batch holdout2"] = [i for i, c in enumerate(cases) if c.get("batch") == "holdout2"]
+    kinds = sorted({(c["kind"], "compensation" in c["expect"]) for c in cases}, key=lambda k: (not k[1], k[0]))
+    for kind, pos in kinds:
+        slices[f"{'+' if pos else '-'} {kind}"] = [
+            i for i, c in enumerate(cases) if c["kind"] == kind and ("compensation" in c["expect"]) == pos
+        ]
+    _print_comp_slices(gold, got, slices)
+    if show_errors:
+        for c, g, o in zip(cases, gold, got, strict=True):
+            if g != o:
+                print(f"    {'FN' if g else 'FP'} {c['id']} [{c['kind']}]: {c['text'][:70]!r}")
+    for file, label, note in HELDOUTS:
+        heldout_report(checker, show_errors, file, label, note)
+
+
 def synthetic_terms(n: int, seed: int = 7) -> list[str | Term]:
     rng = random.Random(seed)
     kana = [chr(c) for c in range(0x30A2, 0x30F3)]
@@ -186,6 +295,7 @@ def main() -> None:
     args = ap.parse_args()
     shared_report(args.errors)
     own_report(args.errors)
+    compensation_report(args.errors)
     if not args.no_speed:
         speed_report(args.n)
     presidio_note()
