@@ -13,7 +13,8 @@ from kizuki.core.worker import Handler
 
 
 def handlers(db: Database, channel: Channel) -> dict[str, Handler]:
-    async def _deliver(payload: dict[str, Any], final: bool, lease: jobs.Lease) -> None:  # the worker ends the job
-        await deliver(db, channel, int(payload["draft_id"]), final=final)
+    async def _deliver(payload: dict[str, Any], final: bool, lease: jobs.Lease) -> None:
+        # a success ends the job with the draft's "sent"; anything else is ended (or retried) by the worker
+        await deliver(db, channel, int(payload["draft_id"]), final=final, lease=lease)
 
     return {JobKind.DELIVER: _deliver}

@@ -26,8 +26,15 @@ class Channel(ABC):
 
     name: ClassVar[str]
 
+    @property
+    def deadline_s(self) -> float | None:
+        """The longest one `send` may take (the outbox cuts it off then, and counts it as failed); None: no
+        limit of its own (the job's lease still bounds it)."""
+        return None
+
     @abstractmethod
     async def send(self, reply: OutboundReply) -> Any:
         """Deliver one reply and return the receiver's receipt; raise `DeliveryError` to be retried.
 
-        Must be idempotent on `reply.idempotency_key`: a retry after a crash mid-request may send it again."""
+        The outbox never runs two sends of one key at once; a retry after a timeout, or after a crash or stop
+        mid-request, sends it again under the same `reply.idempotency_key`, which the receiver must honour."""

@@ -1,7 +1,8 @@
 """The webhook channel: a signed JSON POST to the URL in the settings.
 
-The request carries an idempotency key derived from the draft, so a retry after a crash mid-request
-cannot post twice at a receiver that honours it.
+The request carries an idempotency key derived from the draft (`Idempotency-Key`), so a retry after a
+timeout or a crash mid-request cannot post twice at a receiver that honours it. The whole request, not
+only each read, is limited to `KIZUKI_WEBHOOK_TIMEOUT_S` (the outbox's deadline, `deadline_s`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ class WebhookChannel(Channel):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+
+    @property
+    def deadline_s(self) -> float | None:
+        return self.settings.webhook_timeout_s
 
     async def send(self, reply: OutboundReply) -> Any:
         settings = self.settings

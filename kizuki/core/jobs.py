@@ -1,14 +1,21 @@
 """Jobs in the database, so that API and workers can be separate processes.
 
 A worker claims a queued job (on PostgreSQL with FOR UPDATE SKIP LOCKED; SQLite serialises writers),
-marks it running with a lease, and finishes or fails it. A job whose lease ran out (its worker died)
-is queued again, so nothing is lost; handlers must be idempotent for the same job.
+marks it running with a lease, and finishes or fails it. While the handler runs the worker renews the
+lease (`renew`); a job whose lease ran out (its worker died) is taken by another worker, so nothing is
+lost; handlers must be idempotent for the same job. Each claim holds the job under its own lease id
+(`lease_id`: the worker's id and a random suffix), so a worker that claims a job again after its own lease
+ran out never mistakes the old run for the new one. Every write that ends a job (`finish`, `fail`) or
+that must not happen twice at once (`Lease.hold_in`) checks that this lease still holds the job. A worker
+that stops gracefully gives back the jobs it still holds (`release`): queued again at once, the attempt not
+counted.
 """
 
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -21,11 +28,16 @@ from kizuki.core.orm import Base, JSONType, utcnow
 DEFAULT_LEASE = timedelta(minutes=5)
 
 
+class LeaseLost(Exception):
+    """This worker no longer holds the job (its lease ran out and another worker may have taken it)."""
+
+
 class JobKind(StrEnum):
     """Every kind of job; the domain that owns a kind registers its handler (its `tasks` module)."""
 
     DRAFT = "draft"  # agent: draft (or re-draft) one post
     DELIVER = "deliver"  # delivery: send one approved reply through its channel
+    PRIVACY_REDACT = "privacy_redact"  # agent.posts: retention, redact personal data of old posts (daily)
 
 
 class JobStatus(StrEnum):
@@ -77,6 +89,14 @@ _FINISH = (
     # objects cost the draft's transaction ~1 ms)
     .execution_options(synchronize_session=False)
 )
+_HELD = (Job.id == bindparam("job_id")) & (Job.locked_by == bindparam("worker")) & (Job.status == JobStatus.RUNNING)
+_RENEW = (
+    update(Job)
+    .where(_HELD)
+    .values(lease_until=bindparam("until"), updated_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+_HOLD = select(Job.lease_until).where(_HELD).with_for_update()
 
 
 def worker_id() -> str:
@@ -84,6 +104,11 @@ def worker_id() -> str:
     import threading
 
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def lease_id(worker: str | None = None) -> str:
+    """A new id for one claim of `worker` (default: this thread's `worker_id`); the job's `locked_by`."""
+    return f"{worker or worker_id()}/{uuid.uuid4().hex[:8]}"
 
 
 def enqueue(
@@ -115,7 +140,8 @@ def enqueue(
 def claim(
     session: Session, kinds: tuple[str, ...], *, worker: str | None = None, lease: timedelta = DEFAULT_LEASE
 ) -> Job | None:
-    """Take one due job, or one whose lease expired, and mark it running under this worker."""
+    """Take one due job, or one whose lease expired, and mark it running under the lease id `worker` (give each
+    claim its own, `lease_id`; the default is a new one)."""
     now = utcnow()
     stmt = _DUE_SKIP_LOCKED if session.get_bind().dialect.name == "postgresql" else _DUE
     job = session.scalars(stmt, {"kinds": list(kinds), "now": now}).first()
@@ -123,7 +149,7 @@ def claim(
         return None
     job.status = JobStatus.RUNNING
     job.attempts += 1
-    job.locked_by = worker or worker_id()
+    job.locked_by = worker or lease_id()
     job.lease_until = now + lease
     job.updated_at = now
     session.flush()
@@ -131,9 +157,37 @@ def claim(
 
 
 def finish(session: Session, job_id: int, worker: str) -> bool:
-    """Mark done; False if this worker no longer holds the job (its lease ran out and another took it)."""
+    """Mark done; False if the lease `worker` no longer holds the job (it ran out and the job was taken again)."""
     res = session.execute(_FINISH, {"job_id": job_id, "worker": worker, "now": utcnow()})
     return bool(res.rowcount)  # type: ignore[attr-defined]
+
+
+def renew(session: Session, job_id: int, worker: str, lease: timedelta = DEFAULT_LEASE) -> datetime | None:
+    """Extend the lease of a running job this worker holds to now + `lease`; None if it holds it no longer.
+
+    A lease that ran out but that no other worker took yet is still held (no one else can have started it)."""
+    now = utcnow()
+    until = now + lease
+    res = session.execute(_RENEW, {"job_id": job_id, "worker": worker, "until": until, "now": now})
+    return until if res.rowcount else None  # type: ignore[attr-defined]
+
+
+def release(session: Session, job_id: int, worker: str) -> bool:
+    """Give a running job back (a worker stopping before its handler ended): queued and due at once, the lease
+    cleared and the attempt not counted; False if this worker no longer holds it."""
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None or job.locked_by != worker or job.status != JobStatus.RUNNING:
+        return False
+    now = utcnow()
+    job.status = JobStatus.QUEUED
+    job.attempts = max(0, job.attempts - 1)
+    job.locked_by = None
+    job.lease_until = None
+    job.run_after = now
+    job.updated_at = now
+    job.last_error = f"released by {worker} when it stopped"
+    session.flush()
+    return True
 
 
 @dataclass
@@ -144,9 +198,17 @@ class Lease:
 
     job_id: int
     worker: str
+    """The id this claim holds the job under (its `locked_by`, unique per claim: `lease_id`)."""
     finished: bool = False
     """True once the transaction that ran `finish_in` has committed (a rolled-back one leaves it False, and the
     worker then records the job's end itself)."""
+    ttl: timedelta = DEFAULT_LEASE
+    """How long each renewal extends the lease (`KIZUKI_JOB_LEASE_S`)."""
+    lost: bool = field(default=False, compare=False)
+    """Set when a renewal or a check found the job no longer held by this worker (the handler is then cancelled
+    and nothing it found is recorded)."""
+    until: datetime | None = field(default=None, compare=False)
+    """The lease's end as of the last `hold_in`."""
 
     def finish_in(self, session: Session) -> bool:
         """`finish` in the caller's transaction; False if this worker no longer holds the job."""
@@ -154,14 +216,36 @@ class Lease:
         event.listen(session, "after_commit", self._committed, once=True)
         return held
 
+    def hold_in(self, session: Session) -> datetime:
+        """Renew the lease in the caller's transaction, locking the job's row until it commits, and return the
+        lease's new end; raises `LeaseLost` if this worker no longer holds the job. Work that must never run
+        twice at once (a delivery's send) starts only after this and must end before the returned time."""
+        if self.lost:
+            raise LeaseLost(f"job {self.job_id}: the lease was lost")
+        held = session.execute(_HOLD, {"job_id": self.job_id, "worker": self.worker}).first()
+        until = renew(session, self.job_id, self.worker, self.ttl) if held is not None else None
+        if until is None:
+            self.lost = True
+            raise LeaseLost(f"job {self.job_id} is no longer held by {self.worker}")
+        self.until = until
+        return until
+
+    def held_in(self, session: Session) -> bool:
+        """Whether this worker still holds the job, locking its row for the caller's transaction (a result is
+        stored only under a held lease, never over the result of the worker that took the job over)."""
+        if not self.lost:
+            self.lost = session.execute(_HOLD, {"job_id": self.job_id, "worker": self.worker}).first() is None
+        return not self.lost
+
     def _committed(self, session: Session) -> None:
         self.finished = True
 
 
 def fail(session: Session, job_id: int, worker: str, error: str, *, retry_in: timedelta | None = None) -> str:
-    """Record a failure: queued again with backoff, or failed for good after max_attempts."""
-    job = session.get(Job, job_id)
-    if job is None or job.locked_by != worker:
+    """Record a failure: queued again with backoff, or failed for good after max_attempts; "lost" (nothing
+    changed) if the lease `worker` no longer holds the running job (taken over, or finished already)."""
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None or job.locked_by != worker or job.status != JobStatus.RUNNING:
         return "lost"
     job.last_error = error[:4000]
     job.lease_until = None

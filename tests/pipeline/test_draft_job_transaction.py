@@ -115,7 +115,7 @@ def test_a_lease_counts_as_finished_only_once_its_transaction_committed(kb_runti
     worker = Worker(rt, concurrency=1)
     claimed = worker._claim()
     assert claimed is not None
-    lease = jobs.Lease(claimed[0], worker.worker_id)
+    lease = jobs.Lease(claimed[0], claimed[4])
     seen: list[bool] = []
 
     def finish_then_fail() -> None:
