@@ -22,10 +22,12 @@ from api.routers import (
     knowledge,
     org,
     posts,
+    privacy,
     system,
     tokens,
     watch_rules,
 )
+from api.security import AuthFailureLimiter, SecurityHeaders
 from kizuki import __version__
 from kizuki.runtime import Runtime
 
@@ -78,7 +80,10 @@ def create_app(runtime: Runtime | None = None, *, warm: bool = False) -> FastAPI
     app: FastAPI = FastAPIOffline(title="Kizuki", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.runtime = runtime
     errors.install(app)
-    for module in (system, knowledge, posts, drafts, tokens, audit, checks, watch_rules, do_not_engage, org, evals):
+    routers = (system, knowledge, posts, drafts, tokens, audit, checks, watch_rules, do_not_engage, org, evals)
+    for module in (*routers, privacy):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: a 413 gets the headers too
+    app.state.auth_limiter = AuthFailureLimiter(runtime.settings.auth_failures_per_minute)
     return app

@@ -36,6 +36,9 @@ watch_app = typer.Typer(
     no_args_is_help=True,
 )
 dne_app = typer.Typer(help="Do-not-engage: authors we record but never draft replies to.", no_args_is_help=True)
+privacy_app = typer.Typer(
+    help="Personal data at rest: retention (redact old posts) and erasure of one author's data.", no_args_is_help=True
+)
 app.add_typer(kb_app, name="kb")
 app.add_typer(bench_app, name="bench")
 app.add_typer(posts_app, name="posts")
@@ -45,6 +48,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(org_app, name="org")
 app.add_typer(watch_app, name="watch")
 app.add_typer(dne_app, name="dne")
+app.add_typer(privacy_app, name="privacy")
 
 
 def _register_evals() -> None:
@@ -93,7 +97,13 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
 
 
 def runtime() -> Runtime:
-    rt = Runtime()
+    try:
+        with domain_errors():  # e.g. an audit key that cannot be used: one clear line, exit 2
+            rt = Runtime()
+    except ValidationError as exc:  # settings that do not work (together): one clear line, exit 2
+        from kizuki.core.settings import settings_problems
+
+        fail(settings_problems(exc))
     rt.db.migrate()
     return rt
 
@@ -136,11 +146,16 @@ def load_demo(rt: Runtime) -> None:
 
 
 def bootstrap_token(rt: Runtime) -> None:
-    """On a database with no tokens, make an admin token and show it once."""
-    from api.auth import count_tokens, create_token
+    """On a database that never had a token, make an admin token and show it once.
+
+    Once tokens exist it makes none, even when all are revoked (a new secret would be printed to
+    whoever reads the console); it says how to make one instead."""
+    from api.auth import count_admins, count_tokens, create_token
 
     with rt.db.session() as s:
-        if count_tokens(s):
+        if count_tokens(s, active_only=False):
+            if not count_admins(s):
+                err_console.print("no admin token works; make one with: kizuki token create --name N --role admin")
             return
         _, secret = create_token(s, name="bootstrap-admin", role="admin", actor="kizuki up")
     console.print(
@@ -159,6 +174,11 @@ def up(
     """Migrate, load the demo data into an empty database, and serve the API (docs at /docs)."""
     rt = runtime()
     with domain_errors():
+        from kizuki.core import audit
+
+        key_file = audit.first_start_key(rt.db.engine, rt.settings)
+        if key_file is not None:
+            console.print(f"wrote a new audit key to {key_file}: keep a copy off this machine (see README)")
         if not no_demo:
             load_demo(rt)
         with progress_bar("checking the knowledge index") as update:
@@ -189,14 +209,20 @@ def _serve(rt: Runtime, host: str, port: int, *, worker: bool) -> None:
         f"model={rt.settings.model}{label} embeddings={rt.settings.embedding_model}",
         highlight=False,
     )
-    stop = None
+    _schedule_retention(rt)  # the API process queues the daily run; any worker (in-process or not) runs it
+    thread, stop = None, None
     if worker:
-        _, stop = run_in_thread(rt, concurrency=rt.settings.worker_concurrency)
+        import signal
+
+        thread, stop = run_in_thread(rt, concurrency=rt.settings.worker_concurrency)
+        for sig in (signal.SIGTERM, signal.SIGINT):  # uvicorn re-raises the signal it stopped on: stop the worker
+            signal.signal(sig, lambda *_: stop.set())
     try:
         uvicorn.run(create_app(rt, warm=True), host=host, port=port, log_level="info")
     finally:
-        if stop is not None:
-            stop.set()
+        if thread is not None and stop is not None:
+            stop.set()  # running jobs get KIZUKI_WORKER_GRACE_S, then go back to the queue
+            thread.join(timeout=rt.settings.worker_grace_s + 10)
 
 
 @app.command()
@@ -210,11 +236,19 @@ def worker(
 
     rt = runtime()
     w = Worker(rt, concurrency=concurrency or rt.settings.worker_concurrency)
-    console.print(f"worker {w.worker_id} on {rt.db.dialect}; Ctrl-C to stop")
-    try:
-        asyncio.run(w.drain(forever=True))
-    except KeyboardInterrupt:
-        console.print(f"stopped after {w.processed} jobs")
+    console.print(
+        f"worker {w.worker_id} on {rt.db.dialect}; Ctrl-C or SIGTERM stops it (running jobs get "
+        f"{w.grace_s:g} s, KIZUKI_WORKER_GRACE_S, then go back to the queue; a second signal at once)",
+        highlight=False,
+    )
+    runner = asyncio.Runner()
+    runner.run(w.run_until_signalled())
+    console.print(f"stopped after {w.processed} jobs; {w.released} given back to the queue", highlight=False)
+    # Every job is finished or given back. A cancelled job's thread may still be busy (loading a model, say);
+    # its writes are fenced by the lease, so do not wait for it: leave as a crash would, at once.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 # -- knowledge ---------------------------------------------------------------------------------
@@ -392,6 +426,24 @@ def drafts_list(
     console.print(table)
 
 
+@drafts_app.command("redeliver")
+def drafts_redeliver(
+    draft_id: Annotated[int, typer.Argument(help="A draft whose delivery gave up (status delivery_failed)")],
+    note: Annotated[str | None, typer.Option(help="Why (kept in the audit log)")] = None,
+) -> None:
+    """Deliver again a draft whose delivery gave up (same text, same idempotency key for the receiver)."""
+    from review.schemas import RedeliverRequest
+    from review.service import redeliver
+
+    rt = runtime()
+    try:
+        with domain_errors():
+            draft = redeliver(rt, draft_id, RedeliverRequest(note=note), actor=CLI_ACTOR)
+    finally:
+        rt.close()
+    console.print(f"draft {draft.id}: {draft.status}, delivery {draft.delivery_status}", highlight=False)
+
+
 @app.command()
 def check(
     text: Annotated[str | None, typer.Argument(help="The reply to check")] = None,
@@ -474,33 +526,187 @@ def check(
 
 @token_app.command("create")
 def token_create(
-    name: Annotated[str, typer.Option("--name", help="Who or what uses it")],
+    name: Annotated[str, typer.Option("--name", help="Who or what uses it (unique among working tokens)")],
     role: Annotated[str, typer.Option("--role", help="agent, editor, evaluator or admin")],
+    expires_in: Annotated[
+        str | None, typer.Option("--expires-in", help="Refuse it after this long: 90d, 12h, 2w (default: never)")
+    ] = None,
 ) -> None:
     """Create an API token and print it once (only its hash is stored)."""
-    from api.auth import create_token
+    from api.auth import create_token, parse_duration
+    from kizuki.core.orm import utcnow
 
     rt = runtime()
     with domain_errors(), rt.db.session() as s:
-        row, secret = create_token(s, name=name, role=role, actor=CLI_ACTOR)
-    err_console.print(f"token {row.id} for {row.name} ({row.role}); shown once:")
+        expires_at = utcnow() + parse_duration(expires_in) if expires_in else None
+        row, secret = create_token(s, name=name, role=role, actor=CLI_ACTOR, expires_at=expires_at)
+    until = f", expires {row.expires_at.isoformat(timespec='minutes')}" if row.expires_at else ""
+    err_console.print(f"token {row.id} for {row.name} ({row.role}{until}); shown once:", highlight=False)
     print(secret)
 
 
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the hash chain: a changed or deleted entry is reported, and the exit status is 1."""
-    from kizuki.core import audit
+@token_app.command("list")
+def token_list(
+    all_: Annotated[bool, typer.Option("--all", help="Also revoked and expired tokens")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """API tokens: id, prefix, name, role, expiry, last use. Never their secrets."""
+    from api.auth import is_active, list_tokens
+    from kizuki.core.orm import utcnow
 
     rt = runtime()
     with rt.db.reading() as s:
-        problems = audit.verify(s)
-        n = audit.count(s)
-    if problems:
-        for p in problems:
-            err_console.print(f"[red]entry {p.entry_id}[/]: {p.problem}", highlight=False)
-        fail(f"audit chain broken at {len(problems)} place(s) among {n} entries", code=1)
-    console.print(f"audit chain intact: {n} entries")
+        rows = list_tokens(s, include_inactive=all_)
+    now = utcnow()
+
+    def when(value: Any) -> str | None:
+        return value.isoformat(timespec="seconds") if value is not None else None
+
+    items = [
+        {
+            "id": r.id,
+            "prefix": r.prefix,
+            "name": r.name,
+            "role": r.role,
+            "created_at": when(r.created_at),
+            "created_by": r.created_by,
+            "expires_at": when(r.expires_at),
+            "last_used_at": when(r.last_used_at),
+            "revoked_at": when(r.revoked_at),
+            "active": is_active(r, now),
+        }
+        for r in rows
+    ]
+    if as_json:
+        print(json.dumps(items, ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "prefix", "name", "role", "expires", "last used", "state")
+    for item in items:
+        state = "active" if item["active"] else ("revoked" if item["revoked_at"] else "expired")
+        table.add_row(
+            str(item["id"]),
+            f"{item['prefix']}…",
+            str(item["name"]),
+            str(item["role"]),
+            str(item["expires_at"] or "never"),
+            str(item["last_used_at"] or "-"),
+            state,
+        )
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    ref: Annotated[str, typer.Argument(help="The token's id, its prefix (kz_…) or its name")],
+    reason: Annotated[str | None, typer.Option("--reason", help="Kept in the audit log")] = None,
+) -> None:
+    """Revoke a token: a running server refuses it on the next request. The last admin token may be
+    revoked here (`token create --role admin` makes a new one), not over REST."""
+    from api.auth import count_admins, find_token, revoke_token
+
+    rt = runtime()
+    with domain_errors(), rt.db.session() as s:
+        row = find_token(s, ref)
+        already = row.revoked_at is not None
+        revoke_token(s, row, actor=CLI_ACTOR, allow_last_admin=True, note=reason)
+        admins = count_admins(s)
+    if already:
+        console.print(f"token {row.id} ({row.prefix}…, {row.name}) was already revoked", highlight=False)
+        return
+    console.print(f"revoked token {row.id} ({row.prefix}…, {row.name}, {row.role})", highlight=False)
+    if not admins:
+        err_console.print("no admin token works now; make one with: kizuki token create --name N --role admin")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option("--checkpoints", help="Checkpoint file to check against (default KIZUKI_AUDIT_CHECKPOINT_FILE)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON")] = False,
+) -> None:
+    """Check the chain, its signatures and its checkpoints: tampering is reported, and the exit status is 1."""
+    from kizuki.core import audit
+
+    rt = runtime()
+    with domain_errors():
+        guard = audit.guard_from(rt.settings)
+        with rt.db.reading() as s:
+            report = audit.verify_all(s, guard, checkpoint_file=checkpoints)
+    if as_json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
+        if not report.ok:
+            raise typer.Exit(1)
+        return
+    for w in report.warnings:
+        err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    for p in report.problems:
+        where = f"entry {p.entry_id}" if p.entry_id is not None else "checkpoints"
+        err_console.print(f"[red]{where}[/]: {p.problem}", highlight=False)
+    if not report.ok:
+        fail(f"audit log tampered with or damaged: {len(report.problems)} problem(s) among {report.entries} entries", 1)
+    signed = "signed" if report.signed else "unsigned"
+    console.print(f"audit chain intact: {report.entries} entries ({signed})", highlight=False)
+    if report.last_checkpoint is not None:
+        last = report.last_checkpoint
+        console.print(
+            f"consistent with {report.checkpoints} checkpoint(s) in {report.checkpoint_file}; "
+            f"the newest: entry #{last.entry_id} at {last.at}",
+            highlight=False,
+        )
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Append a signed checkpoint of the chain's head to KIZUKI_AUDIT_CHECKPOINT_FILE now."""
+    from kizuki.core import audit
+
+    rt = runtime()
+    with domain_errors():
+        guard = audit.guard_from(rt.settings)
+        with rt.db.reading() as s:
+            written = audit.checkpoint(s, guard)
+    if written is None:
+        console.print("the audit log is empty: nothing to checkpoint")
+        return
+    signed = "signed" if written["mac"] else "unsigned (no audit key)"
+    console.print(
+        f"checkpoint of entry #{written['entry_id']} ({written['count']} entries), {signed}, "
+        f"appended to {guard.checkpoint_file}",
+        highlight=False,
+    )
+
+
+@audit_app.command("keygen")
+def audit_keygen(
+    force: Annotated[
+        bool, typer.Option("--force", help="Even though entries signed with another key exist (they stop verifying)")
+    ] = False,
+) -> None:
+    """Write a new random audit key to KIZUKI_AUDIT_KEY_FILE (default KIZUKI_HOME/audit.key), mode 0600."""
+    from kizuki.core import audit
+
+    if get_settings().audit_key is not None:
+        fail("KIZUKI_AUDIT_KEY is set and takes precedence; unset it to use a key file")
+    rt = runtime()
+    path = rt.settings.effective_audit_key_file
+    if path.exists():
+        fail(f"{path} exists; a key is never overwritten (to rotate, see KIZUKI_AUDIT_OLD_KEYS)")
+    with rt.db.reading() as s:
+        signed = audit.signed_entries(s)
+    if signed and not force:
+        fail(
+            f"{signed} entries are signed with a key this file would not hold: restore that key file, or keep the "
+            "old key in KIZUKI_AUDIT_OLD_KEYS and pass --force"
+        )
+    with domain_errors():
+        audit.generate_key_file(path)
+    console.print(f"audit key written to {path} (readable by its owner only); new entries are signed with it")
+    console.print(
+        "restart running Kizuki processes (API, workers) so they sign too; keep a copy of the key somewhere safe",
+        highlight=False,
+    )
 
 
 # -- organisation profile, watch rules, do-not-engage ------------------------------------------
@@ -641,6 +847,96 @@ def dne_remove(handle: Annotated[str, typer.Argument(help="The author's handle")
     with domain_errors(), rt.db.session() as s:
         remove_do_not_engage(s, handle, actor=CLI_ACTOR)
     console.print(f"@{handle.strip().lstrip('@')} is off the do-not-engage list", highlight=False)
+
+
+# -- personal data ------------------------------------------------------------------------------
+def _schedule_retention(rt: Runtime) -> None:
+    """Queue today's retention run (`kizuki serve` and `up` do; once a day however many processes start; each run
+    queues the next day's)."""
+    from agent.posts.privacy import schedule_retention
+
+    schedule_retention(rt.db, rt.settings)
+
+
+@privacy_app.command("redact")
+def privacy_redact(
+    older_than: Annotated[
+        int | None, typer.Option("--older-than", min=1, help="Days (default KIZUKI_RETENTION_DAYS)")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would be redacted")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
+) -> None:
+    """Redact personal data (text, handle, name, URL) of posts received more than DAYS ago, and of their drafts."""
+    from agent.posts.privacy import privacy_key, redact_old_posts
+
+    days = older_than or get_settings().retention_days
+    if not days:
+        fail("retention is off (KIZUKI_RETENTION_DAYS=0): pass --older-than DAYS")
+        return
+    rt = runtime()
+    try:
+        with domain_errors(), progress_bar("counting posts" if dry_run else "redacting posts") as update:
+            report = redact_old_posts(
+                rt.db,
+                rt.redactor(),
+                privacy_key(rt.settings),
+                older_than_days=days,
+                actor=CLI_ACTOR,
+                dry_run=dry_run,
+                progress=update,
+            )
+    finally:
+        rt.close()
+    if as_json:
+        print_json(report.as_dict())
+        return
+    verb = "would redact" if dry_run else "redacted"
+    later = f"; {report.skipped_in_progress} still in review or delivery, left for later"
+    console.print(
+        f"{verb} {report.posts} posts and {report.drafts} drafts received before {report.cutoff:%Y-%m-%d %H:%M} UTC"
+        + (later if report.skipped_in_progress else ""),
+        highlight=False,
+    )
+
+
+@privacy_app.command("forget")
+def privacy_forget(
+    source: Annotated[str, typer.Option("--source", help="The network, e.g. x")],
+    author: Annotated[str, typer.Option("--author", help="The author's handle (with or without @)")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
+) -> None:
+    """Delete one author's posts, drafts and jobs on their request (audited with a keyed hash, not the handle)."""
+    from agent.posts.privacy import forget_author, privacy_key
+
+    rt = runtime()
+    key = privacy_key(rt.settings)
+    try:
+        with domain_errors():
+            with rt.db.reading() as s:
+                planned = forget_author(s, key, source, author, actor=CLI_ACTOR, dry_run=True)
+            if planned.posts == 0:
+                if as_json:
+                    print_json(planned.as_dict())
+                else:
+                    console.print(f"no posts of that author on {planned.source}; nothing to erase", highlight=False)
+                return
+            if not yes:
+                if not sys.stdin.isatty():
+                    fail(f"this erases {planned.posts} posts and {planned.drafts} drafts; pass --yes to confirm")
+                typer.confirm(f"Erase {planned.posts} posts and {planned.drafts} drafts of this author?", abort=True)
+            with rt.db.session() as s:
+                report = forget_author(s, key, source, author, actor=CLI_ACTOR)
+    finally:
+        rt.close()
+    if as_json:
+        print_json(report.as_dict())
+        return
+    console.print(
+        f"erased {report.posts} posts, {report.drafts} drafts and {report.jobs} jobs "
+        f"(audit subject author:{report.author_key[:12]}…)",
+        highlight=False,
+    )
 
 
 @app.command()

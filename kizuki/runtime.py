@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from kizuki.core import audit
 from kizuki.core.db import Database
+from kizuki.core.private import private_dir
 from kizuki.core.settings import Settings, get_settings
 from kizuki.core.worker import Handler
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from agent.org.schemas import OrgProfile
     from agent.org.service import ProfileInForce
     from agent.pipeline import Pipeline
+    from agent.posts.privacy import Redactor
     from delivery.channels import Channel
     from knowledge.index import HybridIndex
     from knowledge.service import KnowledgeBase
@@ -35,8 +38,9 @@ class Runtime:
 
     def __init__(self, settings: Settings | None = None, db: Database | None = None) -> None:
         self.settings = settings or get_settings()
-        self.settings.home.mkdir(parents=True, exist_ok=True)
+        private_dir(self.settings.home)  # 0700: it holds customers' posts
         self.db = db or Database(self.settings.resolved_database_url)
+        audit.configure(self.db.engine, self.settings)  # signed entries and checkpoints, as these settings say
         self._lock = threading.Lock()
         self._checker: Checker | None = None
         self._checker_key: tuple[object, ...] | None = None
@@ -63,19 +67,20 @@ class Runtime:
         return self.checker_for(None)
 
     def checker_for(self, org: OrgProfile | None) -> Checker:
-        """`checker`, with the organisation profile's own contacts and handles (never personal data) allowed and
-        its competitors named."""
+        """`checker`, with the organisation profile's own contacts and handles (never personal data) allowed,
+        its competitors named and phone numbers read in its markets' formats (JP and US without a profile)."""
         from agent.checks import checker_with, rules_signature
 
         path = self.settings.effective_rules_file
         signature = rules_signature(path)  # also remembered for a file that fails, so it is not re-read each time
         allow = (*org.contacts, *org.handles.values()) if org is not None else ()
         competitors = tuple(org.competitors) if org is not None else ()
-        key = (signature, allow, competitors)
+        regions = tuple(org.phone_regions()) if org is not None else ("JP", "US")
+        key = (signature, allow, competitors, regions)
         with self._lock:
             if self._checker is None or key != self._checker_key:
                 try:
-                    checker = checker_with(path, allow=allow, competitors=competitors)
+                    checker = checker_with(path, allow=allow, competitors=competitors, regions=regions)
                 except Exception:
                     if self._checker is None:
                         raise
@@ -111,11 +116,25 @@ class Runtime:
 
         return channel_for(self.settings)
 
+    def redactor(self) -> Redactor:
+        """Personal-data redaction with the rules in force (order-number shapes; our own contacts never redacted)."""
+        from agent.posts.privacy import Redactor
+
+        with self.db.reading() as s:
+            _, org = self.org.current(s)
+        return Redactor.from_rules(self.checker_for(org).rules)
+
     def job_handlers(self) -> Mapping[str, Handler]:
         """Every job kind's handler, registered by the domain that owns it."""
+        from agent.posts.privacy import retention_handlers
         from delivery import tasks as delivery_tasks
 
-        return {**self.pipeline.job_handlers(), **delivery_tasks.handlers(self.db, self.channel)}
+        return {
+            **self.pipeline.job_handlers(),
+            **delivery_tasks.handlers(self.db, self.channel),
+            **retention_handlers(self.db, self.settings, self.redactor),
+        }
 
     def close(self) -> None:
+        audit.unconfigure(self.db.engine)  # a later user of this database brings its own settings
         self.db.dispose()

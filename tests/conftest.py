@@ -144,9 +144,12 @@ def store_watch_rules(rt: Runtime, path: Path) -> int:
 
 
 @pytest.fixture
-def bare_runtime(settings: Settings, db: Database) -> Runtime:
+def bare_runtime(settings: Settings, db: Database) -> Iterator[Runtime]:
     """A fresh installation: no watch rules, no profile, no knowledge."""
-    return Runtime(settings, db=db)
+    from kizuki.core import audit
+
+    yield Runtime(settings, db=db)
+    audit.unconfigure(db.engine)  # the shared PostgreSQL engine must not keep this test's audit settings
 
 
 @pytest.fixture
@@ -189,12 +192,17 @@ def client(runtime: Runtime, app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 def client_as(runtime: Runtime, app: FastAPI) -> Iterator[Callable[..., TestClient]]:
-    """Clients with a token of a given role and name: `client_as("agent")`, `client_as("agent", "hana")`."""
+    """Clients with a token of a given role and name: `client_as("agent")`, `client_as("agent", "hana")`.
+
+    The same role and name give the same token: names are unique among working tokens."""
     opened: list[TestClient] = []
+    secrets: dict[tuple[str, str | None], str] = {}
 
     def _make(role: str, name: str | None = None) -> TestClient:
         c = TestClient(app)
-        c.headers["Authorization"] = f"Bearer {make_token(runtime, role, name)}"
+        if (role, name) not in secrets:
+            secrets[(role, name)] = make_token(runtime, role, name)
+        c.headers["Authorization"] = f"Bearer {secrets[(role, name)]}"
         opened.append(c)
         return c
 

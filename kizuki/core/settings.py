@@ -6,8 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LEASE_MARGIN_S = 2.0
+"""How much longer than one webhook request a job's lease must be (the time from taking the lease to sending)."""
 
 
 class Settings(BaseSettings):
@@ -39,7 +42,7 @@ class Settings(BaseSettings):
         description="How a real model returns the draft: 'tool' (a required tool call, for hosted models) or "
         "'native' (response_format with the JSON schema: llama.cpp's llama-server, vLLM, Ollama).",
     )
-    model_timeout_s: float = 30.0
+    model_timeout_s: float = Field(default=30.0, gt=0)
     model_max_retries: int = 3
     api_key: SecretStr | None = Field(default=None, description="Provider API key passed to litellm, if any.")
     api_base: str | None = None
@@ -53,15 +56,40 @@ class Settings(BaseSettings):
     )
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key for webhook signatures.")
-    webhook_timeout_s: float = 10.0
-    delivery_max_attempts: int = 8
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="The longest one webhook request may take.")
+    delivery_max_attempts: int = Field(default=8, ge=1)
     two_person_risk_threshold: int = Field(
         default=70, description="Drafts with flame risk at or above this need a second approver."
     )
-    worker_concurrency: int = 8
+    worker_concurrency: int = Field(default=8, ge=1)
     job_lease_s: float = Field(
-        default=300.0, description="A running job whose worker is silent this long is taken by another worker."
+        default=300.0,
+        gt=0,
+        description="A running job whose worker is silent this long is taken by another worker (a working worker "
+        "renews it every third of this).",
     )
+    worker_grace_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="On SIGTERM/SIGINT a worker stops claiming and lets running jobs finish this long, then gives "
+        "the rest back to the queue.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        """Settings that only work together: checked at start, each error naming both variables."""
+        if self.delivery == "webhook" and self.job_lease_s < self.webhook_timeout_s + LEASE_MARGIN_S:
+            raise ValueError(
+                f"KIZUKI_JOB_LEASE_S ({self.job_lease_s:g}) must be at least KIZUKI_WEBHOOK_TIMEOUT_S "
+                f"({self.webhook_timeout_s:g}) + {LEASE_MARGIN_S:g} s: a delivery must end before its job's lease "
+                "can pass to another worker, or two workers could send the same reply at once"
+            )
+        if self.model != "offline" and self.job_lease_s <= self.model_timeout_s:
+            raise ValueError(
+                f"KIZUKI_JOB_LEASE_S ({self.job_lease_s:g}) must exceed KIZUKI_MODEL_TIMEOUT_S "
+                f"({self.model_timeout_s:g}): a model request must end before its draft job's lease runs out"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:
@@ -81,6 +109,18 @@ class Settings(BaseSettings):
     def chroma_path(self) -> Path:
         return self.home / "chroma"
 
+    retention_days: int | None = Field(
+        default=90,
+        ge=0,
+        description="Posts received more than this many days ago have their personal data redacted (the "
+        "`privacy_redact` job, daily; `kizuki privacy redact`); 0 keeps it.",
+    )
+    privacy_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the keyed hash that stands for an author in the audit log and in redacted posts; "
+        "default a random key kept in KIZUKI_HOME/privacy.key (set it when several hosts share a database).",
+    )
+
     cache_home: Path | None = Field(
         default=None, description="Embedding cache folder (default KIZUKI_HOME/cache); may be shared."
     )
@@ -88,6 +128,54 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.cache_home or self.home / "cache"
+
+    auth_failures_per_minute: int = Field(
+        default=20,
+        ge=0,
+        description="Failed authentications an address may make in a minute before it gets 429 (0: no limit). "
+        "Counted per process; behind a proxy, list it in uvicorn's --forwarded-allow-ips.",
+    )
+
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key that signs each audit entry and checkpoint (at least 16 characters); without one, "
+        "`kizuki audit verify` detects only accidental changes. Takes precedence over KIZUKI_AUDIT_KEY_FILE.",
+    )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="A private file holding the audit key (default KIZUKI_HOME/audit.key if present; "
+        "`kizuki audit keygen` writes it).",
+    )
+    audit_old_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Retired audit keys, newest first (JSON list), so entries signed before a rotation still verify.",
+    )
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        description="Where signed checkpoints of the audit chain's head are appended "
+        "(default KIZUKI_HOME/audit-checkpoints.jsonl); keep a copy where the database's users cannot write.",
+    )
+    audit_checkpoints: bool = Field(
+        default=True, description="Append a checkpoint after every commit that added audit entries."
+    )
+
+    @property
+    def effective_audit_key_file(self) -> Path:
+        return self.audit_key_file or self.home / "audit.key"
+
+    @property
+    def effective_audit_checkpoint_file(self) -> Path:
+        return self.audit_checkpoint_file or self.home / "audit-checkpoints.jsonl"
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """A settings error as one line per problem, naming the variables (for a clean exit, not a traceback)."""
+    lines = []
+    for err in exc.errors():
+        names = ", ".join(f"KIZUKI_{str(part).upper()}" for part in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"{names}: {msg}" if names else msg)
+    return "invalid settings: " + "; ".join(lines)
 
 
 @lru_cache(maxsize=1)

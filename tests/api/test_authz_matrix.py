@@ -129,8 +129,26 @@ MATRIX: list[tuple[Call, Builder]] = [
         Call("POST", "/v1/drafts/{draft_id}/mark-sent", ("agent",)),
         lambda rt, c: (f"/v1/drafts/{_post_and_draft(rt, 'approved')}/mark-sent", {}),
     ),
-    (Call("POST", "/v1/tokens", (), ok=201), lambda rt, c: ("/v1/tokens", {"name": "bot", "role": "agent"})),
+    (
+        Call("POST", "/v1/drafts/{draft_id}/redeliver", ("agent",)),
+        lambda rt, c: (f"/v1/drafts/{_post_and_draft(rt, 'delivery_failed')}/redeliver", {}),
+    ),
+    (
+        Call("POST", "/v1/tokens", (), ok=201),
+        lambda rt, c: ("/v1/tokens", {"name": f"bot-{next(_seq)}", "role": "agent"}),
+    ),
+    (Call("GET", "/v1/tokens", ()), lambda rt, c: ("/v1/tokens", None)),
+    (Call("DELETE", "/v1/tokens/{token_id}", ()), lambda rt, c: (f"/v1/tokens/{_token_id(rt)}", None)),
     (Call("GET", "/v1/audit", ()), lambda rt, c: ("/v1/audit", None)),
+    (Call("GET", "/v1/audit/verify", ()), lambda rt, c: ("/v1/audit/verify", None)),
+    (
+        Call("POST", "/v1/privacy/erasures", ()),
+        lambda rt, c: ("/v1/privacy/erasures", {"source": "x", "handle": "u", "dry_run": True}),
+    ),
+    (
+        Call("POST", "/v1/privacy/redactions", ()),
+        lambda rt, c: ("/v1/privacy/redactions", {"older_than_days": 90, "dry_run": True}),
+    ),
     (
         Call("POST", "/v1/checks", ("agent", "editor", "evaluator")),
         lambda rt, c: ("/v1/checks", {"text": "ありがとうございます"}),
@@ -191,6 +209,13 @@ def _eval_run(rt: Runtime) -> int:
     )
     with rt.db.session() as s:
         return service.save_run(s, run, actor="matrix").id
+
+
+def _token_id(rt: Runtime) -> int:
+    from api.auth import create_token
+
+    with rt.db.session() as s:
+        return create_token(s, name=f"to-revoke-{next(_seq)}", role="agent", actor="matrix")[0].id
 
 
 def _post_id(rt: Runtime, draft_id: int) -> int:
