@@ -129,6 +129,9 @@ def _requeue_regeneration(
 ) -> RegenerateResponse:
     """The post's last regeneration ended (failed for good) without a draft: the same job runs again with these
     instructions, so the post is never stuck behind it."""
+    latest = max(d.generation for d in draft.post.drafts)
+    if draft.generation != latest:
+        raise DraftAlreadyDecided(f"draft {draft.id} was regenerated already (generation {latest} is newer)")
     _check_version(draft, req.version)
     generation = int((job.payload or {}).get("generation") or draft.generation + 1)
     before = {
