@@ -139,14 +139,7 @@ def _requeue_regeneration(
         "last_error": job.last_error,
         "instructions": (job.payload or {}).get("instructions"),
     }
-    job.payload = {**(job.payload or {}), "instructions": req.instructions, "requested_by": actor}
-    job.status = jobs.JobStatus.QUEUED
-    job.attempts = 0
-    job.run_after = utcnow()
-    job.locked_by = None
-    job.lease_until = None
-    job.last_error = None
-    job.updated_at = utcnow()
+    jobs.requeue(s, job, {**(job.payload or {}), "instructions": req.instructions, "requested_by": actor})
     audit.record(
         s,
         actor=actor,

@@ -190,6 +190,21 @@ def release(session: Session, job_id: int, worker: str) -> bool:
     return True
 
 
+def requeue(session: Session, job: Job, payload: dict[str, Any]) -> None:
+    """Run a job that ended (failed for good, or done) again with `payload`: queued and due now, attempts from
+    zero, no lease and no last error."""
+    now = utcnow()
+    job.payload = payload
+    job.status = JobStatus.QUEUED
+    job.attempts = 0
+    job.run_after = now
+    job.locked_by = None
+    job.lease_until = None
+    job.last_error = None
+    job.updated_at = now
+    session.flush()
+
+
 @dataclass
 class Lease:
     """A claimed job as its handler sees it: a handler that writes its result can finish the job in that

@@ -194,6 +194,20 @@ def test_compensation_set_precision_and_recall() -> None:
 HELDOUT = Path(__file__).parents[2] / "benchmarks" / "checks" / "compensation_heldout.jsonl"
 
 
+def _assert_holds(path: Path) -> None:
+    """Per language: at least 40 positives and 40 negatives, recall >= 0.95 and precision >= 0.97."""
+    cases = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    for lang in ("ja", "en"):
+        sub = [c for c in cases if c["lang"] == lang]
+        got = [("compensation" in check(c["text"]).categories) for c in sub]
+        tp = sum(1 for c, g in zip(sub, got, strict=True) if g and c["compensation"])
+        fp = sum(1 for c, g in zip(sub, got, strict=True) if g and not c["compensation"])
+        pos = sum(1 for c in sub if c["compensation"])
+        assert pos >= 40 and len(sub) - pos >= 40
+        assert tp / pos >= 0.95, lang
+        assert tp / (tp + fp) >= 0.97, lang
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -345,16 +359,7 @@ def test_an_offer_with_a_quoted_word_is_still_flagged() -> None:
 
 def test_heldout_set_precision_and_recall() -> None:
     """The blind set scored P 0.988 R 0.705 before the classes above; keep it from sliding back."""
-    cases = [json.loads(x) for x in HELDOUT.read_text(encoding="utf-8").splitlines() if x.strip()]
-    for lang in ("ja", "en"):
-        sub = [c for c in cases if c["lang"] == lang]
-        got = [("compensation" in check(c["text"]).categories) for c in sub]
-        tp = sum(1 for c, g in zip(sub, got, strict=True) if g and c["compensation"])
-        fp = sum(1 for c, g in zip(sub, got, strict=True) if g and not c["compensation"])
-        pos = sum(1 for c in sub if c["compensation"])
-        assert pos >= 40 and len(sub) - pos >= 40
-        assert tp / pos >= 0.95, lang
-        assert tp / (tp + fp) >= 0.97, lang
+    _assert_holds(HELDOUT)
 
 
 # Classes found missing by the second blind held-out set (none of its sentences are copied here).
@@ -463,16 +468,7 @@ HELDOUT2 = HELDOUT.with_name("compensation_heldout2.jsonl")
 
 def test_heldout2_set_precision_and_recall() -> None:
     """Batch 2 scored P 1.000 R 0.803 blind, before the classes above; keep it from sliding back."""
-    cases = [json.loads(x) for x in HELDOUT2.read_text(encoding="utf-8").splitlines() if x.strip()]
-    for lang in ("ja", "en"):
-        sub = [c for c in cases if c["lang"] == lang]
-        got = [("compensation" in check(c["text"]).categories) for c in sub]
-        tp = sum(1 for c, g in zip(sub, got, strict=True) if g and c["compensation"])
-        fp = sum(1 for c, g in zip(sub, got, strict=True) if g and not c["compensation"])
-        pos = sum(1 for c in sub if c["compensation"])
-        assert pos >= 40 and len(sub) - pos >= 40
-        assert tp / pos >= 0.95, lang
-        assert tp / (tp + fp) >= 0.97, lang
+    _assert_holds(HELDOUT2)
 
 
 # Batch 3 classes (heldout3 scored P 1.000 R 0.731 blind): new sentences of each class, not the set's own.
@@ -561,13 +557,4 @@ HELDOUT3 = HELDOUT.with_name("compensation_heldout3.jsonl")
 
 def test_heldout3_set_precision_and_recall() -> None:
     """Batch 3 scored P 1.000 R 0.731 blind, before the classes above; keep it from sliding back."""
-    cases = [json.loads(x) for x in HELDOUT3.read_text(encoding="utf-8").splitlines() if x.strip()]
-    for lang in ("ja", "en"):
-        sub = [c for c in cases if c["lang"] == lang]
-        got = [("compensation" in check(c["text"]).categories) for c in sub]
-        tp = sum(1 for c, g in zip(sub, got, strict=True) if g and c["compensation"])
-        fp = sum(1 for c, g in zip(sub, got, strict=True) if g and not c["compensation"])
-        pos = sum(1 for c in sub if c["compensation"])
-        assert pos >= 40 and len(sub) - pos >= 40
-        assert tp / pos >= 0.95, lang
-        assert tp / (tp + fp) >= 0.97, lang
+    _assert_holds(HELDOUT3)

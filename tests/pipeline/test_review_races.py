@@ -276,6 +276,14 @@ def _webhook(rt: Runtime, max_attempts: int = 1) -> None:
     rt.settings.delivery_max_attempts = max_attempts
 
 
+def _approve_and_give_up_delivery(rt: Runtime, agent: TestClient, draft_id: int) -> None:
+    """Approve the untouched draft; its one delivery attempt meets a 503 and gives up (`delivery_failed`)."""
+    agent.post(f"/v1/drafts/{draft_id}/approve", json={"version": 1, "acknowledge_warnings": True})
+    with respx.mock() as mock:
+        mock.post("http://hooks.test/reply").mock(return_value=httpx.Response(503))
+        _drain(rt)
+
+
 def test_redeliver_a_draft_whose_delivery_gave_up(kb_runtime: Runtime, client_as: Callable[..., TestClient]) -> None:
     _webhook(kb_runtime)
     d = _draft(kb_runtime)
@@ -335,10 +343,7 @@ def test_redeliver_with_the_manual_channel_waits_for_a_person(
     _webhook(kb_runtime)
     d = _draft(kb_runtime)
     agent = client_as("agent")
-    agent.post(f"/v1/drafts/{d}/approve", json={"version": 1, "acknowledge_warnings": True})
-    with respx.mock() as mock:
-        mock.post("http://hooks.test/reply").mock(return_value=httpx.Response(503))
-        _drain(kb_runtime)
+    _approve_and_give_up_delivery(kb_runtime, agent, d)
     kb_runtime.settings.delivery = "manual"  # the operator gave up on the webhook
     res = agent.post(f"/v1/drafts/{d}/redeliver")
     assert res.status_code == 200, res.text
@@ -356,10 +361,7 @@ def test_redeliver_is_refused_once_the_draft_is_being_regenerated(
     _webhook(kb_runtime)
     d = _draft(kb_runtime)
     agent = client_as("agent")
-    agent.post(f"/v1/drafts/{d}/approve", json={"version": 1, "acknowledge_warnings": True})
-    with respx.mock() as mock:
-        mock.post("http://hooks.test/reply").mock(return_value=httpx.Response(503))
-        _drain(kb_runtime)
+    _approve_and_give_up_delivery(kb_runtime, agent, d)
     version = _row(kb_runtime, d).version
     regen = agent.post(f"/v1/drafts/{d}/regenerate", json={"instructions": "言い換えて", "version": version})
     assert regen.status_code == 202, regen.text
@@ -384,10 +386,7 @@ def test_redeliver_from_the_cli(
     _webhook(kb_runtime)
     d = _draft(kb_runtime)
     pending = _draft(kb_runtime, EN_POST)
-    client_as("agent").post(f"/v1/drafts/{d}/approve", json={"version": 1, "acknowledge_warnings": True})
-    with respx.mock() as mock:
-        mock.post("http://hooks.test/reply").mock(return_value=httpx.Response(503))
-        _drain(kb_runtime)
+    _approve_and_give_up_delivery(kb_runtime, client_as("agent"), d)
     for name, value in {
         "DATABASE_URL": kb_runtime.db.url,
         "DELIVERY": "webhook",
