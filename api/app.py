@@ -11,11 +11,13 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 
-from api import errors
+from api import console, errors
 from api.limits import BodySizeLimit
 from api.routers import (
+    alerts,
     audit,
     checks,
+    connectors,
     do_not_engage,
     drafts,
     evals,
@@ -23,6 +25,7 @@ from api.routers import (
     org,
     posts,
     privacy,
+    reports,
     system,
     tokens,
     watch_rules,
@@ -81,8 +84,9 @@ def create_app(runtime: Runtime | None = None, *, warm: bool = False) -> FastAPI
     app.state.runtime = runtime
     errors.install(app)
     routers = (system, knowledge, posts, drafts, tokens, audit, checks, watch_rules, do_not_engage, org, evals)
-    for module in (*routers, privacy):
+    for module in (*routers, privacy, connectors, alerts, reports):
         app.include_router(module.router)
+    console.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)  # outermost: a 413 gets the headers too
     app.state.auth_limiter = AuthFailureLimiter(runtime.settings.auth_failures_per_minute)

@@ -59,6 +59,16 @@ def _register_evals() -> None:
 
 _register_evals()
 
+
+def _register_commands() -> None:
+    from kizuki.commands import alerts, connectors, explore, triage
+
+    for module in (triage, connectors, explore, alerts):
+        module.register(app)
+
+
+_register_commands()
+
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 CLI_ACTOR = os.environ.get("KIZUKI_ACTOR") or f"cli:{os.environ.get('USER', 'operator')}"

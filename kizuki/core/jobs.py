@@ -38,6 +38,9 @@ class JobKind(StrEnum):
     DRAFT = "draft"  # agent: draft (or re-draft) one post
     DELIVER = "deliver"  # delivery: send one approved reply through its channel
     PRIVACY_REDACT = "privacy_redact"  # agent.posts: retention, redact personal data of old posts (daily)
+    LISTEN = "listen"  # delivery.connectors: poll one connector (or all) into the pipeline
+    ALERTS_SCAN = "alerts_scan"  # reports.alerts: look for surges and fast-spreading posts, send alerts
+    REPORT_DAILY = "report_daily"  # reports: write (and mail) the daily report
 
 
 class JobStatus(StrEnum):

@@ -14,19 +14,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("kizuki", "knowledge", "agent", "review", "delivery", "evals", "api")
+PACKAGES = ("kizuki", "knowledge", "agent", "review", "delivery", "reports", "evals", "api")
 
 # Lowest first. A module may import its own layer's units and the layers below it, never a layer above.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("kizuki.core",),  # settings, database, ORM base, errors, jobs and the generic worker, audit, text
     ("knowledge",),
     ("agent",),  # intake, triage, drafting, checks, posts and drafts, the pipeline
-    ("review", "delivery"),  # domains: independent of each other
+    ("review", "delivery", "reports"),  # domains: independent of each other
     ("kizuki.runtime",),  # the composition root
     ("kizuki.seed",),  # company folders (the demo, the evaluation companies) loaded into a runtime
     ("evals",),  # runs the assembled system on suites, each in a runtime of its own
     ("api",),  # the web layer
     ("kizuki.schema",),  # every table, gathered for migrations
+    ("kizuki.commands",),  # command groups that `kizuki.cli` gathers
     ("kizuki.cli", "kizuki.migrations"),  # entry points
 )
 # `kizuki/__init__.py` holds only the version; every layer may read it.

@@ -1,0 +1,1 @@
+"""CLI command groups that live outside `kizuki.cli`: each module has `register(app)`, called by `kizuki.cli`."""
