@@ -21,12 +21,16 @@ Action = Literal["reply", "reply_and_dm", "like_only", "escalate", "ignore"]
 Department = Literal["support", "quality", "pr", "legal", "sales"]
 
 
+# Counts are stored in 32-bit integer columns; no account on any network comes near this.
+MAX_COUNT = 2_147_483_647
+
+
 class Author(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     handle: str = Field(min_length=1, max_length=100)
     name: str | None = Field(default=None, max_length=200)
-    followers: int = Field(default=0, ge=0)
+    followers: int = Field(default=0, ge=0, le=MAX_COUNT)
 
     @field_validator("handle")
     @classmethod
@@ -40,9 +44,9 @@ class Author(BaseModel):
 class Metrics(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    likes: int = Field(default=0, ge=0)
-    reposts: int = Field(default=0, ge=0)
-    replies: int = Field(default=0, ge=0)
+    likes: int = Field(default=0, ge=0, le=MAX_COUNT)
+    reposts: int = Field(default=0, ge=0, le=MAX_COUNT)
+    replies: int = Field(default=0, ge=0, le=MAX_COUNT)
 
 
 class PostIn(BaseModel):
@@ -89,6 +93,32 @@ class PostIn(BaseModel):
         return v
 
 
+class FlamePart(BaseModel):
+    """One part of the flame-risk score: how much of it there is (0-1) and why."""
+
+    name: str = Field(description="negativity, hostility, reach, velocity, sensitivity or floor")
+    value: float = Field(ge=0.0, le=1.0)
+    reason: str = ""
+
+
+NoiseKind = Literal["repost", "ad", "bot"]
+
+
+class Noise(BaseModel):
+    """Why a post is noise (a repost, an ad or affiliate post, a bot-like account): dropped at intake with this."""
+
+    kind: NoiseKind
+    reason: str
+
+
+class DoNotEngageSuggestion(BaseModel):
+    """A suggestion (never imposed) to put the author on the do-not-engage list: many complaints lately."""
+
+    count: int = Field(ge=1, description="Complaints by this author in the window, this post included")
+    window_hours: float = Field(gt=0)
+    reason: str = ""
+
+
 class TriageResult(BaseModel):
     """What a post is and how risky answering it is (rules offline; the same type from a model)."""
 
@@ -102,6 +132,11 @@ class TriageResult(BaseModel):
     topics: list[str] = Field(default_factory=list, description="Products or subjects the post names")
     sensitive: list[str] = Field(default_factory=list, description="Sensitive topics found (safety, legal, ...)")
     method: str = Field(default="rules", description="'rules' or the model id that produced it")
+    flame_parts: list[FlamePart] = Field(default_factory=list, description="The flame-risk score's parts, explained")
+    noise: Noise | None = Field(default=None, description="Set when the post is noise (repost, ad, bot)")
+    suggest_do_not_engage: DoNotEngageSuggestion | None = Field(
+        default=None, description="Set when the author sent many complaints in a short time (a suggestion only)"
+    )
 
 
 class Citation(BaseModel):

@@ -196,7 +196,8 @@ def structural_problems(deps: DraftDeps, draft: ReplyDraft) -> list[str]:
                 "cite only entries search_knowledge returned"
             )
     lang = deps.triage.language
-    if lang in ("ja", "en") and draft.language != lang:
+    # Any language the post was recognised in (French, Korean, ...), not only ja/en: the reply is in it too.
+    if lang and lang != "und" and draft.language.strip().lower() != lang:
         problems.append(f"- language: the reply must be in {lang!r} (the post's language), not {draft.language!r}")
     if draft.needs_dm and draft.action == "reply":
         problems.append("- action: needs_dm is true, so action must be reply_and_dm (or escalate)")

@@ -14,6 +14,7 @@ from agent.intake.matching import TermMatcher
 DEFAULT_LEXICON_PATH = Path(__file__).parent / "lexicons" / "triage.yaml"
 IntentCue = Literal["complaint", "bug", "request", "question", "praise"]
 SensitiveTopic = Literal["safety", "legal", "discrimination", "data_leak"]
+HostilityKind = Literal["swearing", "boycott"]
 
 
 class Lexicon(BaseModel):
@@ -29,6 +30,18 @@ class Lexicon(BaseModel):
     urgency: dict[Literal["high"], dict[str, list[str]]] = Field(default_factory=dict)
     sensitive: dict[SensitiveTopic, dict[str, list[str]]] = Field(default_factory=dict)
     topics: dict[str, list[str]] = Field(default_factory=dict, description="canonical subject -> terms")
+    hostility: dict[HostilityKind, dict[str, list[str]]] = Field(
+        default_factory=dict, description="swearing and explicit boycotts: they raise flame risk"
+    )
+    sarcasm: dict[str, list[str]] = Field(
+        default_factory=dict, description="phrases that mean the opposite of their words (thanks for nothing)"
+    )
+    gratitude: dict[str, list[str]] = Field(
+        default_factory=dict, description="thanks words: politeness, not praise, in a post that is otherwise angry"
+    )
+    not_sensitive: dict[str, list[str]] = Field(
+        default_factory=dict, description="phrases that contain a sensitive word but are not one (kindle fire)"
+    )
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Lexicon:
@@ -61,6 +74,12 @@ class CompiledLexicon:
         self.topics: TermMatcher[str] = TermMatcher(
             (term, name) for name, terms in lexicon.topics.items() for term in [name, *terms]
         )
+        self.hostility: TermMatcher[HostilityKind] = TermMatcher(
+            (term, kind) for kind, by_lang in lexicon.hostility.items() for term in _terms(by_lang)
+        )
+        self.sarcasm: TermMatcher[str] = TermMatcher((term, "sarcasm") for term in _terms(lexicon.sarcasm))
+        self.gratitude: TermMatcher[str] = TermMatcher((term, "thanks") for term in _terms(lexicon.gratitude))
+        self.not_sensitive: TermMatcher[str] = TermMatcher((term, "mask") for term in _terms(lexicon.not_sensitive))
         self.negators = frozenset(lexicon.negators)
         self.ja_negation_suffixes = tuple(lexicon.ja_negation_suffixes)
 

@@ -69,6 +69,60 @@ def _fasttext_detector() -> Any:
         return _detector
 
 
+_EN_WORDS = frozenset(
+    (
+        "the",
+        "a",
+        "an",
+        "to",
+        "of",
+        "and",
+        "is",
+        "are",
+        "was",
+        "my",
+        "your",
+        "our",
+        "you",
+        "i",
+        "it",
+        "this",
+        "that",
+        "with",
+        "on",
+        "in",
+        "for",
+        "what",
+        "not",
+        "no",
+        "be",
+        "have",
+        "has",
+        "do",
+        "does",
+        "can",
+        "will",
+        "just",
+        "so",
+        "but",
+        "at",
+        "me",
+        "we",
+        "they",
+    )
+)
+_ASCII_WORD = re.compile(r"[A-Za-z']+")
+
+
+def _looks_english(text: str) -> bool:
+    """Mostly ASCII letters, with at least two words and a fifth of them among the commonest English words."""
+    words = [w.lower() for w in _ASCII_WORD.findall(text)]
+    if len(words) < 3 or len(_LETTERS.findall(text)) > 1.1 * sum(len(w) for w in words):
+        return False
+    common = sum(w in _EN_WORDS for w in words)
+    return common >= 2 and common >= len(words) / 5
+
+
 def detect_language(text: str) -> str:
     """ISO 639-1 code of the text ('ja', 'en', ...) or 'und' when it has too few letters to tell.
 
@@ -92,7 +146,9 @@ def detect_language(text: str) -> str:
         # spreads them over zh, ja and even fi, so only a confident zh is believed.
         return "zh" if lang == "zh" and score >= _CONFIDENT_ZH else "ja"
     if score < _MIN_CONFIDENCE:
-        return "und"
+        # fastText's lite model is unsure of many short English posts ("kudos to … what a great example of
+        # solid customer service": en 0.17); Latin text made of common English words is English.
+        return "en" if _looks_english(cleaned) else "und"
     if _HAS_HANGUL.search(cleaned) and lang != "ko":
         return "ko"
     return lang

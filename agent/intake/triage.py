@@ -1,65 +1,62 @@
-"""Triage a post offline with the lexicon rules (sentiment, intent, urgency, flame risk), or with a model."""
+"""Triage a post offline with the lexicon rules (sentiment, intent, urgency, flame risk, noise), or with a model."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_ai import Agent
 from pydantic_ai.models import Model
 
+from agent.intake.flame import flame_risk, hours_since, reasons_of
 from agent.intake.lexicon import CompiledLexicon, IntentCue, Lexicon, SensitiveTopic, default_lexicon
 from agent.intake.matching import TermHit, TermMatcher, longest_hits
+from agent.intake.noise import detect_noise
 from agent.intake.normalise import detect_language, normalise
+from agent.intake.sentiment import SentimentReading, label_of, read_sentiment
 from agent.org.schemas import OrgProfile
-from agent.schemas import Intent, PostIn, Sentiment, TriageResult, Urgency
+from agent.schemas import MAX_POST_CHARS, Author, Intent, Metrics, PostIn, Sentiment, TriageResult, Urgency
 
 PROMPT_VERSION = "triage-v2"
 PROMPT_PATH = Path(__file__).parent / "prompts" / f"{PROMPT_VERSION}.md"
 
-# Sentiment: raw lexicon sum squashed into (-1, 1); a label needs |score| past the threshold.
-_SQUASH = 2.0
-_LABEL_THRESHOLD = 0.25
-_NEGATION_WINDOW = 3  # English words before a term that may negate it
-_NEGATED_FACTOR = -0.6  # "not good" is bad, but "not bad" is only mildly good
+_TROUBLE_FLOOR = -0.25  # a complaint or a malfunction is at least mildly negative, whatever its words
 _ERROR_CODE = re.compile(r"(?<![a-z0-9])e-?\d{2,3}(?![0-9])")
-_LATIN_WORD = re.compile(r"[a-z']+")
 _QUESTION_MARK = re.compile(r"\?")
+# An English question opens with a question word followed by a verb or a question phrase; "What a great
+# example …" and "How nice" are exclamations, not questions.
+_EN_QUESTION = re.compile(
+    r"(?:^|[.!?…:;]\s*|\n)(?:how|what|when|where|which|why|who)(?:'s|'re)?\s+"
+    r"(?:is|are|was|were|do|does|did|can|could|should|would|will|to|long|much|many|often|come|about|time|day|"
+    r"kind|type|size|version|happens|happened|if|exactly|i|we|you|my|the|your)\b"
+)
 # Handles and links are addresses, not content: "@acme_support" must not read as the topic "support".
 _NOT_CONTENT = re.compile(r"https?://\S+|[@＠][A-Za-z0-9_.]+")
 
 
 @dataclass(frozen=True)
 class _Signals:
-    score: float
-    sentiment: Sentiment
+    reading: SentimentReading
     cues: dict[IntentCue, list[str]]
     sensitive: dict[str, list[str]]
     urgent_terms: list[str]
     topics: list[str]
+    swearing: list[str]
+    boycott: list[str]
 
+    @property
+    def score(self) -> float:
+        return self.reading.score
 
-def _negated(text: str, hit: TermHit[float], compiled: CompiledLexicon) -> bool:
-    before = _LATIN_WORD.findall(text[max(0, hit.start - 40) : hit.start])[-_NEGATION_WINDOW:]
-    if any(word in compiled.negators or word.endswith("n't") for word in before):
-        return True
-    after = text[hit.end : hit.end + 6]
-    return hit.payload > 0 and after.startswith(compiled.ja_negation_suffixes)
-
-
-def _sentiment(text: str, compiled: CompiledLexicon) -> float:
-    raw = 0.0
-    for hit in longest_hits(compiled.sentiment.find(text)):
-        weight = hit.payload
-        if _negated(text, hit, compiled):
-            weight *= _NEGATED_FACTOR
-        raw += weight
-    return raw / (abs(raw) + _SQUASH)
+    @property
+    def sentiment(self) -> Sentiment:
+        return self.reading.label
 
 
 def _grouped(hits: Sequence[TermHit[SensitiveTopic]]) -> dict[str, list[str]]:
@@ -71,30 +68,41 @@ def _grouped(hits: Sequence[TermHit[SensitiveTopic]]) -> dict[str, list[str]]:
     return grouped
 
 
-def _signals(text: str, compiled: CompiledLexicon) -> _Signals:
-    score = _sentiment(text, compiled)
-    sentiment: Sentiment = "neutral"
-    if score >= _LABEL_THRESHOLD:
-        sentiment = "positive"
-    elif score <= -_LABEL_THRESHOLD:
-        sentiment = "negative"
+def _outside(hits: Sequence[TermHit[Any]], spans: Sequence[tuple[int, int]]) -> list[TermHit[Any]]:
+    return [h for h in hits if not any(s <= h.start and h.end <= e for s, e in spans)]
+
+
+def _signals(
+    text: str, original: str, lang: str, compiled: CompiledLexicon, masked: Sequence[tuple[int, int]] = ()
+) -> _Signals:
+    reading = read_sentiment(text, original, lang, compiled)
     cues: dict[IntentCue, list[str]] = {}
     for hit in longest_hits(compiled.intent.find(text)):
         cues.setdefault(hit.payload, []).append(hit.term)
     if _ERROR_CODE.search(text):
         cues.setdefault("bug", []).append("error code")
-    if _QUESTION_MARK.search(text):
+    if _QUESTION_MARK.search(text) or _EN_QUESTION.search(text):
         cues.setdefault("question", []).append("?")
     topics = list(dict.fromkeys(hit.payload for hit in compiled.topics.find(text)))
     urgent = [hit.term for hit in compiled.urgency_high.find(text)]
-    return _Signals(score, sentiment, cues, _grouped(compiled.sensitive.find(text)), urgent, topics)
+    # A product or an idiom holding a sensitive word (Kindle Fire, 炎上) is not that topic.
+    spans = [*masked, *((h.start, h.end) for h in compiled.not_sensitive.find(text))]
+    sensitive = _grouped(_outside(longest_hits(compiled.sensitive.find(text)), spans))
+    # one term per place: クソ and くそ are the same word once normalised
+    by_place: dict[tuple[int, int], TermHit[Any]] = {}
+    for hostile_hit in longest_hits(compiled.hostility.find(text)):
+        by_place.setdefault((hostile_hit.start, hostile_hit.end), hostile_hit)  # the first spelling listed
+    hostile = list(by_place.values())
+    swearing = [h.term for h in hostile if h.payload == "swearing"]
+    boycott = [h.term for h in hostile if h.payload == "boycott"]
+    return _Signals(reading, cues, sensitive, urgent, topics, swearing, boycott)
 
 
 def _intent(s: _Signals) -> Intent:
     """First rule that fires: anger > malfunction > request > question > praise > tone."""
-    if "complaint" in s.cues and s.score < 0.2:
+    if ("complaint" in s.cues or s.reading.sarcasm or s.boycott) and s.score < 0.2:
         return "complaint"
-    if "bug" in s.cues and s.sentiment != "positive":
+    if "bug" in s.cues and s.score < 0.5:
         return "bug_report"
     if "request" in s.cues:
         return "request"
@@ -107,44 +115,9 @@ def _intent(s: _Signals) -> Intent:
     return "other"
 
 
-def _hours_since(created_at: datetime | None, now: datetime) -> float | None:
-    if created_at is None:
-        return None
-    return max(0.25, (now - created_at).total_seconds() / 3600)
-
-
-def _flame_risk(post: PostIn, s: _Signals, intent: Intent, now: datetime) -> tuple[int, list[str]]:
-    """negativity x reach x velocity x sensitive topics, each factor explained in a reason."""
-    negativity = max(0.0, -s.score)
-    if intent == "complaint":
-        negativity = max(negativity, 0.4)
-    if s.sensitive:
-        negativity = max(negativity, 0.5)
-    followers, reposts = post.author.followers, post.metrics.reposts
-    reach = min(1.0, math.log10(1 + followers + 20 * reposts) / 6)
-    engagements = post.metrics.likes + 3 * reposts + 2 * post.metrics.replies
-    hours = _hours_since(post.created_at, now)
-    velocity = 0.0 if hours is None else min(1.0, math.log10(1 + engagements / hours) / 3)
-    sensitive_factor = min(2.0, 1.0 + 0.5 * len(s.sensitive))
-    risk = 100 * negativity * (0.25 + 0.75 * reach) * (0.5 + 0.5 * velocity) * sensitive_factor
-    reasons = [
-        f"negativity {negativity:.2f} (sentiment {s.score:+.2f}, intent {intent})",
-        f"reach {reach:.2f} ({followers:,} followers, {reposts:,} reposts)",
-        (
-            "velocity unknown (no created_at)"
-            if hours is None
-            else f"velocity {velocity:.2f} ({engagements / hours:.1f} engagements/hour over {hours:.1f} h)"
-        ),
-    ]
-    if s.sensitive:
-        named = "; ".join(f"{topic} ({', '.join(terms[:3])})" for topic, terms in s.sensitive.items())
-        reasons.append(f"sensitive x{sensitive_factor:.1f}: {named}")
-    return max(0, min(100, round(risk))), reasons
-
-
 def _urgency(s: _Signals, intent: Intent, flame_risk: int) -> Urgency:
     trouble = intent in ("complaint", "bug_report")
-    if "safety" in s.sensitive and (trouble or s.sentiment == "negative"):
+    if "safety" in s.sensitive and (trouble or s.sentiment != "positive"):
         return "critical"
     if flame_risk >= 60 or s.sensitive:
         return "high"
@@ -168,12 +141,12 @@ def _product_matcher(products: tuple[tuple[str, tuple[str, ...]], ...]) -> TermM
     return TermMatcher((term, name) for name, aliases in products for term in (name, *aliases))
 
 
-def _products_named(text: str, org: OrgProfile | None) -> list[str]:
-    """The organisation's products the (normalised) text names, by their canonical names."""
+def _product_hits(text: str, org: OrgProfile | None) -> list[TermHit[str]]:
+    """The organisation's products the (normalised) text names (payload: the canonical name)."""
     if org is None or not org.products:
         return []
     matcher = _product_matcher(tuple((p.name, tuple(p.aliases)) for p in org.products))
-    return [hit.payload for hit in longest_hits(matcher.find(text))]
+    return longest_hits(matcher.find(text))
 
 
 def triage(
@@ -189,23 +162,85 @@ def triage(
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    text = normalise(_NOT_CONTENT.sub(" ", post.text))
-    s = _signals(text, compiled)
-    s = replace(s, topics=list(dict.fromkeys([*_products_named(text, org), *s.topics])))
+    original = _NOT_CONTENT.sub(" ", post.text)
+    text = normalise(original)
+    language = (post.lang or detect_language(post.text)).lower()
+    products = _product_hits(text, org)
+    s = _signals(text, original, language, compiled, [(h.start, h.end) for h in products])
+    s = replace(s, topics=list(dict.fromkeys([*(h.payload for h in products), *s.topics])))
     intent = _intent(s)
-    flame_risk, reasons = _flame_risk(post, s, intent, now)
+    if intent == "other" and "safety" in s.sensitive:
+        intent = "bug_report"  # smoke, fire, a shock: a product malfunction whatever the words
+    if intent in ("complaint", "bug_report") and s.score > _TROUBLE_FLOOR:
+        s = replace(s, reading=replace(s.reading, score=_TROUBLE_FLOOR, label=label_of(_TROUBLE_FLOOR)))
+    risk, parts = flame_risk(
+        post,
+        score=s.score,
+        intent=intent,
+        sensitive=s.sensitive,
+        swearing=s.swearing,
+        boycott=s.boycott,
+        now=now,
+    )
+    method = f"rules-v{compiled.lexicon.version}" + ("+vader" if s.reading.vader is not None else "")
     return TriageResult(
-        language=(post.lang or detect_language(post.text)).lower(),
+        language=language,
         sentiment=s.sentiment,
         sentiment_score=round(s.score, 3),
         intent=intent,
-        urgency=_urgency(s, intent, flame_risk),
-        flame_risk=flame_risk,
-        flame_reasons=reasons,
+        urgency=_urgency(s, intent, risk),
+        flame_risk=risk,
+        flame_reasons=reasons_of(parts),
+        flame_parts=parts,
         topics=s.topics,
         sensitive=list(s.sensitive),
-        method=f"rules-v{compiled.lexicon.version}",
+        method=method,
     )
+
+
+class TriageInput(BaseModel):
+    """A post object as `kizuki triage --jsonl` reads it: only `text` is required."""
+
+    model_config = ConfigDict(extra="allow")
+
+    text: str = Field(min_length=1, max_length=MAX_POST_CHARS)
+    author: Author | str | None = None
+    metrics: Metrics = Field(default_factory=Metrics)
+    lang: str | None = Field(default=None, max_length=8)
+    created_at: datetime | None = None
+    source: str = "x"
+    external_id: str = "triage"
+
+    def to_post(self) -> PostIn:
+        author = self.author
+        if author is None:
+            author = Author(handle="unknown")
+        elif isinstance(author, str):
+            author = Author(handle=author)
+        return PostIn(
+            source=self.source,
+            external_id=self.external_id,
+            author=author,
+            text=self.text,
+            lang=self.lang,
+            created_at=self.created_at,
+            metrics=self.metrics,
+        )
+
+
+def triage_object(
+    obj: dict[str, Any] | TriageInput,
+    *,
+    now: datetime | None = None,
+    org: OrgProfile | None = None,
+    lexicon: Lexicon | CompiledLexicon | None = None,
+) -> TriageResult:
+    """Triage a post object (`text`, optional `author`, `metrics`, `lang`, `created_at`) with the rules and
+    the noise rules that need no history (reposts, ads); raises `pydantic.ValidationError` on a bad object."""
+    item = obj if isinstance(obj, TriageInput) else TriageInput.model_validate(obj)
+    post = item.to_post()
+    result = triage(post, now=now, org=org, lexicon=lexicon)
+    return result.model_copy(update={"noise": detect_noise(post)})
 
 
 # --- with a model ---------------------------------------------------------------------------------
@@ -221,7 +256,7 @@ def escape_untrusted(text: str) -> str:
 def render_post(post: PostIn, *, now: datetime | None = None) -> str:
     """The user message for the model: facts we measured, then the post's own words fenced as data."""
     now = now or datetime.now(UTC)
-    hours = _hours_since(post.created_at, now)
+    hours = hours_since(post.created_at, now)
     facts = [
         f"source: {post.source}",
         f"followers: {post.author.followers}",

@@ -123,6 +123,22 @@ class Request:
     instructions: str | None = None
     previous: str | None = None
     """The draft a regeneration replaces: "shorter" and "longer" are relative to it."""
+    post_lang: str = ""
+    """The post's own language as triage detected it (ISO 639-1); `lang` is the phrase bank's (ja or en)."""
+
+
+WRITTEN_LANGUAGES = ("ja", "en")
+"""The languages the phrase banks write; a post in any other language goes to a person."""
+LANGUAGE_NAMES = {
+    "fr": "French", "ko": "Korean", "zh": "Chinese", "de": "German", "es": "Spanish", "it": "Italian",
+    "pt": "Portuguese", "ru": "Russian", "th": "Thai", "vi": "Vietnamese", "id": "Indonesian", "ar": "Arabic",
+    "hi": "Hindi", "nl": "Dutch", "tl": "Tagalog", "ms": "Malay", "tr": "Turkish", "pl": "Polish", "uk": "Ukrainian",
+}  # fmt: skip
+
+
+def language_name(code: str) -> str:
+    """An English name for an ISO 639-1 code ("fr" -> "French"), or the code itself."""
+    return LANGUAGE_NAMES.get(code, f"'{code}'-language")
 
 
 # --- language data ------------------------------------------------------------------------------------------
@@ -804,6 +820,14 @@ def compose(
     repair; ``avoid`` holds texts the checks flagged, which no sentence may contain; ``force_dm`` moves the
     matter to DM.
     """
+    if req.post_lang and req.post_lang not in (*WRITTEN_LANGUAGES, "und"):
+        # The phrase banks write Japanese and English only: a reply in either would not be read. A person answers.
+        c = Composition(lang=req.post_lang, action="escalate", escalate_to="support")
+        c.notes.append(
+            f"{language_name(req.post_lang)} post: a person must answer "
+            "(the offline model writes only Japanese and English)"
+        )
+        return c
     r = read_post(req)
     ins = read_instructions(req.instructions, req.lang)
     tone = "formal" if ins.formal else "friendly" if ins.friendly else "neutral"

@@ -80,7 +80,8 @@ def read_request(prompt: str) -> Request:
     previous = unfence(prompt, "PREVIOUS")
     triage = _json(_TRIAGE, prompt)
     org = _json(_ORG, prompt)
-    lang = str(triage.get("language") or "")
+    post_lang = str(triage.get("language") or "")
+    lang = post_lang
     if lang not in ("ja", "en"):
         lang = "ja" if _KANA_KANJI.search(text) else "en"
     ch = _CHANNEL.search(prompt)
@@ -89,6 +90,7 @@ def read_request(prompt: str) -> Request:
     return Request(
         text=text,
         lang=lang,
+        post_lang=post_lang,
         triage=triage,
         channel=ch.group("channel") if ch and ch.group("channel") != "none" else None,
         limit=int(ch.group("limit")) if ch and ch.group("limit") else None,

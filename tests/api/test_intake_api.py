@@ -42,6 +42,13 @@ def test_posts_bad_input(client: TestClient) -> None:
     nul = client.post("/v1/posts", json=_post(4, "KAMADO", url="https://x.example/\u0000"))
     assert nul.status_code == 422
     assert nul.json()["error"] in ("ValidationError", "InvalidInput")
+    # counts beyond a 32-bit column are refused at the edge (they once reached the database and failed there: 500)
+    huge = _post(5, "KAMADO")
+    huge["author"] = {"handle": "big", "followers": 2**70}
+    assert client.post("/v1/posts", json=huge).status_code == 422
+    huge = _post(6, "KAMADO")
+    huge["metrics"] = {"reposts": 2**63}
+    assert client.post("/v1/posts", json=huge).status_code == 422
 
 
 def test_watch_rules_are_versioned_and_take_effect(client: TestClient) -> None:

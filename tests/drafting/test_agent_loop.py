@@ -160,3 +160,29 @@ async def test_customer_history_is_read_for_repeat_complaints() -> None:
         customer_history=history,
     )
     assert "たびたび" in out.draft.text or "再度" in out.draft.text  # the phrase bank's repeat openings
+
+
+async def test_a_post_in_another_language_must_be_answered_in_it() -> None:
+    """A French post answered in Japanese is sent back to the model: the reply's language is the post's, whatever it is
+    (not only ja/en); the model that then answers in French passes."""
+    post = make_post("Mon KAMADO affiche E03 et ne cuit plus le riz, que faire ?")
+    french = "Désolés pour ce souci avec le KAMADO K-3 : vérifiez que le couvercle est bien fermé, puis réessayez."
+    answers: list[str] = []
+    feedback: list[str] = []
+
+    async def fn(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        for part in messages[-1].parts:
+            if isinstance(part, ToolReturnPart) and part.tool_name == "final_result" and part.outcome == "retried":
+                feedback.append(part.model_response_str())
+        if len(messages) == 1:
+            return ModelResponse(parts=[ToolCallPart("search_knowledge", {"query": "KAMADO E03"})])
+        lang, text = ("ja", GOOD) if not answers else ("fr", french)
+        answers.append(lang)
+        args = {"text": text, "language": lang, "citations": [], "needs_dm": False, "action": "reply"}
+        return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, args)])
+
+    triage = triage_for(post).model_copy(update={"language": "fr"})
+    out = await draft_reply(post, triage, retriever=MemoryRetriever(), model=FunctionModel(fn, model_name="fr"))
+    assert answers == ["ja", "fr"]
+    assert "the reply must be in 'fr'" in _text(feedback[0])
+    assert out.draft.language == "fr" and out.draft.text == french
