@@ -19,9 +19,12 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from agent.checks import CHANNELS, Checker
+from agent.checks.length import channel_name
 from agent.drafting import draft_reply
+from agent.intake import recent as intake_recent
 from agent.intake import service as intake
 from agent.intake.models import DoNotEngageEntry
+from agent.intake.noise import detect_noise, suggest_do_not_engage
 from agent.intake.normalise import detect_language
 from agent.intake.triage import triage, triage_with_model
 from agent.llm.offline import OFFLINE_MODEL_NAME
@@ -110,9 +113,13 @@ class Pipeline:
             else:
                 _, org = self.rt.org.current(s)
                 result: TriageResult = triage(post_in.model_copy(update={"lang": lang}), now=now, org=org)
-                triaged = result.model_dump()
+                result = self._noise(s, post_in, result, now)
+                triaged = result.model_dump(mode="json")
                 blocked = self._do_not_engage(s, post_in.author.handle, now)
-                if blocked is not None:
+                if result.noise is not None:  # reposts, ads, bots: dropped, never silently (issue 17)
+                    status, outcome = PostStatus.DROPPED, "dropped"
+                    reason = f"noise:{result.noise.kind}: {result.noise.reason}"
+                elif blocked is not None:
                     status, outcome = PostStatus.NO_ENGAGE, "no_engage"
                     # the entry, not the handle: this reason goes into the append-only audit log
                     reason = f"the author is on the do-not-engage list (entry {blocked.id}): {blocked.reason}"
@@ -161,7 +168,25 @@ class Pipeline:
 
     def _channel(self, post_in: PostIn) -> str:
         channel = (post_in.channel or post_in.source).lower()
+        network, sep, limit = channel.partition(":")
+        if sep and limit.isascii() and limit.isdigit() and len(limit) <= 7 and channel_name(network, int(limit)):
+            return f"{network}:{int(limit)}"  # a connector's `<network>:<limit>`: its length rule
         return channel if channel in CHANNELS else "generic"
+
+    @staticmethod
+    def _noise(session: Session, post_in: PostIn, result: TriageResult, now: datetime) -> TriageResult:
+        """The triage with the noise verdict and the do-not-engage suggestion, from the posts stored so far."""
+        moment = post_in.created_at or now
+        handle = post_in.author.handle
+        earlier = intake_recent.author_recent(session, handle, now)
+        noise = detect_noise(
+            post_in,
+            earlier_copy=intake_recent.earlier_copy(session, post_in.text, handle, now),
+            author_recent=earlier,
+            now=moment,
+        )
+        hint = suggest_do_not_engage(result.intent in ("complaint", "bug_report"), earlier, moment)
+        return result.model_copy(update={"noise": noise, "suggest_do_not_engage": hint})
 
     @staticmethod
     def _do_not_engage(session: Session, handle: str, now: datetime) -> DoNotEngageEntry | None:
@@ -255,6 +280,10 @@ class Pipeline:
         try:
             model = build_model(self.rt.settings.model, self.rt.settings)
             result = await triage_with_model(post_in, model, org=org)
+            # what the model cannot know (the author's other posts) stays from intake
+            result = result.model_copy(
+                update={"suggest_do_not_engage": rules_triage.suggest_do_not_engage, "noise": rules_triage.noise}
+            )
         except Exception as exc:  # the draft still goes ahead, on the rules' triage
             log.warning("model triage failed for post %s, the rules' triage stays: %s", post_id, type(exc).__name__)
             return rules_triage

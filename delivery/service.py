@@ -59,8 +59,29 @@ def prepare(db: Database, draft_id: int, lease: jobs.Lease | None = None) -> Out
                 subject=f"draft:{draft_id}",
                 after={"idempotency_key": key},
             )
-        lifecycle.sending(draft)
         post = draft.post
+        connector = (post.raw or {}).get("connector")
+        if isinstance(connector, dict) and connector.get("delivery") == "manual":
+            # a network whose rules forbid an automated answer here (RSS; X keyword-search posts): a person
+            # posts it from the post's link and marks it sent
+            draft.delivery_status = DeliveryStatus.AWAITING_MANUAL
+            audit.record(
+                s,
+                actor="outbox",
+                action="draft.delivery_manual",
+                subject=f"draft:{draft_id}",
+                after={"connector": connector.get("name"), "url": post.url},
+            )
+            return None
+        lifecycle.sending(draft)
+        in_reply_to: dict[str, Any] = {
+            "source": post.source,
+            "external_id": post.external_id,
+            "url": post.url,
+            "author": post.author_handle,
+        }
+        if isinstance(connector, dict):
+            in_reply_to["connector"] = connector  # which connector answers it, and what it needs to (`ref`)
         return OutboundReply(
             idempotency_key=key,
             draft_id=draft.id,
@@ -68,12 +89,7 @@ def prepare(db: Database, draft_id: int, lease: jobs.Lease | None = None) -> Out
             text=draft.text,
             needs_dm=draft.needs_dm,
             action=draft.action,
-            in_reply_to={
-                "source": post.source,
-                "external_id": post.external_id,
-                "url": post.url,
-                "author": post.author_handle,
-            },
+            in_reply_to=in_reply_to,
             approved_by=[a["by"] for a in draft.approvals or []],
         )
 
@@ -119,9 +135,9 @@ def record(
         return True
 
 
-def _send_budget(channel: Channel, lease: jobs.Lease | None) -> float | None:
+def _send_budget(channel: Channel, lease: jobs.Lease | None, reply: OutboundReply | None = None) -> float | None:
     """How long this send may take: the channel's own limit, and always less than the lease has left."""
-    budget = channel.deadline_s
+    budget = channel.deadline_s if reply is None else channel.deadline_for(reply)
     if lease is not None and lease.until is not None:
         left = (lease.until - utcnow()).total_seconds() - SEND_SAFETY_S
         budget = left if budget is None else min(budget, left)
@@ -138,7 +154,7 @@ async def deliver(
     reply = await asyncio.to_thread(prepare, db, draft_id, lease)
     if reply is None:
         return
-    budget = _send_budget(channel, lease)
+    budget = _send_budget(channel, lease, reply)
     try:
         if budget is not None and budget <= 0:
             raise DeliveryError("the job's lease ran out before the send could start")
@@ -148,6 +164,7 @@ async def deliver(
         except TimeoutError as exc:
             raise DeliveryError(f"no answer within {budget:.1f} s") from exc
     except DeliveryError as exc:
+        final = final or getattr(exc, "permanent", False)  # e.g. the post was deleted: no retry can help
         held = await asyncio.to_thread(record, db, draft_id, ok=False, error=str(exc), final=final, lease=lease)
         if not held:
             raise jobs.LeaseLost(f"draft {draft_id}: the job passed to another worker during the send") from exc

@@ -178,6 +178,14 @@ def _regeneration_pending(draft: Draft, job: jobs.Job) -> RegenerationPending:
     )
 
 
+def _answered_in_place(draft: Draft) -> bool:
+    """The post came from a connector allowed to answer it by automation (decided at intake, kept with the post):
+    its reply goes to the outbox at once, whatever KIZUKI_DELIVERY says, and the outbox sends it through the
+    connector (posts a person must answer by hand stay with the setting: manual, or the outbox's hand-off)."""
+    meta = (draft.post.raw or {}).get("connector")
+    return isinstance(meta, dict) and meta.get("delivery") == "auto"
+
+
 def _diff(before: str, after: str) -> str:
     return "\n".join(difflib.unified_diff(before.splitlines(), after.splitlines(), "draft", "approved", lineterm=""))
 
@@ -195,7 +203,7 @@ def approve(rt: ReviewHost, draft_id: int, req: ApproveRequest, *, actor: str) -
             )
         _check_version(draft, req.version)
         text = req.text if req.text is not None else draft.text
-        if not text.strip():
+        if not text.strip() and draft.action != "like_only":  # a like_only draft is approved as a like: no text
             raise DraftNotReviewable(f"draft {draft_id} has no text to approve; edit it or regenerate it")
         _, org = rt.org.current(s)  # our own contacts in the profile are not personal data
         result = rt.checker_for(org).check(text, post_text=draft.post.text, channel=draft.channel)
@@ -227,7 +235,7 @@ def approve(rt: ReviewHost, draft_id: int, req: ApproveRequest, *, actor: str) -
             lifecycle.approve_first(draft, approvals, now)
         else:
             action = "draft.approve"
-            manual = rt.settings.delivery == "manual"
+            manual = rt.settings.delivery == "manual" and not _answered_in_place(draft)
             lifecycle.approve(draft, approvals, actor, req.note, manual, now)
             if not manual:
                 jobs.enqueue(
@@ -373,7 +381,7 @@ def redeliver(rt: ReviewHost, draft_id: int, req: RedeliverRequest, *, actor: st
             "delivery_error": draft.delivery_error,
             "version": draft.version,
         }
-        manual = rt.settings.delivery == "manual"
+        manual = rt.settings.delivery == "manual" and not _answered_in_place(draft)
         lifecycle.redeliver(draft, manual, utcnow())
         job_id: int | None = None
         if not manual:

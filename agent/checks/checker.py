@@ -11,7 +11,7 @@ from typing import Literal
 
 import jaconv
 
-from .length import check_channel
+from .length import COUNTING, check_channel, resolve_channel
 from .matcher import Hit, TermMatcher, TermSpec, TextViews
 from .models import CheckResult, Finding
 from .normalize import View, policy_view
@@ -200,9 +200,8 @@ class Checker:
     def check(self, text: str, *, post_text: str | None = None, channel: str | None = None) -> CheckResult:
         if len(text) > MAX_TEXT_CHARS or (post_text is not None and len(post_text) > MAX_TEXT_CHARS):
             raise TextTooLong(f"text longer than {MAX_TEXT_CHARS} characters is refused")
-        if channel is not None and channel not in self._limits:
-            known = ", ".join(sorted(self._limits))
-            raise ValueError(f"unknown channel {channel!r}; known channels: {known}")
+        if channel is not None:
+            resolve_channel(channel, self._limits)  # ValueError naming the known channels
         if not text.strip():
             return CheckResult(verdict="pass", findings=[])
         views = TextViews(text)
@@ -225,21 +224,27 @@ class Checker:
             over = check_channel(text, channel, self._limits)
             if over is not None:
                 n, limit, at = over
-                unit = "weighted characters" if channel == "x" else "characters"
+                base = resolve_channel(channel, self._limits)[0]  # `mastodon` of `mastodon:1000`: severity keys
+                counting = COUNTING.get(base, ("chars", None))[0]
+                unit = {"x_weighted": "weighted characters", "graphemes": "graphemes"}.get(counting, "characters")
                 findings.append(
                     self._finding(
                         "length",
-                        channel,
+                        base,
                         None,
                         text,
                         at,
                         len(text),
-                        f"{n} {unit}; the {channel} limit is {limit} (文字数超過).",
+                        f"{n} {unit}; the {base} limit is {limit} (文字数超過).",
                         "Shorten the reply or split it; for X, CJK characters count 2 and URLs 23."
                         " / 返信を短くしてください",
                     )
                 )
         return CheckResult.from_findings([f for f in findings if f is not None])
+
+    def channel_limit(self, channel: str) -> int | None:
+        """The length limit of a channel (or `<channel>:<limit>`); ValueError for an unknown channel."""
+        return resolve_channel(channel, self._limits)[1]
 
     # --- parts ------------------------------------------------------------------------------------
 

@@ -111,8 +111,10 @@ async def draft_reply(
     agent = agent_for(prompt_file.name, native=native)
     checker = checker or default_checker(settings)
     channel = channel or post.channel or post.source
-    if channel not in checker.rules.channel_limits:
-        channel = None
+    try:  # a configured channel, or a connector's `<network>:<limit>`
+        limit = checker.channel_limit(channel)
+    except ValueError:
+        channel, limit = None, None
     deps = DraftDeps(
         retriever=retriever,
         post=post,
@@ -125,11 +127,10 @@ async def draft_reply(
         org=org,
         clock=clock or (lambda: datetime.now(UTC)),
     )
-    limit = checker.rules.channel_limits.get(channel) if channel is not None else None
     user_prompt = build_user_prompt(
         post,
         triage,
-        channel=channel,
+        channel=channel.partition(":")[0] if channel is not None else None,  # the network; its limit below
         instructions=instructions,
         limit=limit,
         org=org,

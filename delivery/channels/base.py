@@ -32,6 +32,10 @@ class Channel(ABC):
         limit of its own (the job's lease still bounds it)."""
         return None
 
+    def deadline_for(self, reply: OutboundReply) -> float | None:
+        """`deadline_s` for this reply (a channel that routes replies to several networks answers per reply)."""
+        return self.deadline_s
+
     @abstractmethod
     async def send(self, reply: OutboundReply) -> Any:
         """Deliver one reply and return the receiver's receipt; raise `DeliveryError` to be retried.
