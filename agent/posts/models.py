@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kizuki.core.orm import Base, JSONType, utcnow
@@ -50,6 +50,7 @@ class Draft(Base):
     __table_args__ = (
         UniqueConstraint("post_id", "generation", name="uq_drafts_post_generation"),
         Index("ix_drafts_queue", "status", "priority", "created_at"),
+        Index("ix_drafts_escalate_to", "escalate_to", "status"),  # the per-department digest (migration 0012)
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -93,3 +94,8 @@ class Draft(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     post: Mapped[Post] = relationship(back_populates="drafts")
+
+
+# Reports read windows of the post's time (written, or received when the network gave no date): an index on the
+# expression itself, which SQLite and PostgreSQL both use when a query spells it the same way (migration 0012).
+Index("ix_posts_post_time", func.coalesce(Post.posted_at, Post.received_at))

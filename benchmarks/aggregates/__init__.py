@@ -1,0 +1,1 @@
+"""Aggregate queries over many posts: `python -m benchmarks.aggregates`."""
