@@ -220,6 +220,7 @@ def _serve(rt: Runtime, host: str, port: int, *, worker: bool) -> None:
         highlight=False,
     )
     _schedule_retention(rt)  # the API process queues the daily run; any worker (in-process or not) runs it
+    _schedule_reports(rt)
     thread, stop = None, None
     if worker:
         import signal
@@ -866,6 +867,16 @@ def _schedule_retention(rt: Runtime) -> None:
     from agent.posts.privacy import schedule_retention
 
     schedule_retention(rt.db, rt.settings)
+
+
+def _schedule_reports(rt: Runtime) -> None:
+    """Queue the first alert scan and the next daily report (日報), like retention: once however many processes
+    start; each run queues the next."""
+    from reports.alerts import schedule_scan
+    from reports.daily import schedule_daily_report
+
+    schedule_scan(rt.db, rt.settings)
+    schedule_daily_report(rt.db, rt.settings)
 
 
 @privacy_app.command("redact")

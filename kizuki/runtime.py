@@ -128,11 +128,19 @@ class Runtime:
         """Every job kind's handler, registered by the domain that owns it."""
         from agent.posts.privacy import retention_handlers
         from delivery import tasks as delivery_tasks
+        from delivery.connectors import tasks as connector_tasks
+        from delivery.connectors.service import ConnectorRouter
+        from reports.alerts import alert_handlers
+        from reports.daily import daily_report_handlers
 
         return {
             **self.pipeline.job_handlers(),
-            **delivery_tasks.handlers(self.db, self.channel),
+            # replies to a connector's posts go back through it; the rest through KIZUKI_DELIVERY's channel
+            **delivery_tasks.handlers(self.db, ConnectorRouter(self.db, self.settings, self.channel)),
+            **connector_tasks.handlers(self),
             **retention_handlers(self.db, self.settings, self.redactor),
+            **daily_report_handlers(self),
+            **alert_handlers(self),
         }
 
     def close(self) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import agent.intake.models
 import agent.org.models
 import agent.posts.models
+import api.console.models
 import api.models
+import delivery.connectors.models
 import evals.models
 import kizuki.core.audit
 import kizuki.core.jobs
 import knowledge.models
+import reports.alerts
 from kizuki.core.orm import Base
 
 # Imported for their side effect of registering tables on Base.metadata.
@@ -21,7 +24,10 @@ _MODULES = (
     agent.intake.models,
     agent.org.models,
     api.models,
+    api.console.models,
     evals.models,
+    delivery.connectors.models,
+    reports.alerts,
 )
 
 metadata = Base.metadata

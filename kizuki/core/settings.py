@@ -120,9 +120,20 @@ class Settings(BaseSettings):
         description="Key of the keyed hash that stands for an author in the audit log and in redacted posts; "
         "default a random key kept in KIZUKI_HOME/privacy.key (set it when several hosts share a database).",
     )
+    session_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs the console's session cookies and CSRF tokens; default derived from the "
+        "privacy key (set it, the same on every host, when several hosts serve the console).",
+    )
 
     cache_home: Path | None = Field(
         default=None, description="Embedding cache folder (default KIZUKI_HOME/cache); may be shared."
+    )
+
+    connector_secrets_file: Path | None = Field(
+        default=None,
+        description="YAML or JSON file (mode 0600) mapping connector name -> {secret: value}; "
+        "KIZUKI_CONNECTOR_<NAME>_<SECRET> environment variables take precedence. Never in the connectors YAML.",
     )
 
     @property
@@ -166,6 +177,46 @@ class Settings(BaseSettings):
     @property
     def effective_audit_checkpoint_file(self) -> Path:
         return self.audit_checkpoint_file or self.home / "audit-checkpoints.jsonl"
+
+    # -- surge alerts and mail (reports/surge.py, reports/alerts.py, reports/mail.py; docs/alerts.md) --
+    alerts_sensitivity: Literal["3sigma", "4sigma", "5sigma"] = Field(
+        default="4sigma",
+        description="Surge test preset: a Poisson tail as rare as 3, 4 or 5 sigma, and a minimum count.",
+    )
+    alerts_scan_minutes: int = Field(default=10, ge=0, description="Minutes between alert scans (0: no scans).")
+    alerts_cooldown_minutes: int = Field(
+        default=360, ge=0, description="A subject that alerted is not alerted again for this long (by post time)."
+    )
+    alerts_webhook_url: SecretStr | None = Field(
+        default=None, description="Slack/Teams-compatible incoming webhook for alerts (a secret: it holds a token)."
+    )
+    alerts_mail_to: list[str] = Field(default_factory=list, description="Who gets alert mails (JSON list).")
+    alerts_spread_reposts_per_hour: float = Field(
+        default=30.0, gt=0, description="A post reposted this fast (reposts per hour since posting) is alerted."
+    )
+    alerts_send_max_attempts: int = Field(default=8, ge=1, description="Send attempts per alert and channel.")
+    alerts_send_max_age_hours: float = Field(
+        default=24.0, ge=0, description="Alerts about older posts are stored and listed but not sent."
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server for alert and report mail.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = Field(default=None, description="The From address (default KIZUKI_SMTP_USER).")
+    smtp_to: list[str] = Field(default_factory=list, description="Default recipients (JSON list).")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the connection with STARTTLS before logging in.")
+    smtp_ssl: bool = Field(default=False, description="Implicit TLS from the start (port 465) instead of STARTTLS.")
+    smtp_ca_file: Path | None = Field(default=None, description="CA bundle to trust for the SMTP server's certificate.")
+    smtp_timeout_s: float = Field(default=20.0, gt=0)
+    # -- the daily report (reports/daily.py; docs/reports.md) --
+    report_timezone: str = Field(
+        default="Asia/Tokyo", description="IANA zone of the report's day and hours (e.g. Asia/Tokyo, UTC)."
+    )
+    report_daily: bool = Field(default=True, description="Write the daily report (the `report_daily` job).")
+    report_lang: Literal["ja", "en"] = Field(default="ja", description="Language of the scheduled daily report.")
+    report_mail_to: list[str] = Field(
+        default_factory=list, description="Who gets the scheduled daily report by mail (JSON list; empty: no mail)."
+    )
 
 
 def settings_problems(exc: ValidationError) -> str:

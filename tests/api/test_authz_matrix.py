@@ -186,7 +186,39 @@ MATRIX: list[tuple[Call, Builder]] = [
         Call("GET", "/v1/evals/runs/{a}/compare/{b}", ("evaluator",)),
         lambda rt, c: (f"/v1/evals/runs/{_eval_run(rt)}/compare/{_eval_run(rt)}", None),
     ),
+    # Exploring posts, aggregates and reports: every reader of the queue; only admins see personal data.
+    (Call("GET", "/v1/posts", ("agent",)), lambda rt, c: ("/v1/posts", None)),
+    (Call("GET", "/v1/stats/counts", ("agent",)), lambda rt, c: ("/v1/stats/counts", None)),
+    (Call("GET", "/v1/stats/totals", ("agent",)), lambda rt, c: ("/v1/stats/totals?dimension=sentiment", None)),
+    (Call("GET", "/v1/stats/negative-share", ("agent",)), lambda rt, c: ("/v1/stats/negative-share", None)),
+    (Call("GET", "/v1/stats/top-terms", ("agent",)), lambda rt, c: ("/v1/stats/top-terms", None)),
+    (Call("GET", "/v1/stats/response-times", ("agent",)), lambda rt, c: ("/v1/stats/response-times", None)),
+    (Call("GET", "/v1/reports/daily", ("agent",)), lambda rt, c: ("/v1/reports/daily?date=2026-11-20", None)),
+    (Call("GET", "/v1/reports/departments", ("agent",)), lambda rt, c: ("/v1/reports/departments", None)),
+    # Alerts: read by agents and editors.
+    (Call("GET", "/v1/alerts", ("agent", "editor")), lambda rt, c: ("/v1/alerts", None)),
+    (Call("GET", "/v1/alerts/{alert_id}", ("agent", "editor")), lambda rt, c: (f"/v1/alerts/{_alert(rt)}", None)),
+    # Connectors: configured by admins; what was sent is part of a draft's story, so agents read it.
+    (Call("GET", "/v1/connectors", ()), lambda rt, c: ("/v1/connectors", None)),
+    (
+        Call("PUT", "/v1/connectors", ()),
+        lambda rt, c: ("/v1/connectors", {"connectors": [], "version": _connectors_version(c)}),
+    ),
+    (Call("GET", "/v1/connectors/status", ()), lambda rt, c: ("/v1/connectors/status", None)),
+    (Call("GET", "/v1/connectors/sent", ("agent",)), lambda rt, c: ("/v1/connectors/sent", None)),
+    # No connector by that name: an admin passes the role check and is told so (404); others never get that far.
+    (Call("POST", "/v1/connectors/{name}/run", (), ok=404), lambda rt, c: ("/v1/connectors/nobody/run", None)),
 ]
+
+
+def _alert(rt: Runtime) -> int:
+    from tests.reports.alert_fixtures import stored_alert
+
+    return stored_alert(rt)
+
+
+def _connectors_version(c: TestClient) -> int:
+    return int(c.get("/v1/connectors").json()["version"])
 
 
 def _eval_run(rt: Runtime) -> int:
