@@ -100,6 +100,10 @@ class Pipeline:
                     reason=f"already received as post {existing.id} ({existing.status})",
                 )
             extras = {k: v for k, v in (post_in.model_extra or {}).items()}
+            if actor != f"connector:{post_in.source}":
+                # How to answer a post on its network is the connector's to say, never a pushed post's: a made-up
+                # `connector` would have Kizuki reply automatically to any status, or skip X's summoned rule.
+                extras.pop("connector", None)
             lang = post_in.lang or detect_language(post_in.text)
             # Decide first, then write the post once with its decision (one INSERT, no UPDATEs after it).
             version, rules = self.rt.watch_rules.usable(s)  # none set: say so, instead of dropping every post

@@ -217,7 +217,7 @@ class PostRow(BaseModel):
     time: datetime = Field(description="When it was written (received, when the network gave no date)")
     received_at: datetime
     source: str
-    external_id: str
+    external_id: str | None  # None when redacted: it rebuilds the post's address
     channel: str
     lang: str | None
     status: str
@@ -312,9 +312,11 @@ def post_row(row: Any, draft: tuple[str, str | None] | None, ctx: RowContext) ->
     )
     handle, name, text, url = row.author_handle, row.author_name, row.text, row.url
     redacted = row.redacted_at is not None
+    external_id: str | None = row.external_id
     if ctx.redactor is not None:
         text = ctx.redactor.redact(text, [t for t in (handle, f"@{handle}", name) if t])
-        handle, name, url, redacted = None, None, None, True
+        # the network's post id rebuilds the post's address (and names the author on Bluesky): like the URL
+        handle, name, url, external_id, redacted = None, None, None, None, True
     elif redacted:
         handle = None if handle and handle.startswith(HANDLE_PLACEHOLDER) else handle
     flame = triage.get("flame_risk")
@@ -323,7 +325,7 @@ def post_row(row: Any, draft: tuple[str, str | None] | None, ctx: RowContext) ->
         time=row.time if row.time.tzinfo else row.time.replace(tzinfo=UTC),
         received_at=row.received_at,
         source=row.source,
-        external_id=row.external_id,
+        external_id=external_id,
         channel=row.channel,
         lang=row.lang,
         status=row.status,

@@ -41,7 +41,16 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     async def _signin_required(request: Request, exc: Exception) -> Response:
-        target = signin_url(request) if request.method == "GET" else "/signin"
+        if request.method == "GET":
+            target = signin_url(request)
+        else:  # a form posted after the session ended: sign in, then back to the page it came from
+            referer = urlsplit(request.headers.get("referer", ""))
+            here = referer.path + (f"?{referer.query}" if referer.query else "")
+            target = "/signin?next=" + quote(safe_next(here), safe="")
+        if request.headers.get("hx-request") and request.url.path.endswith("/check"):
+            # The live check while the reviewer types: leaving the page would lose the edit. Say nothing here;
+            # the next decision they post leads them to sign in and back.
+            return Response(status_code=401)
         if request.headers.get("hx-request"):
             # Back to the page the request came from (a polled partial is no page to land on).
             page = urlsplit(request.headers.get("hx-current-url", ""))

@@ -77,9 +77,12 @@ def _parse_day(raw: str, name: str) -> date | None:
     if not _DAY.fullmatch(raw):
         raise InvalidInput(f"{name}: {raw!r} is not a date of the form YYYY-MM-DD")
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(f"{name}: {raw!r} is not a calendar date") from None
+    if not 1970 <= day.year <= 2199:  # the years the reports read (and a local midnight can be computed for)
+        raise InvalidInput(f"{name}: {raw!r} is outside the years 1970-2199")
+    return day
 
 
 def _local_start(day: date, tz: ZoneInfo) -> datetime:

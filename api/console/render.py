@@ -8,6 +8,7 @@ this site), which the security middleware keeps.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
@@ -55,6 +56,13 @@ def _age(value: datetime | None, lang: str) -> str:
     return translate(lang, "age.now")
 
 
+def web_url(value: object) -> str:
+    """A link target only when it is an http(s) URL: post and sent-post URLs come from customers, networks and
+    reviewers, and a `javascript:` or `data:` one must never become a link."""
+    text = str(value or "").strip()
+    return text if re.match(r"(?i)https?://[^\s]", text) else ""
+
+
 def _when(value: datetime | None) -> str:
     if value is None:
         return ""
@@ -72,6 +80,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = _when
+    env.filters["web_url"] = web_url
     return env
 
 

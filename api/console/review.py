@@ -413,13 +413,16 @@ def draft_approve(
     text: Annotated[str | None, Form(max_length=FORM_TEXT_MAX)] = None,
     note: Annotated[str, Form(max_length=FORM_TEXT_MAX)] = "",
     acknowledge_warnings: Annotated[bool, Form()] = False,
+    has_text: Annotated[bool, Form()] = False,
 ) -> Response:
     lang = request_language(request)
     edit = text.replace("\r\n", "\n") if text is not None else None
+    if has_text and edit is None:
+        edit = ""  # the form had an editor and it came back empty: a blank edit, refused below (never the draft's text)
     try:
         body = ApproveRequest(
             version=version,
-            text=edit if edit and edit.strip() else None,
+            text=edit,  # a cleared editor is a blank edit (refused), never the draft's own text
             note=note.strip() or None,
             acknowledge_warnings=acknowledge_warnings,
         )
@@ -440,7 +443,7 @@ def draft_reject(
     actor: Reviewer,
     draft_id: IdPath,
     version: Annotated[int, Form(ge=1, le=MAX_ID)],
-    reason: Annotated[str, Form(max_length=32)],
+    reason: Annotated[str, Form(max_length=32)] = "",
     note: Annotated[str, Form(max_length=FORM_TEXT_MAX)] = "",
     text: Annotated[str | None, Form(max_length=FORM_TEXT_MAX)] = None,
 ) -> Response:

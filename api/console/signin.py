@@ -72,6 +72,9 @@ def signin(
     except Unauthorized:
         return _signin_page(request, next_, error="signin.error_token", status_code=401)
     assert actor.token_id is not None
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:  # a new sign-in in the same browser ends the session it had (its cookie is replaced below)
+        end_session(request.app.state.runtime, previous)
     response = RedirectResponse(safe_next(next_), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

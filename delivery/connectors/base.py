@@ -61,8 +61,8 @@ class Budget(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    monthly_usd: float | None = Field(default=None, ge=0)
-    monthly_reads: int | None = Field(default=None, ge=0)
+    monthly_usd: float | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False)
+    monthly_reads: int | None = Field(default=None, ge=0, le=1_000_000_000)
 
 
 class ConnectorConfig(BaseModel):
@@ -90,7 +90,10 @@ class ConnectorConfig(BaseModel):
     def _base_url(cls, v: str | None) -> str | None:
         if v is None:
             return None
-        url = httpx.URL(v)
+        try:
+            url = httpx.URL(v)
+        except httpx.InvalidURL as exc:  # not a ValueError: without this a bad URL was a 500
+            raise ValueError(f"base_url is not a URL: {exc}") from None
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError("base_url must be an http(s) URL")
         if url.userinfo:

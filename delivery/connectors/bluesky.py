@@ -323,7 +323,7 @@ class BlueskyConnector(Connector):
                 },
                 ref={"uri": uri, "cid": str(item["cid"]), "root_uri": str(root["uri"]), "root_cid": str(root["cid"])},
             )
-        except (KeyError, TypeError, ValueError, ValidationError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, ValidationError) as exc:
             skipped.append(f"malformed post ({type(exc).__name__})")
             return None
 

@@ -194,7 +194,7 @@ class MastodonConnector(Connector):
                 },
                 ref={"id": str(item["id"]), "acct": acct, "visibility": item.get("visibility")},
             )
-        except (KeyError, TypeError, ValueError, ValidationError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, ValidationError) as exc:
             skipped.append(f"malformed status ({type(exc).__name__})")
             return None
 

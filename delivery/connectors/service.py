@@ -568,6 +568,8 @@ class ConnectorRouter(Channel):
 
     async def _send(self, reply: OutboundReply, meta: dict[str, Any]) -> dict[str, Any]:
         name = str(meta["name"])
+        if str(reply.in_reply_to.get("source") or "") != name:  # only a post this connector read is answered by it
+            raise DeliveryRefused(f"connector {name}: the post did not come from this connector")
         if meta.get("delivery") != "auto":
             raise DeliveryRefused(f"connector {name}: this post is answered by hand (mark it sent when posted)")
         try:

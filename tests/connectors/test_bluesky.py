@@ -414,3 +414,12 @@ async def test_listen_draft_approve_and_the_reply_lands_on_the_original_once(
         assert draft is not None and draft.status == "sent" and record["text"] == draft.text
         (sent,) = service.sent_for(s, draft_id)
     assert sent.url == "https://bsky.app/profile/acme.bsky.social/post/3kz"
+
+
+def test_a_post_whose_record_is_not_an_object_is_skipped_not_a_crash() -> None:
+    """One odd item must not stop the run (and, with the cursor unmoved, every run after it)."""
+    odd = post("3k1", "KAMADO", "2026-11-21T00:00:01.000Z")
+    odd["record"] = ["not", "an", "object"]
+    skipped: list[str] = []
+    assert connector()._post(odd, skipped) is None
+    assert skipped == ["malformed post (AttributeError)"]
