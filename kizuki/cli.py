@@ -407,15 +407,24 @@ def drafts_list(
         str | None, typer.Option(help="pending, approved, rejected, sent, failed, delivery_failed (default pending)")
     ] = "pending",
     limit: Annotated[int, typer.Option(help="How many")] = 50,
+    department: Annotated[
+        str | None, typer.Option(help="Only drafts escalated to it: support, quality, pr, legal or sales")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output (as the API shows it)")] = False,
 ) -> None:
     """The review queue, highest priority first."""
+    from typing import get_args
+
     from agent.posts.schemas import draft_public
+    from agent.schemas import Department
     from review.repository import queue
 
+    if department is not None and department not in get_args(Department):
+        err_console.print(f"--department must be one of {', '.join(get_args(Department))}, not {department!r}")
+        raise typer.Exit(2)
     rt = runtime()
     with rt.db.reading() as s:
-        rows, total = queue(s, status=status, limit=limit)
+        rows, total = queue(s, status=status, limit=limit, department=department)
         items = [draft_public(d).model_dump(mode="json") for d in rows]
     if as_json:
         print_json({"items": items, "total": total})

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from agent.posts.lifecycle import DraftStatus
 from agent.posts.repository import get_draft
 from agent.posts.schemas import DraftPublic, draft_public
+from agent.schemas import Department
 from api.deps import Actor, IdPath, Offset, RuntimeDep, requires
 from api.errors import ERROR_RESPONSES
 from review import service as review
@@ -42,12 +43,20 @@ def list_drafts(
     channel: Annotated[str | None, Query(max_length=32)] = None,
     language: Annotated[str | None, Query(max_length=8)] = None,
     min_risk: Annotated[int | None, Query(ge=0, le=100, description="Only drafts with flame risk ≥ this")] = None,
+    department: Annotated[Department | None, Query(description="Only drafts escalated to this department")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
 ) -> DraftPage:
     with rt.db.reading() as s:
         rows, total = queue(
-            s, status=status_, channel=channel, language=language, min_risk=min_risk, limit=limit, offset=offset
+            s,
+            status=status_,
+            channel=channel,
+            language=language,
+            min_risk=min_risk,
+            department=department,
+            limit=limit,
+            offset=offset,
         )
         return DraftPage(items=[draft_public(d) for d in rows], total=total, limit=limit, offset=offset)
 
