@@ -136,7 +136,8 @@ def test_the_daily_report_follows_the_console_language(runtime: Runtime, person:
         ("2026-13-01", "not a calendar date"),
         ("yesterday", "YYYY-MM-DD"),
         ("２０２６-１２-０１", "YYYY-MM-DD"),  # full-width digits are not a date field's value
-        ("2999-01-01", "in the future"),
+        ("2199-01-01", "in the future"),
+        ("2999-01-01", "outside the years 1970-2199"),
         ("2020-01-01", "more than 400 days ago"),
     ],
 )
