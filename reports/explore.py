@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -79,6 +79,14 @@ def _term(value: str | None, field: str) -> str | None:
         return None
     value = nfkc(check_storable(value, field)).strip()
     return value or None
+
+
+def filter_problem(exc: ValidationError) -> str:
+    """A `PostFilter` refusal in one line, each part naming its field (for a 422 or a CLI error)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'filter'}: {str(e['msg']).removeprefix('Value error, ')}"
+        for e in exc.errors()
+    )
 
 
 class PostFilter(BaseModel):

@@ -393,6 +393,11 @@ def _refused(
     )
 
 
+def _messages(exc: ValidationError) -> str:
+    """A refused form's validation errors, for the draft page's error line."""
+    return "; ".join(str(e.get("msg", "")) for e in exc.errors())
+
+
 def _reason(exc: KizukiError, lang: str) -> str:
     """A refusal in the reviewer's words (the service's own detail for the rest)."""
     if isinstance(exc, ReplyBlocked):
@@ -427,7 +432,7 @@ def draft_approve(
             acknowledge_warnings=acknowledge_warnings,
         )
     except ValidationError as exc:
-        message = "; ".join(str(e.get("msg", "")) for e in exc.errors())
+        message = _messages(exc)
         return _draft_page(request, actor, draft_id, text=edit, status_code=422, error=message)
     try:
         result = service.approve(_rt(request), draft_id, body, actor=actor.name)
@@ -451,7 +456,7 @@ def draft_reject(
     try:
         body = RejectRequest.model_validate({"reason": reason, "note": note.strip() or None, "version": version})
     except ValidationError as exc:
-        message = "; ".join(str(e.get("msg", "")) for e in exc.errors())
+        message = _messages(exc)
         return _draft_page(request, actor, draft_id, text=text, status_code=422, error=message)
     try:
         service.reject(_rt(request), draft_id, body, actor=actor.name)
@@ -473,7 +478,7 @@ def draft_regenerate(
     try:
         body = RegenerateRequest(instructions=instructions.strip() or None, version=version)
     except ValidationError as exc:
-        message = "; ".join(str(e.get("msg", "")) for e in exc.errors())
+        message = _messages(exc)
         return _draft_page(request, actor, draft_id, text=text, status_code=422, error=message)
     try:
         result = service.regenerate(_rt(request), draft_id, body, actor=actor.name)
@@ -494,7 +499,7 @@ def draft_mark_sent(
     try:
         body = MarkSentRequest(url=url.strip() or None, note=note.strip() or None)
     except ValidationError as exc:
-        message = "; ".join(str(e.get("msg", "")) for e in exc.errors())
+        message = _messages(exc)
         return _draft_page(request, actor, draft_id, status_code=422, error=message)
     try:
         service.mark_sent(_rt(request), draft_id, body, actor=actor.name)

@@ -26,19 +26,11 @@ from kizuki.runtime import Runtime
 from reports import aggregates
 from reports.daily import FORMATS, build_daily, render, report_zone
 from reports.departments import digest
-from reports.explore import PostFilter, filtered
+from reports.explore import PostFilter, filter_problem, filtered
 
 router = APIRouter(prefix="/v1", tags=["reports"], responses=ERROR_RESPONSES)
 Reader = Annotated[Actor, requires("agent")]
 PERSONAL_DATA_ROLES = ("admin",)  # who sees authors' handles, names, URLs and unredacted texts
-
-
-def _reason(exc: ValidationError) -> str:
-    parts = []
-    for e in exc.errors():
-        where = ".".join(str(p) for p in e.get("loc", ())) or "filter"
-        parts.append(f"{where}: {str(e.get('msg', '')).removeprefix('Value error, ')}")
-    return "; ".join(parts)
 
 
 def post_filter(
@@ -73,7 +65,7 @@ def post_filter(
             draft_status=draft_status,
         )
     except ValidationError as exc:
-        raise InvalidInput(_reason(exc)) from None
+        raise InvalidInput(filter_problem(exc)) from None
 
 
 Filter = Annotated[PostFilter, Depends(post_filter)]

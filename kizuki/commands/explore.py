@@ -47,13 +47,6 @@ def _runtime() -> Runtime:
     return rt
 
 
-def _reason(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'filter'}: {str(e['msg']).removeprefix('Value error, ')}"
-        for e in exc.errors()
-    )
-
-
 @report_app.command("daily")
 def report_daily(
     out: Annotated[Path, typer.Option("--out", help="Directory for daily-DATE-LANG.html, .md and .csv")],
@@ -114,12 +107,12 @@ def _filter(**values: Any) -> Any:
     from kizuki.core.errors import KizukiError
     from kizuki.core.settings import get_settings
     from reports.daily import report_zone
-    from reports.explore import PostFilter
+    from reports.explore import PostFilter, filter_problem
 
     try:
         tz = report_zone(get_settings())
     except (KizukiError, ValidationError) as exc:
-        _fail(exc.detail if isinstance(exc, KizukiError) else _reason(exc))
+        _fail(exc.detail if isinstance(exc, KizukiError) else filter_problem(exc))
     for key in ("since", "until"):
         value = values.get(key)
         if isinstance(value, datetime) and value.tzinfo is None:
@@ -127,7 +120,7 @@ def _filter(**values: Any) -> Any:
     try:
         return PostFilter(**{k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
-        _fail(_reason(exc))
+        _fail(filter_problem(exc))
 
 
 @export_app.command("posts")

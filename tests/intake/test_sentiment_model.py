@@ -20,6 +20,7 @@ from agent.intake.sentiment_model import (
 )
 from agent.intake.sentiment_model.train import fit, goemotions, macro_f1, xed
 from agent.intake.triage import _compiled
+from benchmarks.triage.eval.sample import EMOTIONS  # GoEmotions' emotions in id order
 
 
 @pytest.fixture(scope="module")
@@ -125,37 +126,7 @@ def test_training_readers_use_the_sentiment_grouping(tmp_path: Path) -> None:
         "love it but sad\t18,25\tf\n",  # two groups, left out
         encoding="utf-8",
     )
-    names = [
-        "admiration",
-        "amusement",
-        "anger",
-        "annoyance",
-        "approval",
-        "caring",
-        "confusion",
-        "curiosity",
-        "desire",
-        "disappointment",
-        "disapproval",
-        "disgust",
-        "embarrassment",
-        "excitement",
-        "fear",
-        "gratitude",
-        "grief",
-        "joy",
-        "love",
-        "nervousness",
-        "optimism",
-        "pride",
-        "realization",
-        "relief",
-        "remorse",
-        "sadness",
-        "surprise",
-        "neutral",
-    ]
-    assert goemotions(tmp_path / "t.tsv", names) == (
+    assert goemotions(tmp_path / "t.tsv", EMOTIONS) == (
         ["so happy for you", "this is awful", "ok then"],
         ["positive", "negative", "neutral"],
     )
