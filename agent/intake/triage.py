@@ -99,19 +99,19 @@ def _signals(
 
 
 def _intent(s: _Signals) -> Intent:
-    """First rule that fires: anger > malfunction > request > question > praise > tone."""
+    """First rule that fires: anger > malfunction > negative tone > request > question > praise."""
     if ("complaint" in s.cues or s.reading.sarcasm or s.boycott) and s.score < 0.2:
         return "complaint"
     if "bug" in s.cues and s.score < 0.5:
         return "bug_report"
+    if s.sentiment == "negative":
+        return "complaint"  # a negative post that asks is still a complaint: the anger comes first
     if "request" in s.cues:
         return "request"
     if "question" in s.cues:
         return "question"
     if s.sentiment == "positive" or ("praise" in s.cues and s.score >= 0):
         return "praise"
-    if s.sentiment == "negative":
-        return "complaint"
     return "other"
 
 

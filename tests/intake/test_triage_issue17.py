@@ -72,7 +72,7 @@ def test_vader_alone_reads_thanks_for_nothing_as_praise_and_our_rules_do_not() -
     r = triage(post("thanks for nothing"), now=NOW)
     assert r.sentiment == "negative"
     assert r.intent == "complaint"
-    assert r.method == "rules-v2+vader"
+    assert r.method == "rules-v3+vader"
 
 
 def test_polite_thanks_in_a_happy_post_still_count() -> None:
