@@ -11,7 +11,16 @@ from evals.models import EvalRun
 from evals.runner import BaselineResult, SuiteRun, compare_to_baseline
 from kizuki.core.errors import InvalidInput, NotFound
 
-__all__ = ["EvalRunNotFound", "RunComparison", "compare_runs", "get_run", "save_run", "to_public"]
+__all__ = [
+    "EvalRunNotFound",
+    "RunComparison",
+    "compare_public",
+    "compare_runs",
+    "get_run",
+    "run_pair",
+    "save_run",
+    "to_public",
+]
 
 
 class EvalRunNotFound(NotFound):
@@ -83,10 +92,20 @@ def to_public(row: EvalRun) -> RunPublic:
 
 def compare_runs(session: Session, a_id: int, b_id: int, *, tolerance: float = 0.02) -> RunComparison:
     """Scores of run `b` against run `a` with `tolerance`; both runs must be of the same suite."""
+    return compare_public(*run_pair(session, a_id, b_id), tolerance=tolerance)
+
+
+def run_pair(session: Session, a_id: int, b_id: int) -> tuple[RunPublic, RunPublic]:
+    """Two stored runs, read once each, refused (`InvalidInput`) unless they are of the same suite."""
     a, b = get_run(session, a_id), get_run(session, b_id)
     if a.suite != b.suite:
         raise InvalidInput(f"runs {a_id} and {b_id} are of different suites ({a.suite!r}, {b.suite!r})")
-    ra, rb = SuiteRun.model_validate(a.report), SuiteRun.model_validate(b.report)
+    return to_public(a), to_public(b)
+
+
+def compare_public(a: RunPublic, b: RunPublic, *, tolerance: float = 0.02) -> RunComparison:
+    """Scores of run `b` against run `a` (both already read, of one suite) with `tolerance`."""
+    ra, rb = a.run, b.run
     texts = {c.name: (c.output or {}).get("text") for c in ra.cases}
     changed = [
         {"case": c.name, "a": texts.get(c.name), "b": (c.output or {}).get("text")}
@@ -94,8 +113,8 @@ def compare_runs(session: Session, a_id: int, b_id: int, *, tolerance: float = 0
         if c.name in texts and texts[c.name] != (c.output or {}).get("text")
     ]
     return RunComparison(
-        a=a_id,
-        b=b_id,
+        a=a.id,
+        b=b.id,
         suite=a.suite,
         models=(a.model, b.model),
         comparison=compare_to_baseline(rb, ra, tolerance),

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from kizuki.commands.output import err_console, fail, print_json
 from kizuki.core.errors import KizukiError
 from kizuki.core.settings import get_settings
 from kizuki.runtime import Runtime
@@ -70,13 +71,7 @@ def _register_commands() -> None:
 _register_commands()
 
 console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
 CLI_ACTOR = os.environ.get("KIZUKI_ACTOR") or f"cli:{os.environ.get('USER', 'operator')}"
-
-
-def fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
-    raise typer.Exit(code)
 
 
 @contextmanager
@@ -1048,10 +1043,6 @@ def init(
         "KIZUKI_RULES_FILE=rules.yaml, `kizuki kb import FILE`, `kizuki posts ingest FILE`",
         highlight=False,
     )
-
-
-def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
 
 
 def main() -> None:

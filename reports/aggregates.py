@@ -12,7 +12,7 @@ import re
 import statistics
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal, get_args
@@ -226,12 +226,16 @@ def negative_share(
     session: Session, flt: PostFilter, *, dialect: str, profile: OrgProfile | None = None, now: datetime | None = None
 ) -> Share:
     """Negative posts among the matching posts (the filter's own sentiment, if any, is ignored)."""
-    by = dict(
-        totals(
-            session, flt.model_copy(update={"sentiment": None}), "sentiment", dialect=dialect, profile=profile, now=now
-        )
+    by = totals(
+        session, flt.model_copy(update={"sentiment": None}), "sentiment", dialect=dialect, profile=profile, now=now
     )
-    return Share(negative=by.get("negative", 0), total=sum(by.values()))
+    return share_of_negative(by)
+
+
+def share_of_negative(by_sentiment: Sequence[tuple[str | None, int]]) -> Share:
+    """The negative share of sentiment totals already counted (`totals(..., "sentiment")`)."""
+    counts = dict(by_sentiment)
+    return Share(negative=counts.get("negative", 0), total=sum(counts.values()))
 
 
 # -- terms ---------------------------------------------------------------------------------------------------------
@@ -256,9 +260,11 @@ _local = threading.local()
 def _tokenizer() -> Any:
     tok = getattr(_local, "tok", None)
     if tok is None:  # a Sudachi tokenizer is not thread-safe: one per thread
-        from sudachipy import Dictionary, SplitMode
+        from sudachipy import SplitMode
 
-        tok = Dictionary(dict="core").tokenizer(mode=SplitMode.C)
+        from agent.checks.matcher import sudachi_dictionary
+
+        tok = sudachi_dictionary().tokenizer(mode=SplitMode.C)
         _local.tok = tok
     return tok
 

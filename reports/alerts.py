@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import httpx
 from pydantic import BaseModel, Field
-from sqlalchemy import Float, Index, Integer, String, Text, func, or_, select, update
+from sqlalchemy import Float, Index, Integer, String, Text, or_, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -49,6 +49,7 @@ from kizuki.core.settings import Settings
 from kizuki.core.worker import Handler
 from reports import surge
 from reports.mail import Mailer, MailError, MailMessage
+from reports.query import POST_TIME
 from reports.surge import BRAND, PRESETS, Preset, Subject, Surge
 
 log = logging.getLogger(__name__)
@@ -271,7 +272,6 @@ def _event_time(posted_at: datetime | None, received_at: datetime) -> datetime:
 
 
 _STORE_LOCK = sql_text("SELECT pg_advisory_xact_lock(7431019)")
-_post_time = func.coalesce(Post.posted_at, Post.received_at)
 _KEPT = Post.status != PostStatus.DROPPED
 
 
@@ -311,7 +311,7 @@ def _load_rows(session: Session, start: datetime, end: datetime, ctx: ScanContex
             Post.author_handle,
             Post.author_name,
         )
-        .where(_KEPT, or_(_post_time >= start, Post.received_at >= start), _post_time < end)
+        .where(_KEPT, or_(start <= POST_TIME, Post.received_at >= start), end > POST_TIME)
         .order_by(Post.id)
     )
     rows: list[_Row] = []
@@ -968,12 +968,7 @@ def schedule_scan(
     slot = int(now.timestamp() // (minutes * 60))
     key = f"{JobKind.ALERTS_SCAN}:{minutes}:{slot}"
     payload = {"since": since.isoformat()} if since is not None else {}
-    try:
-        with db.session() as s:
-            return jobs.enqueue(s, JobKind.ALERTS_SCAN, payload, dedupe_key=key, run_after=now, max_attempts=3)
-    except IntegrityError:
-        with db.session() as s:
-            return s.scalars(select(Job).where(Job.dedupe_key == key)).one()
+    return jobs.enqueue_once(db, JobKind.ALERTS_SCAN, payload, dedupe_key=key, run_after=now, max_attempts=3)
 
 
 def alert_handlers(host: AlertHost) -> dict[str, Handler]:

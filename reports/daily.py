@@ -22,8 +22,6 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from agent.org.schemas import OrgProfile
@@ -35,7 +33,15 @@ from kizuki.core.jobs import Job, JobKind
 from kizuki.core.orm import utcnow
 from kizuki.core.settings import Settings
 from kizuki.core.worker import Handler
-from reports.aggregates import ResponseTimes, Share, TermChange, hourly_counts, negative_share, response_times, totals
+from reports.aggregates import (
+    ResponseTimes,
+    Share,
+    TermChange,
+    hourly_counts,
+    response_times,
+    share_of_negative,
+    totals,
+)
 from reports.aggregates import top_terms as aggregate_top_terms
 from reports.departments import DepartmentDigest, digest
 from reports.explore import PostFilter, PostRow, RowContext, page
@@ -255,6 +261,7 @@ def build_daily(
 
     brand = profile.brand_terms() if profile else []
     negatives = PostFilter(since=since, until=until, kept=True, sentiment="negative")
+    by_sentiment = totals(session, kept, "sentiment", dialect=dialect, now=now)
     risky = page(session, negatives, RowContext(profile, redactor), dialect=dialect, limit=50, now=now).items
     risky = sorted(risky, key=lambda r: (-(r.flame_risk or 0), -r.author_followers, r.id))[:5]
     return DailyReport(
@@ -267,8 +274,8 @@ def build_daily(
         received=received,
         kept=received - dropped,
         dropped=dropped,
-        sentiment=_named(totals(session, kept, "sentiment", dialect=dialect, now=now)),
-        negative=negative_share(session, kept, dialect=dialect, now=now),
+        sentiment=_named(by_sentiment),
+        negative=share_of_negative(by_sentiment),  # `kept` has no sentiment of its own: the same totals
         volume_by_hour=_by_local_hour(hourly_counts(session, kept, dialect=dialect, now=now), tz),
         negative_by_hour=_by_local_hour(hourly_counts(session, negatives, dialect=dialect, now=now), tz),
         topics=top("topic"),
@@ -492,14 +499,9 @@ def schedule_daily_report(
     day = day or (now or utcnow()).astimezone(tz).date()
     _, end = day_window(day, tz)
     key = f"{JobKind.REPORT_DAILY}:{day.isoformat()}"
-    try:
-        with db.session() as s:
-            return jobs.enqueue(
-                s, JobKind.REPORT_DAILY, {"date": day.isoformat()}, dedupe_key=key, run_after=end + RUN_AFTER_MIDNIGHT
-            )
-    except IntegrityError:  # another process queued the same day's run at the same moment
-        with db.session() as s:
-            return s.scalars(select(Job).where(Job.dedupe_key == key)).one()
+    return jobs.enqueue_once(
+        db, JobKind.REPORT_DAILY, {"date": day.isoformat()}, dedupe_key=key, run_after=end + RUN_AFTER_MIDNIGHT
+    )
 
 
 def daily_report_handlers(rt: Any) -> dict[str, Handler]:

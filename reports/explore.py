@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -38,6 +39,7 @@ from reports.query import (
     array_contains,
     array_elements,
     department_condition,
+    department_terms,
     departments_of,
     json_text,
 )
@@ -284,9 +286,13 @@ class RowContext:
     profile: OrgProfile | None
     redactor: Redactor | None  # None: personal data shown
 
-    @property
+    @cached_property
     def products(self) -> dict[str, str]:
         return _profile_products(self.profile)
+
+    @cached_property
+    def department_terms(self) -> dict[str, list[str]]:
+        return department_terms(self.profile)
 
 
 def _newest_drafts(session: Session, post_ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
@@ -317,6 +323,7 @@ def post_row(row: Any, draft: tuple[str, str | None] | None, ctx: RowContext) ->
         text=row.text,
         topics=[*topics, *[str(s) for s in triage.get("sensitive") or []]],
         escalate_to=escalate_to,
+        terms=ctx.department_terms,
     )
     handle, name, text, url = row.author_handle, row.author_name, row.text, row.url
     redacted = row.redacted_at is not None

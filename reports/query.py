@@ -85,14 +85,20 @@ def department_names(profile: OrgProfile | None) -> list[str]:
 
 
 def departments_of(
-    profile: OrgProfile | None, *, text: str, topics: list[str], escalate_to: str | None = None
+    profile: OrgProfile | None,
+    *,
+    text: str,
+    topics: list[str],
+    escalate_to: str | None = None,
+    terms: dict[str, list[str]] | None = None,
 ) -> list[str]:
-    """The departments a post belongs to (rule 1, then rule 2 in the profile's order)."""
+    """The departments a post belongs to (rule 1, then rule 2 in the profile's order); `terms` is the profile's
+    `department_terms`, when the caller has it already (one per page or export, not one per row)."""
     out = [escalate_to] if escalate_to else []
     folded_text = (text or "").lower()
     folded_topics = {_fold(t) for t in topics}
-    for name, terms in department_terms(profile).items():
-        if name not in out and any(t in folded_topics or t in folded_text for t in terms):
+    for name, words in (department_terms(profile) if terms is None else terms).items():
+        if name not in out and any(t in folded_topics or t in folded_text for t in words):
             out.append(name)
     return out
 

@@ -51,7 +51,8 @@ _local = threading.local()
 
 
 @lru_cache(maxsize=1)
-def _dictionary() -> Any:
+def sudachi_dictionary() -> Any:
+    """The Sudachi core dictionary, loaded once per process (tokenizers are per thread; the dictionary is shared)."""
     from sudachipy import Dictionary
 
     return Dictionary(dict="core")
@@ -63,7 +64,7 @@ def tokenizer() -> Any:
     if tok is None:
         from sudachipy import SplitMode
 
-        tok = _dictionary().tokenizer(SplitMode.A)
+        tok = sudachi_dictionary().tokenizer(SplitMode.A)
         _local.tok = tok
     return tok
 

@@ -15,6 +15,7 @@ DEFAULT_LEXICON_PATH = Path(__file__).parent / "lexicons" / "triage.yaml"
 IntentCue = Literal["complaint", "bug", "request", "question", "praise"]
 SensitiveTopic = Literal["safety", "legal", "discrimination", "data_leak"]
 HostilityKind = Literal["swearing", "boycott"]
+MIN_HASHTAG_PART = 4  # an English term at least this long may open or close a hashtag: #poorservice, #companysucks
 
 
 class Lexicon(BaseModel):
@@ -80,6 +81,12 @@ class CompiledLexicon:
         self.sarcasm: TermMatcher[str] = TermMatcher((term, "sarcasm") for term in _terms(lexicon.sarcasm))
         self.gratitude: TermMatcher[str] = TermMatcher((term, "thanks") for term in _terms(lexicon.gratitude))
         self.not_sensitive: TermMatcher[str] = TermMatcher((term, "mask") for term in _terms(lexicon.not_sensitive))
+        # single English words that may stand run together inside a hashtag (see sentiment._hashtag_weights)
+        self.hashtag_words: dict[str, float] = {
+            term: weight
+            for term, weight in lexicon.sentiment.get("en", {}).items()
+            if term.isalpha() and len(term) >= MIN_HASHTAG_PART
+        }
         self.negators = frozenset(lexicon.negators)
         self.ja_negation_suffixes = tuple(lexicon.ja_negation_suffixes)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, or_, select
@@ -12,10 +12,8 @@ from agent.intake.models import DoNotEngageEntry, WatchRuleSet
 
 # Built once with bound parameters: intake runs them for every post.
 _NEWEST_WATCH_RULES_VERSION = select(WatchRuleSet.version).order_by(WatchRuleSet.version.desc()).limit(1)
-_ACTIVE_BLOCK = select(DoNotEngageEntry).where(
-    DoNotEngageEntry.handle == bindparam("handle"),
-    or_(DoNotEngageEntry.expires_at.is_(None), DoNotEngageEntry.expires_at > bindparam("now")),
-)
+_UNEXPIRED = or_(DoNotEngageEntry.expires_at.is_(None), DoNotEngageEntry.expires_at > bindparam("now"))
+_ACTIVE_BLOCK = select(DoNotEngageEntry).where(DoNotEngageEntry.handle == bindparam("handle"), _UNEXPIRED)
 
 
 def newest_watch_rules_version(session: Session) -> int | None:
@@ -34,6 +32,14 @@ def watch_rule_versions(session: Session) -> Sequence[WatchRuleSet]:
 def active_block(session: Session, handle: str, now: datetime) -> DoNotEngageEntry | None:
     """The unexpired do-not-engage entry for a canonical handle, if any."""
     return session.scalars(_ACTIVE_BLOCK, {"handle": handle, "now": now}).first()
+
+
+def active_blocked_handles(session: Session, handles: Collection[str], now: datetime) -> set[str]:
+    """The canonical handles among these with an unexpired do-not-engage entry (one query for a page)."""
+    if not handles:
+        return set()
+    query = select(DoNotEngageEntry.handle).where(DoNotEngageEntry.handle.in_(handles), _UNEXPIRED)
+    return set(session.scalars(query, {"now": now}))
 
 
 def do_not_engage_entry(session: Session, handle: str) -> DoNotEngageEntry | None:

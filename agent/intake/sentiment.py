@@ -66,7 +66,6 @@ _REQUEST_EN = re.compile(r"(?i)\b(?:please|pls|plz|help|yes|sure|hope|hoping|hop
 _FOR = re.compile(r"\s*for\b")
 _SENTENCE_END = re.compile(r"[.!?]")
 _HASHTAG = re.compile(r"#([a-z]{5,})\b")
-_MIN_HASHTAG_PART = 4  # a word at least this long opening or closing a hashtag: #poorservice, #companysucks
 
 _vader_lock = threading.Lock()
 _vader: Any = None
@@ -127,9 +126,7 @@ def _hashtag_weights(text: str, compiled: CompiledLexicon) -> list[float]:
     """English hashtags run words together (#poorservice, #badcustomerservice, #companysucks), so the word
     boundaries hide their terms: a single-word English term opening or closing a longer hashtag counts once
     (the longest such term), flipped when the tag opens with a negator (#notgood)."""
-    words = {
-        t: w for t, w in compiled.lexicon.sentiment.get("en", {}).items() if t.isalpha() and len(t) >= _MIN_HASHTAG_PART
-    }
+    words = compiled.hashtag_words
     weights: list[float] = []
     for tag in _HASHTAG.findall(text):
         if tag in words:

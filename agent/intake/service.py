@@ -7,7 +7,7 @@ its audit entry in it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -128,6 +128,13 @@ def do_not_engage_entries(session: Session) -> Sequence[DoNotEngageEntry]:
 def blocked(session: Session, handle: str, now: datetime) -> DoNotEngageEntry | None:
     """The do-not-engage entry in force for this author, if any."""
     return repository.active_block(session, handle.lower().lstrip("@"), now)
+
+
+def blocked_handles(session: Session, handles: Iterable[str], now: datetime) -> set[str]:
+    """The handles among these (as given) whose author is on the do-not-engage list now."""
+    canonical = {h: h.lower().lstrip("@") for h in handles if h}
+    active = repository.active_blocked_handles(session, set(canonical.values()), now)
+    return {h for h, c in canonical.items() if c in active}
 
 
 def add_do_not_engage(

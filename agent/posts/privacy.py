@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from agent.checks.pii import PiiItem, find_pii, normalise_contact
@@ -513,12 +512,7 @@ def schedule_retention(db: Database, settings: Settings, *, now: datetime | None
         return None
     now = now or utcnow()
     key = f"{JobKind.PRIVACY_REDACT}:{now.date().isoformat()}"
-    try:
-        with db.session() as s:
-            return jobs.enqueue(s, JobKind.PRIVACY_REDACT, {}, dedupe_key=key, run_after=now)
-    except IntegrityError:  # another process queued the same day's run at the same moment
-        with db.session() as s:
-            return s.scalars(select(Job).where(Job.dedupe_key == key)).one()
+    return jobs.enqueue_once(db, JobKind.PRIVACY_REDACT, {}, dedupe_key=key, run_after=now)
 
 
 def retention_handlers(db: Database, settings: Settings, redactor: Callable[[], Redactor]) -> dict[str, Handler]:

@@ -7,6 +7,8 @@ console edit and an API edit leave the same revision and the same audit entry.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -15,6 +17,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from agent.intake import service as watch_service
@@ -31,6 +34,7 @@ from kizuki.core import audit
 from kizuki.core.audit import AuditEntry
 from kizuki.core.errors import InvalidInput, KizukiError, NotFound
 from kizuki.core.yamlfile import dump_yaml, parse_yaml
+from kizuki.runtime import Runtime
 from knowledge import io as kio
 from knowledge import repository as kb
 from knowledge.schemas import MAX_KEY_CHARS, EntryCreate, EntryUpdate, SearchRequest
@@ -158,7 +162,7 @@ def knowledge_list(
             page=1,
             pages=1,
             filters=filters,
-            query=lambda **change: urlencode({k: v for k, v in {**filters, **change}.items() if v}),
+            query=_query_of(filters),
             can_edit=can(actor, "editor"),
         )
     with rt.db.reading() as s:
@@ -181,9 +185,14 @@ def knowledge_list(
         page=page,
         pages=_pages(total, PAGE_SIZE),
         filters=filters,
-        query=lambda **change: urlencode({k: v for k, v in {**filters, **change}.items() if v}),
+        query=_query_of(filters),
         can_edit=can(actor, "editor"),
     )
+
+
+def _query_of(filters: dict[str, Any]) -> Callable[..., str]:
+    """The page's query string with some filters changed (`query(page=2)`), for links; empty ones left out."""
+    return lambda **change: urlencode({k: v for k, v in {**filters, **change}.items() if v})
 
 
 @router.get("/knowledge/-/new")
@@ -389,10 +398,69 @@ def knowledge_diff(
 
 
 # -- watch rules and organisation profile ----------------------------------------------------------
-def _watch_page(
+@dataclass(frozen=True)
+class _Document:
+    """A versioned YAML document the console shows and edits on one page layout (`watch_rules.html`)."""
+
+    name: Literal["watch", "profile"]
+    action: str
+    noun: str  # "no {noun} version N"
+    current: Callable[[Runtime, Session], tuple[int, str]]  # the version in force and its text
+    versions: Callable[[Session], Sequence[Any]]
+    stored_text: Callable[[Any], str]  # a stored version's text
+    save: Callable[[Runtime, Actor, str, int, str | None], int]  # parse, validate, store: the new version
+
+
+def _watch_current(rt: Runtime, s: Session) -> tuple[int, str]:
+    version, rules = rt.watch_rules.current(s)
+    return version, dump_yaml(rules.model_dump())
+
+
+def _watch_save(rt: Runtime, actor: Actor, text: str, edited: int, note: str | None) -> int:
+    rules = parse_yaml(text, WatchRules, "watch rules").model_dump()
+    watch_service.validate_watch_rules(rules)
+    with rt.db.session() as s:
+        return watch_service.save_watch_rules(
+            s, rt.watch_rules, rules, edited_version=edited, actor=actor.name, note=note
+        ).version
+
+
+def _profile_current(rt: Runtime, s: Session) -> tuple[int, str]:
+    version, profile = rt.org.current(s)
+    return version, dump_yaml(profile.model_dump(mode="json")) if profile is not None else ""
+
+
+def _profile_save(rt: Runtime, actor: Actor, text: str, edited: int, note: str | None) -> int:
+    profile = parse_yaml(text, OrgProfile, "profile")
+    with rt.db.session() as s:
+        return org_service.save_profile(s, rt.org, profile, edited_version=edited, actor=actor.name, note=note).version
+
+
+_WATCH = _Document(
+    "watch",
+    "/watch-rules",
+    "watch rules",
+    _watch_current,
+    watch_service.watch_rule_versions,
+    lambda row: dump_yaml(row.rules),
+    _watch_save,
+)
+_PROFILE = _Document(
+    "profile",
+    "/profile",
+    "profile",
+    _profile_current,
+    org_service.versions,
+    lambda row: dump_yaml(row.profile),
+    _profile_save,
+)
+
+
+def _document_page(
     request: Request,
     rt: RuntimeDep,
     actor: Actor,
+    doc: _Document,
     *,
     show: int | None = None,
     text: str | None = None,
@@ -403,28 +471,53 @@ def _watch_page(
     saved: int | None = None,
 ) -> Response:
     with rt.db.reading() as s:
-        version, rules = rt.watch_rules.current(s)
-        rows = list(reversed(watch_service.watch_rule_versions(s)))
+        version, current = doc.current(rt, s)
+        rows = list(reversed(doc.versions(s)))
     shown = next((r for r in rows if r.version == show), None) if show else None
     if show and shown is None:
-        raise NotFound(f"no watch rules version {show}")
+        raise NotFound(f"no {doc.noun} version {show}")
     return _render(
         request,
         "watch_rules.html",
         status_code,
-        doc="watch",
-        action="/watch-rules",
+        doc=doc.name,
+        action=doc.action,
         version=version,
-        text=text if text is not None else dump_yaml(rules.model_dump()),
+        text=text if text is not None else current,
         edited=version if edited is None else edited,
         note=note,
         versions=rows,
         shown=shown,
-        shown_text=dump_yaml(shown.rules) if shown is not None else None,
+        shown_text=doc.stored_text(shown) if shown is not None else None,
         errors=errors or [],
         can_edit=can(actor, "editor"),
         saved=saved,
     )
+
+
+async def _document_save(request: Request, rt: RuntimeDep, actor: Actor, doc: _Document) -> Response:
+    """Validate as the REST `PUT` does (errors name the line); on any error the text stays in the editor."""
+    form = await request.form()
+    text = _field(form, "yaml", MAX_YAML_CHARS)
+    note = _field(form, "note", 2_000).strip()
+    edited = _number(_field(form, "version", 12))
+    try:
+        if edited is None:
+            raise InvalidInput("version: the version you edited is missing; reload the page")
+        new_version = doc.save(rt, actor, text, edited, note or None)
+    except KizukiError as exc:
+        return _document_page(
+            request,
+            rt,
+            actor,
+            doc,
+            text=text,
+            edited=edited,
+            note=note,
+            errors=exc.detail.splitlines(),
+            status_code=exc.status_code,
+        )
+    return _see_other(f"{doc.action}?saved={new_version}")
 
 
 @router.get("/watch-rules")
@@ -435,78 +528,13 @@ def watch_rules_page(
     version: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     saved: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
-    return _watch_page(request, rt, actor, show=version, saved=saved)
+    return _document_page(request, rt, actor, _WATCH, show=version, saved=saved)
 
 
 @router.post("/watch-rules")
 async def watch_rules_save(request: Request, rt: RuntimeDep, actor: Editor) -> Response:
-    """Validate as `PUT /v1/watch-rules` does (errors name the line); on any error the text stays in the editor."""
-    form = await request.form()
-    text = _field(form, "yaml", MAX_YAML_CHARS)
-    note = _field(form, "note", 2_000).strip()
-    edited_raw = _field(form, "version", 12)
-    edited = _number(edited_raw)
-    try:
-        if edited is None:
-            raise InvalidInput("version: the version you edited is missing; reload the page")
-        rules = parse_yaml(text, WatchRules, "watch rules").model_dump()
-        watch_service.validate_watch_rules(rules)
-        with rt.db.session() as s:
-            row = watch_service.save_watch_rules(
-                s, rt.watch_rules, rules, edited_version=edited, actor=actor.name, note=note or None
-            )
-            new_version = row.version
-    except KizukiError as exc:
-        return _watch_page(
-            request,
-            rt,
-            actor,
-            text=text,
-            edited=edited,
-            note=note,
-            errors=exc.detail.splitlines(),
-            status_code=exc.status_code,
-        )
-    return _see_other(f"/watch-rules?saved={new_version}")
-
-
-def _profile_page(
-    request: Request,
-    rt: RuntimeDep,
-    actor: Actor,
-    *,
-    show: int | None = None,
-    text: str | None = None,
-    edited: int | None = None,
-    note: str = "",
-    errors: list[str] | None = None,
-    status_code: int = 200,
-    saved: int | None = None,
-) -> Response:
-    with rt.db.reading() as s:
-        version, profile = rt.org.current(s)
-        rows = list(reversed(org_service.versions(s)))
-    shown = next((r for r in rows if r.version == show), None) if show else None
-    if show and shown is None:
-        raise NotFound(f"no profile version {show}")
-    current = dump_yaml(profile.model_dump(mode="json")) if profile is not None else ""
-    return _render(
-        request,
-        "watch_rules.html",
-        status_code,
-        doc="profile",
-        action="/profile",
-        version=version,
-        text=text if text is not None else current,
-        edited=version if edited is None else edited,
-        note=note,
-        versions=rows,
-        shown=shown,
-        shown_text=dump_yaml(shown.profile) if shown is not None else None,
-        errors=errors or [],
-        can_edit=can(actor, "editor"),
-        saved=saved,
-    )
+    """Validate as `PUT /v1/watch-rules` does; on any error the text stays in the editor."""
+    return await _document_save(request, rt, actor, _WATCH)
 
 
 @router.get("/profile")
@@ -517,38 +545,13 @@ def profile_page(
     version: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     saved: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
-    return _profile_page(request, rt, actor, show=version, saved=saved)
+    return _document_page(request, rt, actor, _PROFILE, show=version, saved=saved)
 
 
 @router.post("/profile")
 async def profile_save(request: Request, rt: RuntimeDep, actor: Editor) -> Response:
-    """Validate as `PUT /v1/org` does (the `OrgProfile` model; errors name the line) and save a new version."""
-    form = await request.form()
-    text = _field(form, "yaml", MAX_YAML_CHARS)
-    note = _field(form, "note", 2_000).strip()
-    edited_raw = _field(form, "version", 12)
-    edited = _number(edited_raw)
-    try:
-        if edited is None:
-            raise InvalidInput("version: the version you edited is missing; reload the page")
-        profile = parse_yaml(text, OrgProfile, "profile")
-        with rt.db.session() as s:
-            row = org_service.save_profile(
-                s, rt.org, profile, edited_version=edited, actor=actor.name, note=note or None
-            )
-            new_version = row.version
-    except KizukiError as exc:
-        return _profile_page(
-            request,
-            rt,
-            actor,
-            text=text,
-            edited=edited,
-            note=note,
-            errors=exc.detail.splitlines(),
-            status_code=exc.status_code,
-        )
-    return _see_other(f"/profile?saved={new_version}")
+    """Validate as `PUT /v1/org` does (the `OrgProfile` model) and save a new version."""
+    return await _document_save(request, rt, actor, _PROFILE)
 
 
 # -- evaluations -----------------------------------------------------------------------------------
@@ -679,5 +682,5 @@ def audit_page(
         filtered=bool(subject or who or action),
         page=page,
         has_next=len(entries) > AUDIT_PAGE_SIZE,
-        query=lambda **change: urlencode({k: v for k, v in {**filters, **change}.items() if v}),
+        query=_query_of(filters),
     )

@@ -322,9 +322,8 @@ def compare_runs(session: Session, a_id: int, b_id: int, *, tolerance: float = 0
 
     Raises what the service raises: `EvalRunNotFound`, or `InvalidInput` for runs of different suites.
     """
-    comparison = eval_service.compare_runs(session, a_id, b_id, tolerance=tolerance)
-    a = eval_service.to_public(eval_service.get_run(session, a_id))
-    b = eval_service.to_public(eval_service.get_run(session, b_id))
+    a, b = eval_service.run_pair(session, a_id, b_id)
+    comparison = eval_service.compare_public(a, b, tolerance=tolerance)
     gated = {d.metric: d for d in comparison.comparison.deltas}
     a_scores, b_scores = a.run.scores(), b.run.scores()
     scores: list[ScoreDelta] = []

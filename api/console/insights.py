@@ -36,7 +36,16 @@ from kizuki.runtime import Runtime
 from reports import daily as daily_report
 from reports.alerts import Alert, AlertPublic, AlertStatus, get_alert, list_alerts
 from reports.departments import ESCALATION_DEPARTMENTS, department_names, digest
-from reports.explore import MAX_RANGE_DAYS, PostFilter, RowContext, export_lines, filtered, iter_rows, page
+from reports.explore import (
+    MAX_RANGE_DAYS,
+    PostFilter,
+    RowContext,
+    export_lines,
+    filter_problem,
+    filtered,
+    iter_rows,
+    page,
+)
 from reports.query import POST_TIME
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -310,11 +319,7 @@ class PostFilterForm(BaseModel):
                 draft_status=DraftStatus(self.draft_status) if self.draft_status else None,
             )
         except ValidationError as exc:
-            reasons = []
-            for e in exc.errors():
-                where = ".".join(str(p) for p in e.get("loc", ())) or "filter"
-                reasons.append(f"{where}: {str(e.get('msg', '')).removeprefix('Value error, ')}")
-            raise InvalidInput("; ".join(reasons)) from None
+            raise InvalidInput(filter_problem(exc)) from None
 
     def query(self, **extra: Any) -> str:
         values = {k: v for k, v in self.model_dump().items() if v}

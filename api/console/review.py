@@ -20,7 +20,7 @@ from agent.schemas import Department
 from api.console.auth import can, console_actor, csrf_protect, safe_next
 from api.console.i18n import request_language, translate
 from api.console.render import highlight, render
-from api.deps import MAX_ID, Actor, IdPath
+from api.deps import MAX_ID, Actor, IdPath, get_runtime
 from kizuki.core.errors import KizukiError
 from kizuki.core.orm import utcnow
 from kizuki.runtime import Runtime
@@ -83,12 +83,11 @@ class QueueFilters(BaseModel):
         )
 
 
-def _rt(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
+_rt = get_runtime
 
 
-def _queue_values(rt: Runtime, filters: QueueFilters) -> dict[str, Any]:
+def _queue_values(rt: Runtime, filters: QueueFilters, *, facets: bool = False) -> dict[str, Any]:
+    """The queue's rows; with `facets`, also the filter choices (only the full page shows them, not the poll)."""
     low, high = RISK_BANDS.get(filters.risk, (None, None))
     status = None if filters.status in ("", "all") else filters.status
     with rt.db.reading() as s:
@@ -105,9 +104,9 @@ def _queue_values(rt: Runtime, filters: QueueFilters) -> dict[str, Any]:
             limit=PAGE_SIZE,
             offset=(filters.page - 1) * PAGE_SIZE,
         )
-        listed = _listed(s, {d.post.author_handle for d in rows})
+        listed = intake.blocked_handles(s, {d.post.author_handle for d in rows}, utcnow())
         items = [_queue_item(d, listed) for d in rows]
-        facets = queue_facets(s)
+        choices = queue_facets(s) if facets else {}
     pages = max(1, math.ceil(total / PAGE_SIZE))
     return {
         "items": items,
@@ -115,19 +114,13 @@ def _queue_values(rt: Runtime, filters: QueueFilters) -> dict[str, Any]:
         "page": filters.page,
         "pages": pages,
         "filters": filters,
-        "facets": facets,
+        "facets": choices,
         "statuses": STATUSES,
         "departments": DEPARTMENTS,
         "query": filters.query_string(),
         "prev_query": filters.query_string(page=filters.page - 1) if filters.page > 1 else None,
         "next_query": filters.query_string(page=filters.page + 1) if filters.page < pages else None,
     }
-
-
-def _listed(s: Session, handles: set[str]) -> set[str]:
-    """The handles among these that are on the do-not-engage list now (no button to add them again)."""
-    now = utcnow()
-    return {h for h in handles if h and intake.blocked(s, h, now) is not None}
 
 
 def _hints(triage: dict[str, Any]) -> dict[str, Any]:
@@ -179,7 +172,7 @@ QueueQuery = Annotated[QueueFilters, Query()]
 
 @router.get("/queue", response_class=HTMLResponse)
 def queue_page(request: Request, actor: Reviewer, filters: QueueQuery) -> HTMLResponse:
-    values = _queue_values(_rt(request), filters)
+    values = _queue_values(_rt(request), filters, facets=True)
     values["flash"] = _flash(request)
     return render(request, "queue.html", values)
 

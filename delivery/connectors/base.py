@@ -130,25 +130,6 @@ class LengthRule:
         return self.limit is None or self.length(text) <= self.limit
 
 
-def _graphemes(text: str) -> int:
-    """Grapheme clusters, approximately: combining marks, variation selectors and ZWJ sequences join."""
-    import unicodedata
-
-    n = 0
-    joined = False
-    for ch in text:
-        if unicodedata.combining(ch) or "\ufe00" <= ch <= "\ufe0f" or "\U0001f3fb" <= ch <= "\U0001f3ff":
-            continue
-        if ch == "\u200d":
-            joined = True
-            continue
-        if joined:
-            joined = False
-            continue
-        n += 1
-    return n
-
-
 @dataclass(frozen=True)
 class RateLimit:
     """The network's documented limit for the calls this connector makes (for people and docs; the connector

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from delivery.connectors.base import Connector, ConnectorConfig
+from delivery.connectors.base import Connector
 from kizuki.core.errors import InvalidInput
 
 KINDS: dict[str, tuple[str, str]] = {
@@ -28,8 +28,3 @@ def connector_class(kind: str) -> type[Connector]:
         raise InvalidInput(f"connector kind {kind!r} is not available in this build") from None
     cls: type[Connector] = getattr(module, class_name)
     return cls
-
-
-def validate_options(config: ConnectorConfig) -> None:
-    """Check the kind's `options:` (raises pydantic's ValidationError or `InvalidInput`)."""
-    connector_class(config.kind).Options.model_validate(config.options)

@@ -24,7 +24,7 @@ from typing import Any, Literal, Protocol
 
 import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -149,13 +149,14 @@ def parse_connectors_yaml(text: str, source: str = "<yaml>") -> list[ConnectorCo
 
 def current(session: Session) -> tuple[int, list[ConnectorConfig]]:
     """The version in force and its entries (version 0: none set)."""
-    row = session.scalars(select(ConnectorConfigSet).order_by(ConnectorConfigSet.version.desc()).limit(1)).first()
+    row = current_row(session)
     if row is None:
         return 0, []
     return row.version, [ConnectorConfig.model_validate(c) for c in row.connectors]
 
 
 def current_row(session: Session) -> ConnectorConfigSet | None:
+    """The newest version of the connectors document, if any."""
     return session.scalars(select(ConnectorConfigSet).order_by(ConnectorConfigSet.version.desc()).limit(1)).first()
 
 
@@ -247,10 +248,18 @@ class ConnectorStatus(BaseModel):
     budget: BudgetStatus
 
 
+def _usage_query(name: str, month: str) -> Select[ConnectorUsage]:
+    return select(ConnectorUsage).where(ConnectorUsage.name == name, ConnectorUsage.month == month)
+
+
+def usage_of(session: Session, name: str, month: str) -> ConnectorUsage | None:
+    """The month's usage row of one connector, if it has read or written anything that month."""
+    return session.scalars(_usage_query(name, month)).first()
+
+
 def _usage_row(session: Session, name: str, month: str) -> ConnectorUsage:
     """The month's usage row, locked (created when missing; `_meter` retries a creation race)."""
-    stmt = select(ConnectorUsage).where(ConnectorUsage.name == name, ConnectorUsage.month == month)
-    row = session.scalars(stmt.with_for_update()).first()
+    row = session.scalars(_usage_query(name, month).with_for_update()).first()
     if row is None:
         row = ConnectorUsage(name=name, month=month, reads=0, writes=0, usd=0.0)
         session.add(row)
@@ -283,9 +292,7 @@ def statuses(session: Session, *, now: datetime | None = None) -> list[Connector
     out = []
     for config in configs:
         state = session.get(ConnectorState, config.name)
-        usage = session.scalars(
-            select(ConnectorUsage).where(ConnectorUsage.name == config.name, ConnectorUsage.month == month)
-        ).first()
+        usage = usage_of(session, config.name, month)
         fields: dict[str, Any] = {}
         if state is not None:
             fields = {
@@ -381,9 +388,7 @@ async def run_connector(host: ListenHost, config: ConnectorConfig, *, build: Bui
         state = s.get(ConnectorState, config.name)
         cursor = dict(state.cursor) if state is not None else {}
         paused = state.paused_until if state is not None else None
-        usage = s.scalars(
-            select(ConnectorUsage).where(ConnectorUsage.name == config.name, ConnectorUsage.month == month_of(now))
-        ).first()
+        usage = usage_of(s, config.name, month_of(now))
         budget = budget_status(config, usage, month_of(now))
     if paused is not None and paused > now:
         return RunReport(
@@ -435,9 +440,7 @@ async def run_connector(host: ListenHost, config: ConnectorConfig, *, build: Bui
             report.ingested += 1
     await asyncio.to_thread(_store_run, host.db, config, result.cursor, error=None, now=now, report=report)
     with host.db.reading() as s:
-        usage = s.scalars(
-            select(ConnectorUsage).where(ConnectorUsage.name == config.name, ConnectorUsage.month == month_of(now))
-        ).first()
+        usage = usage_of(s, config.name, month_of(now))
         report.reads_left = budget_status(config, usage, month_of(now)).reads_left
     return report
 

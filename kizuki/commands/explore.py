@@ -16,20 +16,16 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from kizuki.commands.output import err_console, fail
+
 if TYPE_CHECKING:
     from kizuki.runtime import Runtime
 
-_err = Console(stderr=True, soft_wrap=True)
 _out = Console(soft_wrap=True)
 
 report_app = typer.Typer(help="Reports: the daily report (日報).", no_args_is_help=True)
 export_app = typer.Typer(help="Exports: posts as CSV or JSONL.", no_args_is_help=True)
 departments_app = typer.Typer(help="Departments: what each one should see.", no_args_is_help=True)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    _err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
-    raise typer.Exit(code)
 
 
 def _runtime() -> Runtime:
@@ -40,9 +36,9 @@ def _runtime() -> Runtime:
     try:
         rt = Runtime()
     except ValidationError as exc:
-        _fail(settings_problems(exc))
+        fail(settings_problems(exc))
     except KizukiError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     rt.db.migrate()
     return rt
 
@@ -68,14 +64,14 @@ def report_daily(
     from reports.daily import build_daily, mail_daily, render, report_zone
 
     if lang not in ("ja", "en"):
-        _fail("--lang must be ja or en")
+        fail("--lang must be ja or en")
     rt = _runtime()
     try:
         tz = report_zone(rt.settings)
         try:
             wanted = date.fromisoformat(day) if day else (utcnow().astimezone(tz) - timedelta(days=1)).date()
         except ValueError:
-            _fail(f"--date {day!r}: write YYYY-MM-DD")
+            fail(f"--date {day!r}: write YYYY-MM-DD")
         redactor = None if with_personal_data else rt.redactor()
         with rt.db.reading() as s:
             _, profile = rt.org.current(s)
@@ -95,9 +91,9 @@ def report_daily(
             _out.print(str(path), highlight=False)
         if mail:
             message_id = mail_daily(rt.settings, report, list(to) if to else None)
-            _err.print(f"mailed ({message_id})", highlight=False)
+            err_console.print(f"mailed ({message_id})", highlight=False)
     except KizukiError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     finally:
         rt.close()
 
@@ -112,7 +108,7 @@ def _filter(**values: Any) -> Any:
     try:
         tz = report_zone(get_settings())
     except (KizukiError, ValidationError) as exc:
-        _fail(exc.detail if isinstance(exc, KizukiError) else filter_problem(exc))
+        fail(exc.detail if isinstance(exc, KizukiError) else filter_problem(exc))
     for key in ("since", "until"):
         value = values.get(key)
         if isinstance(value, datetime) and value.tzinfo is None:
@@ -120,7 +116,7 @@ def _filter(**values: Any) -> Any:
     try:
         return PostFilter(**{k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
-        _fail(filter_problem(exc))
+        fail(filter_problem(exc))
 
 
 @export_app.command("posts")
@@ -155,7 +151,7 @@ def export_posts(
     from reports.explore import RowContext, export_lines, filtered, iter_rows
 
     if fmt not in ("csv", "jsonl"):
-        _fail("--format must be csv or jsonl")
+        fail("--format must be csv or jsonl")
     flt = _filter(
         since=since,
         until=until,
@@ -187,9 +183,9 @@ def export_posts(
             if stream is not sys.stdout:
                 stream.close()
         rows = n - 1 if fmt == "csv" else n
-        _err.print(f"{rows} posts written to {out}", highlight=False)
+        err_console.print(f"{rows} posts written to {out}", highlight=False)
     except KizukiError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     finally:
         rt.close()
 
@@ -214,7 +210,7 @@ def departments_digest(
             _, profile = rt.org.current(s)
             rows = digest(s, dialect=rt.db.dialect, profile=profile, since=s_, until=u_, redactor=rt.redactor())
     except KizukiError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     finally:
         rt.close()
     if as_json:

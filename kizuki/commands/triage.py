@@ -12,6 +12,8 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from kizuki.commands.output import fail, print_json
+
 HELP = "\n\n".join(
     [
         ("Triage posts without drafting or storing anything."),
@@ -38,17 +40,7 @@ HELP = "\n\n".join(
     ]
 )
 
-_err = Console(stderr=True, soft_wrap=True)
 _out = Console(soft_wrap=True)
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
-
-
-def _fail(message: str, code: int = 2) -> None:
-    _err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
-    raise typer.Exit(code)
 
 
 def _error_text(exc: Exception) -> str:
@@ -78,10 +70,10 @@ def triage_command(
         try:
             org = load_yaml(profile, OrgProfile)
         except YamlError as exc:  # it names the file and the line
-            _fail(str(exc))
+            fail(str(exc))
             return
         except OSError as exc:
-            _fail(f"{profile}: {exc.strerror}")
+            fail(f"{profile}: {exc.strerror}")
             return
     now = datetime.now(UTC)
     seen_texts: dict[str, tuple[int, str]] = {}
@@ -109,7 +101,7 @@ def triage_command(
         try:
             source = sys.stdin.read() if str(jsonl) == "-" else jsonl.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            _fail(f"{jsonl}: cannot read as UTF-8 ({exc})")
+            fail(f"{jsonl}: cannot read as UTF-8 ({exc})")
             return
         bad = 0
         for number, line in enumerate(source.splitlines(), 1):
@@ -123,20 +115,20 @@ def triage_command(
             except (ValueError, ValidationError) as exc:  # json.JSONDecodeError is a ValueError
                 bad += 1
                 out = {"line": number, "error": _error_text(exc)}
-            _print_json(out)
+            print_json(out)
         if bad:
             raise typer.Exit(1)
         return
     if text is None:
-        _fail("give a TEXT to triage or --jsonl FILE (see kizuki triage --help)")
+        fail("give a TEXT to triage or --jsonl FILE (see kizuki triage --help)")
         return
     try:
         result = run({"text": text}, 1)
     except (ValueError, ValidationError) as exc:
-        _fail(_error_text(exc))
+        fail(_error_text(exc))
         return
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     _out.print(
         f"language {result['language']} · sentiment {result['sentiment']} ({result['sentiment_score']:+.2f}) · "

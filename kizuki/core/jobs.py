@@ -18,12 +18,16 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Index, Integer, String, Text, bindparam, event, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kizuki.core.orm import Base, JSONType, utcnow
+
+if TYPE_CHECKING:
+    from kizuki.core.db import Database
 
 DEFAULT_LEASE = timedelta(minutes=5)
 
@@ -138,6 +142,25 @@ def enqueue(
     session.add(job)
     session.flush()
     return job
+
+
+def enqueue_once(
+    db: Database,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    dedupe_key: str,
+    max_attempts: int = 5,
+    run_after: datetime | None = None,
+) -> Job:
+    """Queue a job in its own transaction, once for its `dedupe_key` whatever the number of processes: when
+    another process queued the same key at the same moment, its job is returned."""
+    try:
+        with db.session() as s:
+            return enqueue(s, kind, payload, dedupe_key=dedupe_key, max_attempts=max_attempts, run_after=run_after)
+    except IntegrityError:
+        with db.session() as s:
+            return s.scalars(_BY_DEDUPE_KEY, {"dedupe_key": dedupe_key}).one()
 
 
 def claim(

@@ -159,10 +159,14 @@ def airline_candidates(tweets: Iterable[Tweet]) -> list[Tweet]:
     return candidates
 
 
+def _tweet_order(tweet: Tweet) -> int:
+    return int(tweet.id.removeprefix("dfe-"))
+
+
 def sample_english(tweets: Sequence[Tweet]) -> list[Tweet]:
     """The test sample: EN_SIZE candidates drawn with seed 17. The other candidates are the dev rows."""
     picked = random.Random(SEED).sample(airline_candidates(tweets), EN_SIZE)
-    return sorted(picked, key=lambda t: int(t.id.removeprefix("dfe-")))
+    return sorted(picked, key=_tweet_order)
 
 
 def sample_english_dev(tweets: Sequence[Tweet], test: Sequence[Tweet]) -> list[Tweet]:
@@ -171,7 +175,7 @@ def sample_english_dev(tweets: Sequence[Tweet], test: Sequence[Tweet]) -> list[T
     taken = {t.id for t in test}
     rest = [t for t in airline_candidates(tweets) if t.id not in taken]
     picked = random.Random(EN_DEV_SEED).sample(rest, EN_DEV_SIZE)
-    return sorted(picked, key=lambda t: int(t.id.removeprefix("dfe-")))
+    return sorted(picked, key=_tweet_order)
 
 
 def load_labels(name: str, directory: Path = LABELS_DIR) -> list[dict[str, Any]]:
